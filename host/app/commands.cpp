@@ -1,0 +1,267 @@
+#include "commands.hpp"
+
+#include <omp.h>
+
+#include <cstdio>
+#include <memory>
+#include <sstream>
+
+#include "segstream/core/error.hpp"
+#include "segstream/core/time.hpp"
+#include "segstream/host/device_select.hpp"
+#include "segstream/host/generate.hpp"
+#include "segstream/host/log.hpp"
+#include "segstream/io/events.hpp"
+#include "segstream/io/inspect.hpp"
+
+namespace segstream::app {
+namespace {
+
+std::int64_t parse_date_option(const std::string& option, const std::string& text) {
+  const auto t = parse_iso_time(text);
+  if (!t) throw UsageError(option + ": expected a date YYYY-MM-DD (UTC), got '" + text + "'");
+  return *t;
+}
+
+// "champion=2,lapsed" → weights; unnamed archetypes get weight 0.
+std::array<double, host::kArchetypeCount> parse_mix(const std::string& text) {
+  std::array<double, host::kArchetypeCount> mix{};
+  std::stringstream ss(text);
+  for (std::string item; std::getline(ss, item, ',');) {
+    if (item.empty()) continue;
+    const auto eq = item.find('=');
+    const std::string name = item.substr(0, eq);
+    const auto archetype = host::parse_archetype(name);
+    if (!archetype) {
+      std::string valid;
+      for (const auto& n : host::archetype_names()) valid += (valid.empty() ? "" : ", ") + n;
+      throw UsageError("--archetypes: unknown archetype '" + name + "' (expected one of: " + valid + ")");
+    }
+    double weight = 1.0;
+    if (eq != std::string::npos) {
+      try {
+        std::size_t used = 0;
+        weight = std::stod(item.substr(eq + 1), &used);
+        if (used != item.size() - eq - 1) throw std::invalid_argument("trailing characters");
+      } catch (const std::exception&) {
+        throw UsageError("--archetypes: weight of '" + name + "' is not a number: '" + item.substr(eq + 1) + "'");
+      }
+      if (!(weight >= 0.0)) throw UsageError("--archetypes: weight of '" + name + "' must be non-negative");
+    }
+    mix[static_cast<std::size_t>(*archetype)] = weight;
+  }
+  return mix;
+}
+
+void log_device(const GlobalOptions& g) {
+  const auto kind = host::parse_device_kind(g.device);
+  const kernels::DeviceInfo device = host::select_device(*kind, g.threads);
+  host::log_record(host::LogLevel::kDebug,
+                   fmt::format("device: {} ({}, {} {}) — {}", host::device_kind_name(device.kind), device.name,
+                               device.threads, device.kind == kernels::DeviceKind::kCuda ? "SMs" : "threads",
+                               device.note),
+                   {{"device", host::device_kind_name(device.kind)}, {"device_name", device.name}});
+}
+
+std::string with_commas(std::uint64_t v) {
+  std::string s = std::to_string(v);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+  return s;
+}
+
+}  // namespace
+
+Action add_generate(CLI::App& sub) {
+  struct Options {
+    std::string out;
+    bool overwrite = false;
+    std::int64_t customers = 1'000'000;
+    std::int64_t days = 365;
+    std::string start = "2025-01-01";
+    std::uint64_t seed = 42;
+    std::string archetypes;
+    double drift_fraction = 0.0;
+    std::string drift_at;
+    std::string order = "customer";
+    std::int64_t shuffle_block = std::int64_t{1} << 15;
+    std::int64_t chunk_rows = 0;
+    std::int64_t batch = std::int64_t{1} << 15;
+    bool features_only = false;
+    std::int64_t dims = 16;
+    std::int64_t clusters = 8;
+    double cluster_std = 1.0;
+    double separation = 8.0;
+  };
+  auto o = std::make_shared<Options>();
+  sub.add_option("-o,--out", o->out, "Output file (events.h5, or features.h5 with --features-only)")->required();
+  sub.add_flag("--overwrite", o->overwrite, "Replace the output if it exists");
+  sub.add_option("-n,--customers", o->customers, "Number of customers (rows with --features-only)")->capture_default_str();
+  sub.add_option("--days", o->days, "Length of the generated window in days")->capture_default_str();
+  sub.add_option("--start", o->start, "First day of the window (YYYY-MM-DD, UTC)")->capture_default_str();
+  sub.add_option("--seed", o->seed, "Random seed; the output is a function of it alone")->capture_default_str();
+  sub.add_option("--archetypes", o->archetypes,
+                 "Archetype mix as name[=weight],… (default: the built-in mix of all ten; see docs/GENERATOR.md)");
+  sub.add_option("--drift-fraction", o->drift_fraction, "Fraction of customers who switch archetype at --drift-at");
+  sub.add_option("--drift-at", o->drift_at, "Date of the behaviour change (YYYY-MM-DD)");
+  sub.add_option("--order", o->order, "Event order: customer (grouped, time-sorted) or shuffled (within blocks)")
+      ->check(CLI::IsMember({"customer", "shuffled"}))
+      ->capture_default_str();
+  sub.add_option("--shuffle-block", o->shuffle_block, "Customers per shuffled block")->capture_default_str();
+  sub.add_option("--chunk-rows", o->chunk_rows, "HDF5 chunk rows (0 = default; does not change the data)");
+  sub.add_option("--batch", o->batch, "Customers per generation batch (memory; does not change the data)")
+      ->capture_default_str();
+  sub.add_flag("--features-only", o->features_only, "Write a Gaussian-mixture feature matrix with true labels");
+  sub.add_option("--dims", o->dims, "Feature columns (--features-only)")->capture_default_str();
+  sub.add_option("--clusters", o->clusters, "Mixture components (--features-only)")->capture_default_str();
+  sub.add_option("--cluster-std", o->cluster_std, "Within-cluster standard deviation (--features-only)")
+      ->capture_default_str();
+  sub.add_option("--separation", o->separation, "Minimum centre distance in cluster_std units (--features-only)")
+      ->capture_default_str();
+  sub.footer(
+      "Examples:\n"
+      "  segstream generate --customers 100000 --out events.h5\n"
+      "  segstream generate --customers 1000000 --drift-fraction 0.1 --drift-at 2025-07-01 --out events.h5\n"
+      "  segstream generate --features-only --customers 10000000 --dims 16 --clusters 16 --out features.h5");
+
+  return [o](const GlobalOptions& g) {
+    log_device(g);
+    SEGSTREAM_EXPECTS(o->customers > 0, "--customers must be at least 1 (got {})", o->customers);
+    SEGSTREAM_EXPECTS(o->chunk_rows >= 0, "--chunk-rows must be non-negative (got {})", o->chunk_rows);
+    SEGSTREAM_EXPECTS(o->batch > 0, "--batch must be positive (got {})", o->batch);
+    const int threads = g.threads > 0 ? g.threads : omp_get_max_threads();
+    host::GenerateReport report;
+    if (o->features_only) {
+      SEGSTREAM_EXPECTS(o->dims > 0, "--dims must be at least 1 (got {})", o->dims);
+      SEGSTREAM_EXPECTS(o->clusters > 0, "--clusters must be at least 1 (got {})", o->clusters);
+      host::MixtureGeneratorConfig c;
+      c.rows = static_cast<std::uint64_t>(o->customers);
+      c.dims = static_cast<std::uint64_t>(o->dims);
+      c.clusters = static_cast<std::uint64_t>(o->clusters);
+      c.seed = o->seed;
+      c.cluster_std = o->cluster_std;
+      c.separation = o->separation;
+      c.chunk_rows = static_cast<std::uint64_t>(o->chunk_rows);
+      c.threads = threads;
+      host::log_info("generating a {}-component mixture: {} rows × {} columns, {} threads", c.clusters,
+                     with_commas(c.rows), c.dims, threads);
+      host::Progress bar("generate", "rows");
+      report = host::generate_mixture(c, o->out, o->overwrite, [&](auto d, auto t) { bar.update(d, t); });
+      bar.finish();
+      std::printf("wrote %s: %s rows x %llu features from %llu clusters in %.1f s (%s rows/s)\n", o->out.c_str(),
+                  with_commas(report.events).c_str(), static_cast<unsigned long long>(c.dims),
+                  static_cast<unsigned long long>(c.clusters), report.seconds,
+                  host::human_count(static_cast<double>(report.events) / report.seconds).c_str());
+    } else {
+      SEGSTREAM_EXPECTS(o->days > 0, "--days must be a positive number of days (got {})", o->days);
+      SEGSTREAM_EXPECTS(o->shuffle_block > 0, "--shuffle-block must be positive (got {})", o->shuffle_block);
+      host::EventGeneratorConfig c;
+      c.customers = static_cast<std::uint64_t>(o->customers);
+      c.days = o->days;
+      c.start = parse_date_option("--start", o->start);
+      c.seed = o->seed;
+      if (!o->archetypes.empty()) c.mix = parse_mix(o->archetypes);
+      c.drift_fraction = o->drift_fraction;
+      if (!o->drift_at.empty()) c.drift_at = parse_date_option("--drift-at", o->drift_at);
+      c.order = o->order == "shuffled" ? host::EventOrder::kShuffled : host::EventOrder::kCustomer;
+      c.shuffle_block = static_cast<std::uint64_t>(o->shuffle_block);
+      c.batch_customers = static_cast<std::uint64_t>(o->batch);
+      c.chunk_rows = static_cast<std::uint64_t>(o->chunk_rows);
+      c.threads = threads;
+      c.validate();
+      host::log_info("generating {} customers over {} days from {}, {} threads", with_commas(c.customers), c.days,
+                     format_iso_time(c.start), threads);
+      host::Progress bar("generate", "customers");
+      report = host::generate_events(c, o->out, o->overwrite, [&](auto d, auto t) { bar.update(d, t); });
+      bar.finish();
+      nlohmann::json by_archetype, by_type;
+      for (int a = 0; a < host::kArchetypeCount; ++a)
+        by_archetype[host::archetype_names()[static_cast<std::size_t>(a)]] = report.customers_by_archetype[static_cast<std::size_t>(a)];
+      for (int t = 0; t < io::kEventTypeCount; ++t)
+        by_type[io::standard_event_type_names()[static_cast<std::size_t>(t)]] = report.events_by_type[static_cast<std::size_t>(t)];
+      const double rate = static_cast<double>(report.events) / report.seconds;
+      host::log_record(host::LogLevel::kInfo, "generate finished",
+                       {{"out", o->out}, {"customers", report.customers}, {"events", report.events},
+                        {"drifted", report.drifted}, {"seconds", report.seconds}, {"events_per_second", rate},
+                        {"customers_by_archetype", by_archetype}, {"events_by_type", by_type}});
+      std::printf("wrote %s: %s customers, %s events in %.1f s (%s events/s)\n", o->out.c_str(),
+                  with_commas(report.customers).c_str(), with_commas(report.events).c_str(), report.seconds,
+                  host::human_count(rate).c_str());
+      if (report.drifted) std::printf("  drifted customers: %s\n", with_commas(report.drifted).c_str());
+      std::printf("  customers by archetype:");
+      for (int a = 0; a < host::kArchetypeCount; ++a)
+        std::printf(" %s %s", host::archetype_names()[static_cast<std::size_t>(a)].c_str(),
+                    with_commas(report.customers_by_archetype[static_cast<std::size_t>(a)]).c_str());
+      std::printf("\n  events by type:");
+      for (int t = 0; t < io::kEventTypeCount; ++t)
+        std::printf(" %s %s", io::standard_event_type_names()[static_cast<std::size_t>(t)].c_str(),
+                    with_commas(report.events_by_type[static_cast<std::size_t>(t)]).c_str());
+      std::printf("\n");
+    }
+  };
+}
+
+Action add_inspect(CLI::App& sub) {
+  struct Options {
+    std::string file;
+    bool no_stats = false;
+    bool json = false;
+  };
+  auto o = std::make_shared<Options>();
+  sub.add_option("file", o->file, "HDF5 file to describe")->required();
+  sub.add_flag("--no-stats", o->no_stats, "Skip the per-column statistics (no pass over the data)");
+  sub.add_flag("--json", o->json, "Print the description as one JSON document");
+  sub.footer("Example:\n  segstream inspect events.h5\n  segstream inspect --json features.h5 > features.json");
+
+  return [o](const GlobalOptions& g) {
+    log_device(g);
+    host::Progress bar("inspect", "rows");
+    const io::FileSummary s = io::inspect_file(o->file, !o->no_stats, [&](auto d, auto t) { bar.update(d, t); });
+    bar.finish();
+    if (o->json) {
+      nlohmann::json doc = {{"path", s.path}, {"bytes", s.file_bytes}, {"format", s.format}};
+      auto attrs = [](const std::vector<io::AttributeSummary>& list) {
+        nlohmann::json j = nlohmann::json::object();
+        for (const auto& a : list) j[a.name] = a.value;
+        return j;
+      };
+      doc["attributes"] = attrs(s.attributes);
+      doc["datasets"] = nlohmann::json::array();
+      for (const auto& d : s.datasets) {
+        nlohmann::json dj = {{"path", d.path},   {"type", d.type},           {"shape", d.shape},
+                             {"chunk", d.chunk}, {"bytes", d.storage_bytes}, {"attributes", attrs(d.attributes)}};
+        dj["columns"] = nlohmann::json::array();
+        for (const auto& c : d.columns)
+          dj["columns"].push_back({{"name", c.name}, {"count", c.count}, {"non_finite", c.non_finite}, {"min", c.min},
+                                   {"max", c.max}, {"mean", c.mean}, {"std", c.stddev}});
+        doc["datasets"].push_back(dj);
+      }
+      std::printf("%s\n", doc.dump(2).c_str());
+      return;
+    }
+    std::printf("%s  (%s%s)\n", s.path.c_str(), host::human_bytes(static_cast<double>(s.file_bytes)).c_str(),
+                s.format.empty() ? "" : (", " + s.format).c_str());
+    for (const auto& a : s.attributes) std::printf("  @%s = %s\n", a.name.c_str(), a.value.c_str());
+    for (const auto& a : s.group_attributes_events) std::printf("  /events @%s = %s\n", a.name.c_str(), a.value.c_str());
+    for (const auto& d : s.datasets) {
+      std::string shape, chunk;
+      for (auto x : d.shape) shape += (shape.empty() ? "" : " x ") + with_commas(x);
+      for (auto x : d.chunk) chunk += (chunk.empty() ? "" : " x ") + std::to_string(x);
+      std::printf("\n%s  %s [%s]  %s  %s\n", d.path.c_str(), d.type.c_str(), shape.c_str(),
+                  chunk.empty() ? "contiguous" : ("chunks [" + chunk + "]").c_str(),
+                  host::human_bytes(static_cast<double>(d.storage_bytes)).c_str());
+      for (const auto& a : d.attributes) {
+        std::string v = a.value;
+        if (v.size() > 160) v = v.substr(0, 157) + "...";
+        std::printf("  @%s = %s\n", a.name.c_str(), v.c_str());
+      }
+      if (!d.columns.empty())
+        std::printf("  %-24s %14s %10s %14s %14s %14s %14s\n", "column", "count", "non-finite", "min", "max", "mean",
+                    "std");
+      for (const auto& c : d.columns)
+        std::printf("  %-24s %14s %10s %14.6g %14.6g %14.6g %14.6g\n", c.name.c_str(), with_commas(c.count).c_str(),
+                    with_commas(c.non_finite).c_str(), c.min, c.max, c.mean, c.stddev);
+    }
+  };
+}
+
+}  // namespace segstream::app

@@ -1,0 +1,83 @@
+// segstream — GPU-accelerated behavioural segmentation. The command-line front end.
+//
+// Exit codes (docs/CLI.md): 0 ok, 1 internal error, 2 usage, 3 bad input, 4 resource, 75 interrupted.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+#include <map>
+#include <new>
+
+#include "commands.hpp"
+#include "segstream/core/error.hpp"
+#include "segstream/host/interrupt.hpp"
+#include "segstream/host/log.hpp"
+#include "segstream/host/version.hpp"
+
+namespace {
+
+int report_error(segstream::ExitCode code, const std::string& message) {
+  segstream::host::log_record(segstream::host::LogLevel::kError, message,
+                              {{"exit_code", static_cast<int>(code)}});
+  return static_cast<int>(code);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace segstream;
+  host::install_interrupt_handlers();
+
+  CLI::App app{"segstream — behavioural segmentation of large customer bases on CPU and GPU.\n"
+               "Pipeline: generate/events.h5 → features → fit → assign → update → report."};
+  app.name("segstream");
+  app.set_version_flag("--version", std::string("segstream ") + host::kVersion + " (commit " + host::kGitCommit +
+                                        (host::kBuiltWithCuda ? ", CUDA backend built" : ", CPU only") + ")");
+  app.require_subcommand(1);
+  app.footer("Run `segstream SUBCOMMAND --help` for a subcommand's options and an example.\n"
+             "Exit codes: 0 ok, 1 internal error, 2 usage, 3 bad input, 4 resource (memory, disk, device),\n"
+             "75 interrupted (no partial output; safe to requeue).");
+
+  app::GlobalOptions global;
+  app.add_option("--threads", global.threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--device", global.device, "Compute device: auto, cpu or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  app.add_flag("--log-json", global.log_json, "Log JSON lines (one object per record) instead of human text");
+  app.add_flag("-q,--quiet", global.quiet, "Only warnings and errors");
+  app.add_flag("-v,--verbose", global.verbose, "Debug logging");
+
+  std::map<CLI::App*, app::Action> actions;
+  CLI::App* generate = app.add_subcommand("generate", "Generate a synthetic customer base with ground truth");
+  actions[generate] = app::add_generate(*generate);
+  CLI::App* inspect = app.add_subcommand("inspect", "Show an HDF5 file's datasets, attributes and column statistics");
+  actions[inspect] = app::add_inspect(*inspect);
+  for (auto& [sub, action] : actions) sub->fallthrough();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    host::configure_logging({global.log_json, host::LogLevel::kInfo});
+    return report_error(ExitCode::kUsage, std::string(e.what()) + " (run `segstream --help`)");
+  }
+
+  host::configure_logging({global.log_json, global.verbose ? host::LogLevel::kDebug
+                                            : global.quiet  ? host::LogLevel::kWarn
+                                                            : host::LogLevel::kInfo});
+  try {
+    for (auto& [sub, action] : actions)
+      if (sub->parsed()) action(global);
+    return 0;
+  } catch (const Error& e) {
+    return report_error(e.code(), e.what());
+  } catch (const std::bad_alloc&) {
+    return report_error(ExitCode::kResource, "out of memory");
+  } catch (const std::exception& e) {
+    return report_error(ExitCode::kInternal, std::string("internal error: ") + e.what());
+  }
+}

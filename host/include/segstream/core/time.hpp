@@ -1,0 +1,104 @@
+// Calendar arithmetic on Unix seconds (UTC), proleptic Gregorian. Timestamps in segstream files are int64
+// Unix seconds; dates on the command line are ISO `YYYY-MM-DD` (midnight UTC).
+#pragma once
+
+#include <cstdint>
+#include <fmt/format.h>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace segstream {
+
+inline constexpr std::int64_t kSecondsPerDay = 86400;
+
+struct CivilDate {
+  int year;
+  unsigned month;  // 1..12
+  unsigned day;    // 1..31
+};
+
+// Days since 1970-01-01 of a civil date (H. Hinnant's days_from_civil).
+constexpr std::int64_t days_from_civil(CivilDate d) {
+  const int y = d.year - (d.month <= 2 ? 1 : 0);
+  const int era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned mp = d.month > 2 ? d.month - 3 : d.month + 9;
+  const unsigned doy = (153 * mp + 2) / 5 + d.day - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+constexpr CivilDate civil_from_days(std::int64_t z) {
+  z += 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  const int y = static_cast<int>(yoe) + static_cast<int>(era) * 400 + (m <= 2 ? 1 : 0);
+  return CivilDate{y, m, d};
+}
+
+// Floor division of a timestamp into days since the epoch (correct for negative timestamps).
+constexpr std::int64_t day_of(std::int64_t unix_seconds) {
+  return unix_seconds >= 0 ? unix_seconds / kSecondsPerDay : -((-unix_seconds + kSecondsPerDay - 1) / kSecondsPerDay);
+}
+
+// 0 = Monday … 6 = Sunday.
+constexpr int weekday_of_day(std::int64_t days) {
+  const std::int64_t w = (days + 3) % 7;  // 1970-01-01 was a Thursday
+  return static_cast<int>(w < 0 ? w + 7 : w);
+}
+
+namespace detail {
+inline bool parse_fixed_int(std::string_view text, std::size_t pos, std::size_t len, int& out) {
+  if (pos + len > text.size()) return false;
+  int v = 0;
+  for (std::size_t i = pos; i < pos + len; ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;
+    v = v * 10 + (text[i] - '0');
+  }
+  out = v;
+  return true;
+}
+}  // namespace detail
+
+// Parses `YYYY-MM-DD`, optionally followed by `THH:MM:SS` or ` HH:MM:SS` and an optional `Z`, into Unix
+// seconds (UTC). Returns nullopt for anything else, including impossible dates such as 2025-02-30.
+inline std::optional<std::int64_t> parse_iso_time(std::string_view text) {
+  int y = 0, m = 0, d = 0;
+  if (text.size() < 10 || text[4] != '-' || text[7] != '-' || !detail::parse_fixed_int(text, 0, 4, y) ||
+      !detail::parse_fixed_int(text, 5, 2, m) || !detail::parse_fixed_int(text, 8, 2, d))
+    return std::nullopt;
+  if (m < 1 || m > 12 || d < 1) return std::nullopt;
+  const CivilDate date{y, static_cast<unsigned>(m), static_cast<unsigned>(d)};
+  const std::int64_t days = days_from_civil(date);
+  const CivilDate back = civil_from_days(days);
+  if (back.month != date.month || back.day != date.day) return std::nullopt;
+  std::int64_t seconds = days * kSecondsPerDay;
+  std::string_view rest = text.substr(10);
+  if (rest.empty() || rest == "Z") return seconds;
+  int hh = 0, mm = 0, ss = 0;
+  if (rest.size() < 9 || (rest[0] != 'T' && rest[0] != ' ') || rest[3] != ':' || rest[6] != ':' ||
+      !detail::parse_fixed_int(rest, 1, 2, hh) || !detail::parse_fixed_int(rest, 4, 2, mm) ||
+      !detail::parse_fixed_int(rest, 7, 2, ss) || hh > 23 || mm > 59 || ss > 60)
+    return std::nullopt;
+  rest = rest.substr(9);
+  if (!rest.empty() && rest != "Z") return std::nullopt;
+  return seconds + hh * 3600 + mm * 60 + ss;
+}
+
+// Formats Unix seconds as `YYYY-MM-DD` at midnight and `YYYY-MM-DDTHH:MM:SSZ` otherwise.
+inline std::string format_iso_time(std::int64_t unix_seconds) {
+  const std::int64_t days = day_of(unix_seconds);
+  const std::int64_t rem = unix_seconds - days * kSecondsPerDay;
+  const CivilDate d = civil_from_days(days);
+  if (rem == 0) return fmt::format("{:04}-{:02}-{:02}", d.year, d.month, d.day);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", d.year, d.month, d.day, rem / 3600, rem / 60 % 60,
+                     rem % 60);
+}
+
+}  // namespace segstream

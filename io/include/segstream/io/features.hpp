@@ -1,0 +1,70 @@
+// features.h5: one row per customer, `/features` float32 [N × D] chunked by rows in natural units, and
+// `/customer_id` uint64 [N] (docs/FORMATS.md). The reader validates the schema; row blocks stream into
+// caller-provided buffers (row-major, rows × D). The writer appends rows with whole-chunk writes.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "segstream/io/hdf5.hpp"
+
+namespace segstream::io {
+
+// Rows per chunk for a D-column float32 matrix: about 4 MiB per chunk, a power of two between 1,024 and
+// 1,048,576 rows. Streaming reads whole chunks straight into the caller's buffer.
+std::uint64_t default_feature_chunk_rows(std::uint64_t columns);
+
+class FeatureFileReader {
+ public:
+  // Validates /features (float32, rank 2, at least one row and column), /customer_id (uint64, rank 1, one
+  // per row) and the feature_names attribute (one per column).
+  explicit FeatureFileReader(const std::filesystem::path& path);
+  const std::string& path() const { return file_.path(); }
+  const File& file() const { return file_; }
+  std::uint64_t rows() const { return rows_; }
+  std::uint64_t columns() const { return columns_; }
+  const std::vector<std::string>& feature_names() const { return names_; }
+  std::uint64_t chunk_rows() const { return chunk_rows_; }
+
+  // Rows [start, start + count) into dst (count × columns floats, row-major).
+  void read_rows(std::uint64_t start, std::uint64_t count, float* dst) const { features_.read_rows(start, count, dst); }
+  void read_ids(std::uint64_t start, std::uint64_t count, std::uint64_t* dst) const { ids_.read_rows(start, count, dst); }
+
+ private:
+  File file_;
+  Dataset features_;
+  Dataset ids_;
+  std::vector<std::string> names_;
+  std::uint64_t rows_ = 0;
+  std::uint64_t columns_ = 0;
+  std::uint64_t chunk_rows_ = 0;
+};
+
+class FeatureFileWriter {
+ public:
+  FeatureFileWriter(const std::filesystem::path& path, std::vector<std::string> feature_names,
+                    std::uint64_t chunk_rows = 0 /* 0 = default_feature_chunk_rows */);
+  const File& file() const { return file_; }
+  std::uint64_t columns() const { return names_.size(); }
+  std::uint64_t rows() const { return written_ + staged_; }
+  // Appends `count` rows (row-major) and their customer ids.
+  void append(const float* rows, const std::uint64_t* ids, std::uint64_t count);
+  // Writes the rest, the feature_names attribute, and closes (ResourceError on a full disk).
+  void close();
+
+ private:
+  void flush_staged();
+  File file_;
+  std::vector<std::string> names_;
+  Dataset features_;
+  Dataset ids_;
+  std::uint64_t chunk_rows_;
+  std::vector<float> staged_rows_;
+  std::vector<std::uint64_t> staged_ids_;
+  std::uint64_t staged_ = 0;
+  std::uint64_t written_ = 0;
+};
+
+}  // namespace segstream::io

@@ -1,0 +1,154 @@
+#include "segstream/io/events.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace segstream::io {
+
+const std::vector<std::string>& standard_event_type_names() {
+  static const std::vector<std::string> names = {
+      "page_view", "content_view", "email_open",     "email_click", "search",   "cart_add",  "purchase",
+      "return",    "app_session",  "support_ticket", "review",      "referral", "email_sent"};
+  return names;
+}
+
+const std::array<EventColumnSpec, 7>& event_columns() {
+  static const std::array<EventColumnSpec, 7> specs = {{{"customer_id", ElementType::kUint64},
+                                                        {"timestamp", ElementType::kInt64},
+                                                        {"event_type", ElementType::kUint8},
+                                                        {"amount", ElementType::kFloat32},
+                                                        {"category", ElementType::kUint16},
+                                                        {"channel", ElementType::kUint8},
+                                                        {"discount", ElementType::kFloat32}}};
+  return specs;
+}
+
+void* EventColumns::column(std::size_t i) const {
+  switch (i) {
+    case 0: return customer_id;
+    case 1: return timestamp;
+    case 2: return event_type;
+    case 3: return amount;
+    case 4: return category;
+    case 5: return channel;
+    case 6: return discount;
+    default: return nullptr;
+  }
+}
+
+namespace {
+std::size_t element_size(ElementType t) {
+  switch (t) {
+    case ElementType::kUint8: case ElementType::kInt8: return 1;
+    case ElementType::kUint16: case ElementType::kInt16: return 2;
+    case ElementType::kUint32: case ElementType::kInt32: case ElementType::kFloat32: return 4;
+    default: return 8;
+  }
+}
+
+void read_column(const Dataset& ds, ElementType type, std::uint64_t start, std::uint64_t count, void* dst) {
+  switch (type) {
+    case ElementType::kUint64: ds.read_rows(start, count, static_cast<std::uint64_t*>(dst)); break;
+    case ElementType::kInt64: ds.read_rows(start, count, static_cast<std::int64_t*>(dst)); break;
+    case ElementType::kUint8: ds.read_rows(start, count, static_cast<std::uint8_t*>(dst)); break;
+    case ElementType::kUint16: ds.read_rows(start, count, static_cast<std::uint16_t*>(dst)); break;
+    case ElementType::kFloat32: ds.read_rows(start, count, static_cast<float*>(dst)); break;
+    default: SEGSTREAM_ASSERT(false, "unexpected event column type {}", element_type_name(type));
+  }
+}
+
+void write_column(const Dataset& ds, ElementType type, std::uint64_t start, std::uint64_t count, const void* src) {
+  switch (type) {
+    case ElementType::kUint64: ds.write_rows(start, count, static_cast<const std::uint64_t*>(src)); break;
+    case ElementType::kInt64: ds.write_rows(start, count, static_cast<const std::int64_t*>(src)); break;
+    case ElementType::kUint8: ds.write_rows(start, count, static_cast<const std::uint8_t*>(src)); break;
+    case ElementType::kUint16: ds.write_rows(start, count, static_cast<const std::uint16_t*>(src)); break;
+    case ElementType::kFloat32: ds.write_rows(start, count, static_cast<const float*>(src)); break;
+    default: SEGSTREAM_ASSERT(false, "unexpected event column type {}", element_type_name(type));
+  }
+}
+}  // namespace
+
+void EventBuffer::resize(std::size_t capacity) {
+  customer_id_.resize(capacity);
+  timestamp_.resize(capacity);
+  event_type_.resize(capacity);
+  amount_.resize(capacity);
+  category_.resize(capacity);
+  channel_.resize(capacity);
+  discount_.resize(capacity);
+}
+
+EventColumns EventBuffer::view() {
+  return EventColumns{customer_id_.data(), timestamp_.data(), event_type_.data(), amount_.data(),
+                      category_.data(),    channel_.data(),   discount_.data()};
+}
+
+EventFileReader::EventFileReader(const std::filesystem::path& path) : file_(File::open(path)) {
+  if (!file_.has("/events")) throw InputError(file_.path() + ": group /events is missing (not an events file?)");
+  std::optional<std::uint64_t> length;
+  std::string first_name;
+  for (const auto& spec : event_columns()) {
+    const std::string name = std::string("/events/") + spec.name;
+    Dataset ds = file_.dataset(name, spec.type, 1);
+    const std::uint64_t n = ds.rows();
+    if (length && n != *length)
+      throw InputError(fmt::format("{}: dataset {} has {} rows but {} has {}; event columns must be of equal length",
+                                   file_.path(), name, n, first_name, *length));
+    if (!length) {
+      length = n;
+      first_name = name;
+    }
+    columns_.push_back(std::move(ds));
+  }
+  rows_ = *length;
+  if (rows_ == 0) throw InputError(file_.path() + ": /events has zero rows, expected at least one event");
+}
+
+void EventFileReader::read(std::uint64_t start, std::uint64_t count, const EventColumns& dst) const {
+  for (std::size_t i = 0; i < columns_.size(); ++i)
+    read_column(columns_[i], event_columns()[i].type, start, count, dst.column(i));
+}
+
+EventFileWriter::EventFileWriter(const std::filesystem::path& path, std::uint64_t chunk_rows)
+    : file_(File::create(path)), chunk_rows_(chunk_rows), staging_(chunk_rows) {
+  SEGSTREAM_EXPECTS(chunk_rows > 0, "chunk rows must be positive");
+  file_.create_group("/events");
+  DatasetOptions options{{0}, {chunk_rows}, true, 0};
+  for (const auto& spec : event_columns())
+    columns_.push_back(file_.create_dataset(std::string("/events/") + spec.name, spec.type, options));
+}
+
+void EventFileWriter::append(const EventColumns& src, std::uint64_t count) {
+  std::uint64_t done = 0;
+  EventColumns stage = staging_.view();
+  while (done < count) {
+    const std::uint64_t take = std::min(count - done, chunk_rows_ - staged_);
+    for (std::size_t c = 0; c < columns_.size(); ++c) {
+      const std::size_t size = element_size(event_columns()[c].type);
+      std::memcpy(static_cast<char*>(stage.column(c)) + staged_ * size,
+                  static_cast<const char*>(src.column(c)) + done * size, take * size);
+    }
+    staged_ += take;
+    done += take;
+    if (staged_ == chunk_rows_) flush_staged();
+  }
+}
+
+void EventFileWriter::flush_staged() {
+  if (staged_ == 0) return;
+  const EventColumns stage = staging_.view();
+  for (std::size_t c = 0; c < columns_.size(); ++c)
+    write_column(columns_[c], event_columns()[c].type, written_, staged_, stage.column(c));
+  written_ += staged_;
+  staged_ = 0;
+}
+
+void EventFileWriter::close() {
+  flush_staged();
+  file_.group("/events").set_attribute("event_type_names", standard_event_type_names());
+  columns_.clear();
+  file_.close();
+}
+
+}  // namespace segstream::io

@@ -1,0 +1,80 @@
+#include "segstream/io/features.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+
+namespace segstream::io {
+
+std::uint64_t default_feature_chunk_rows(std::uint64_t columns) {
+  const std::uint64_t target = (std::uint64_t{4} << 20) / (4 * std::max<std::uint64_t>(columns, 1));
+  return std::clamp<std::uint64_t>(std::bit_floor(std::max<std::uint64_t>(target, 1)), 1024, std::uint64_t{1} << 20);
+}
+
+FeatureFileReader::FeatureFileReader(const std::filesystem::path& path)
+    : file_(File::open(path)),
+      features_(file_.dataset("/features", ElementType::kFloat32, 2)),
+      ids_(file_.dataset("/customer_id", ElementType::kUint64, 1)) {
+  const auto dims = features_.dims();
+  rows_ = dims[0];
+  columns_ = dims[1];
+  if (rows_ == 0) throw InputError(file_.path() + ": /features has zero rows, expected at least one customer");
+  if (columns_ == 0) throw InputError(file_.path() + ": /features has zero columns, expected at least one feature");
+  if (ids_.rows() != rows_)
+    throw InputError(fmt::format("{}: /customer_id has {} rows but /features has {}; expected one id per row",
+                                 file_.path(), ids_.rows(), rows_));
+  if (features_.has_attribute("feature_names")) {
+    names_ = features_.string_list_attribute("feature_names");
+    if (names_.size() != columns_)
+      throw InputError(fmt::format("{}: /features has {} columns but its feature_names attribute names {}",
+                                   file_.path(), columns_, names_.size()));
+  } else {
+    throw InputError(file_.path() + ": /features has no feature_names attribute");
+  }
+  const auto chunk = features_.chunk_dims();
+  chunk_rows_ = chunk.empty() ? default_feature_chunk_rows(columns_) : chunk[0];
+}
+
+FeatureFileWriter::FeatureFileWriter(const std::filesystem::path& path, std::vector<std::string> feature_names,
+                                     std::uint64_t chunk_rows)
+    : file_(File::create(path)),
+      names_(std::move(feature_names)),
+      chunk_rows_(chunk_rows ? chunk_rows : default_feature_chunk_rows(names_.size())) {
+  SEGSTREAM_EXPECTS(!names_.empty(), "a feature matrix needs at least one column");
+  const hsize_t d = names_.size();
+  features_ = file_.create_dataset<float>("/features", DatasetOptions{{0, d}, {chunk_rows_, d}, true, 0});
+  ids_ = file_.create_dataset<std::uint64_t>("/customer_id", DatasetOptions{{0}, {chunk_rows_}, true, 0});
+  staged_rows_.resize(chunk_rows_ * d);
+  staged_ids_.resize(chunk_rows_);
+}
+
+void FeatureFileWriter::append(const float* rows, const std::uint64_t* ids, std::uint64_t count) {
+  const std::uint64_t d = names_.size();
+  std::uint64_t done = 0;
+  while (done < count) {
+    const std::uint64_t take = std::min(count - done, chunk_rows_ - staged_);
+    std::memcpy(staged_rows_.data() + staged_ * d, rows + done * d, take * d * sizeof(float));
+    std::memcpy(staged_ids_.data() + staged_, ids + done, take * sizeof(std::uint64_t));
+    staged_ += take;
+    done += take;
+    if (staged_ == chunk_rows_) flush_staged();
+  }
+}
+
+void FeatureFileWriter::flush_staged() {
+  if (staged_ == 0) return;
+  features_.write_rows(written_, staged_, staged_rows_.data());
+  ids_.write_rows(written_, staged_, staged_ids_.data());
+  written_ += staged_;
+  staged_ = 0;
+}
+
+void FeatureFileWriter::close() {
+  flush_staged();
+  features_.set_attribute("feature_names", names_);
+  features_ = Dataset();
+  ids_ = Dataset();
+  file_.close();
+}
+
+}  // namespace segstream::io
