@@ -142,6 +142,7 @@ Action add_generate(CLI::App& sub) {
       c.separation = o->separation;
       c.chunk_rows = static_cast<std::uint64_t>(o->chunk_rows);
       c.threads = threads;
+      c.validate();
       host::log_info("generating a {}-component mixture: {} rows × {} columns, {} threads", c.clusters,
                      with_commas(c.rows), c.dims, threads);
       host::Progress bar("generate", "rows");

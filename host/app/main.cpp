@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <map>
 #include <new>
@@ -16,10 +17,14 @@
 
 namespace {
 
-int report_error(segstream::ExitCode code, const std::string& message) {
+// Reports the error and ends the process without running library teardown: after a failed write (a full
+// disk) libhdf5's exit handler would try to flush the abandoned file again and can crash. Every output has
+// already been removed by its owner's destructor by the time we get here.
+[[noreturn]] void exit_with_error(segstream::ExitCode code, const std::string& message) {
   segstream::host::log_record(segstream::host::LogLevel::kError, message,
                               {{"exit_code", static_cast<int>(code)}});
-  return static_cast<int>(code);
+  std::fflush(nullptr);
+  std::_Exit(static_cast<int>(code));
 }
 
 }  // namespace
@@ -33,7 +38,8 @@ int main(int argc, char** argv) {
   app.name("segstream");
   app.set_version_flag("--version", std::string("segstream ") + host::kVersion + " (commit " + host::kGitCommit +
                                         (host::kBuiltWithCuda ? ", CUDA backend built" : ", CPU only") + ")");
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);
+  app.allow_extras();  // unknown words reach us, so the error can name them
   app.footer("Run `segstream SUBCOMMAND --help` for a subcommand's options and an example.\n"
              "Exit codes: 0 ok, 1 internal error, 2 usage, 3 bad input, 4 resource (memory, disk, device),\n"
              "75 interrupted (no partial output; safe to requeue).");
@@ -63,7 +69,17 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     host::configure_logging({global.log_json, host::LogLevel::kInfo});
-    return report_error(ExitCode::kUsage, std::string(e.what()) + " (run `segstream --help`)");
+    exit_with_error(ExitCode::kUsage, std::string(e.what()) + " (run `segstream --help`)");
+  }
+
+  if (!app.remaining().empty()) {
+    host::configure_logging({global.log_json, host::LogLevel::kInfo});
+    exit_with_error(ExitCode::kUsage, "unknown subcommand or option '" + app.remaining().front() +
+                                          "' (run `segstream --help`)");
+  }
+  if (app.get_subcommands().empty()) {
+    host::configure_logging({global.log_json, host::LogLevel::kInfo});
+    exit_with_error(ExitCode::kUsage, "a subcommand is required: generate or inspect (run `segstream --help`)");
   }
 
   host::configure_logging({global.log_json, global.verbose ? host::LogLevel::kDebug
@@ -74,10 +90,10 @@ int main(int argc, char** argv) {
       if (sub->parsed()) action(global);
     return 0;
   } catch (const Error& e) {
-    return report_error(e.code(), e.what());
+    exit_with_error(e.code(), e.what());
   } catch (const std::bad_alloc&) {
-    return report_error(ExitCode::kResource, "out of memory");
+    exit_with_error(ExitCode::kResource, "out of memory");
   } catch (const std::exception& e) {
-    return report_error(ExitCode::kInternal, std::string("internal error: ") + e.what());
+    exit_with_error(ExitCode::kInternal, std::string("internal error: ") + e.what());
   }
 }

@@ -375,7 +375,8 @@ GenerateReport generate_events(const EventGeneratorConfig& config, const std::fi
   config.validate();
   const auto t_begin = std::chrono::steady_clock::now();
   io::AtomicOutput output(out, overwrite);
-  io::EventFileWriter writer(output.temp_path(), config.chunk_rows ? config.chunk_rows : io::kDefaultEventChunkRows);
+  io::EventFileWriter writer(output.temp_path(), config.chunk_rows ? config.chunk_rows : io::kDefaultEventChunkRows,
+                            output.final_path().string());
   const io::File& file = writer.file();
   file.create_group("/customers");
   const std::uint64_t truth_chunk = std::min<std::uint64_t>(config.customers, std::uint64_t{1} << 16);

@@ -95,7 +95,7 @@ GenerateReport generate_mixture(const MixtureGeneratorConfig& config, const std:
   for (std::uint64_t j = 0; j < d; ++j) names.push_back("x" + std::to_string(j));
 
   io::AtomicOutput output(out, overwrite);
-  io::FeatureFileWriter writer(output.temp_path(), names, config.chunk_rows);
+  io::FeatureFileWriter writer(output.temp_path(), names, config.chunk_rows, output.final_path().string());
   const io::File& file = writer.file();
   file.create_group("/truth");
   const std::uint64_t label_chunk = std::min<std::uint64_t>(config.rows, std::uint64_t{1} << 18);

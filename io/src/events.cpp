@@ -110,8 +110,9 @@ void EventFileReader::read(std::uint64_t start, std::uint64_t count, const Event
     read_column(columns_[i], event_columns()[i].type, start, count, dst.column(i));
 }
 
-EventFileWriter::EventFileWriter(const std::filesystem::path& path, std::uint64_t chunk_rows)
-    : file_(File::create(path)), chunk_rows_(chunk_rows), staging_(chunk_rows) {
+EventFileWriter::EventFileWriter(const std::filesystem::path& path, std::uint64_t chunk_rows,
+                                 const std::string& display_name)
+    : file_(File::create(path, display_name)), chunk_rows_(chunk_rows), staging_(chunk_rows) {
   SEGSTREAM_EXPECTS(chunk_rows > 0, "chunk rows must be positive");
   file_.create_group("/events");
   DatasetOptions options{{0}, {chunk_rows}, true, 0};

@@ -36,8 +36,8 @@ FeatureFileReader::FeatureFileReader(const std::filesystem::path& path)
 }
 
 FeatureFileWriter::FeatureFileWriter(const std::filesystem::path& path, std::vector<std::string> feature_names,
-                                     std::uint64_t chunk_rows)
-    : file_(File::create(path)),
+                                     std::uint64_t chunk_rows, const std::string& display_name)
+    : file_(File::create(path, display_name)),
       names_(std::move(feature_names)),
       chunk_rows_(chunk_rows ? chunk_rows : default_feature_chunk_rows(names_.size())) {
   SEGSTREAM_EXPECTS(!names_.empty(), "a feature matrix needs at least one column");

@@ -8,9 +8,24 @@
 namespace segstream::io {
 namespace {
 
+// HDF5's descriptions of I/O failures span lines and carry buffer addresses and times; keep what a person
+// needs: the operating system's message when there is one, else the first clause.
+std::string clean_description(std::string text) {
+  const std::string marker = "error message = '";
+  if (const auto at = text.find(marker); at != std::string::npos) {
+    const auto end = text.find('\'', at + marker.size());
+    return text.substr(at + marker.size(), end == std::string::npos ? std::string::npos : end - at - marker.size());
+  }
+  if (const auto at = text.find(": time ="); at != std::string::npos) text.resize(at);
+  if (const auto at = text.find(", name ="); at != std::string::npos) text.resize(at);
+  for (char& c : text)
+    if (c == '\n' || c == '\r') c = ' ';
+  return text;
+}
+
 herr_t collect_error(unsigned /*n*/, const H5E_error2_t* err, void* data) {
   auto* messages = static_cast<std::vector<std::string>*>(data);
-  std::string text = err->desc != nullptr ? err->desc : "";
+  std::string text = clean_description(err->desc != nullptr ? err->desc : "");
   if (!text.empty() && std::find(messages->begin(), messages->end(), text) == messages->end())
     messages->push_back(std::move(text));
   return 0;
@@ -386,15 +401,18 @@ File File::open(const std::filesystem::path& path) {
   return File(Handle(id, H5Fclose), p);
 }
 
-File File::create(const std::filesystem::path& path) {
+File File::create(const std::filesystem::path& path, const std::string& display_name) {
   quiet_hdf5_errors();
   const std::string p = path.string();
+  const std::string name = display_name.empty() ? p : display_name;
+  errno = 0;
   const hid_t id = H5Fcreate(p.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (id < 0) {
     const int err = errno;
-    throw_hdf5<ResourceError>(p + ": cannot create (" + std::strerror(err) + ")");
+    H5Eclear2(H5E_DEFAULT);
+    throw ResourceError(name + ": cannot create" + (err ? std::string(" (") + std::strerror(err) + ")" : ""));
   }
-  return File(Handle(id, H5Fclose), p);
+  return File(Handle(id, H5Fclose), name);
 }
 
 bool File::has(const std::string& object_path) const {
@@ -449,7 +467,9 @@ Dataset File::dataset(const std::string& name, ElementType type, int rank) const
 
 Group File::create_group(const std::string& name) const {
   quiet_hdf5_errors();
-  const hid_t g = H5Gcreate2(id(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  Handle gcpl(H5Pcreate(H5P_GROUP_CREATE), H5Pclose);
+  H5Pset_obj_track_times(gcpl.get(), false);
+  const hid_t g = H5Gcreate2(id(), name.c_str(), H5P_DEFAULT, gcpl.get(), H5P_DEFAULT);
   if (g < 0) throw_hdf5<ResourceError>(file_ + ": cannot create group " + name);
   return Group(Handle(g, H5Gclose), file_, name);
 }
@@ -478,6 +498,8 @@ Dataset File::create_dataset(const std::string& name, ElementType type, const Da
       H5Pset_deflate(dcpl.get(), static_cast<unsigned>(options.deflate_level));
     }
   }
+  // No modification times in object headers: the same data gives the same bytes (reproducible outputs).
+  H5Pset_obj_track_times(dcpl.get(), false);
   // Never write fill values: every element is written by the caller, and filling first doubles the I/O.
   H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
   H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_INCR);
@@ -492,7 +514,9 @@ Dataset File::write_strings(const std::string& name, const std::vector<std::stri
   Handle type = vlen_string_type();
   const hsize_t n = values.size();
   Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
-  const hid_t ds = H5Dcreate2(id(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  H5Pset_obj_track_times(dcpl.get(), false);
+  const hid_t ds = H5Dcreate2(id(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT);
   if (ds < 0) throw_hdf5<ResourceError>(file_ + ": cannot create dataset " + name);
   Dataset out(Handle(ds, H5Dclose), file_, name);
   std::vector<const char*> ptrs;

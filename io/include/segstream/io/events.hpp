@@ -95,7 +95,9 @@ inline constexpr std::uint64_t kDefaultEventChunkRows = std::uint64_t{1} << 18;
 // column and written one whole chunk at a time, so HDF5 never reads a chunk back to complete it.
 class EventFileWriter {
  public:
-  EventFileWriter(const std::filesystem::path& path, std::uint64_t chunk_rows = kDefaultEventChunkRows);
+  // Errors name `display_name` when given (see File::create).
+  EventFileWriter(const std::filesystem::path& path, std::uint64_t chunk_rows = kDefaultEventChunkRows,
+                  const std::string& display_name = "");
   const File& file() const { return file_; }
   std::uint64_t rows() const { return written_ + staged_; }
   void append(const EventColumns& src, std::uint64_t count);

@@ -45,7 +45,8 @@ class FeatureFileReader {
 class FeatureFileWriter {
  public:
   FeatureFileWriter(const std::filesystem::path& path, std::vector<std::string> feature_names,
-                    std::uint64_t chunk_rows = 0 /* 0 = default_feature_chunk_rows */);
+                    std::uint64_t chunk_rows = 0 /* 0 = default_feature_chunk_rows */,
+                    const std::string& display_name = "");
   const File& file() const { return file_; }
   std::uint64_t columns() const { return names_.size(); }
   std::uint64_t rows() const { return written_ + staged_; }

@@ -202,7 +202,8 @@ class Group : public AttributeHolder {
 class File : public AttributeHolder {
  public:
   static File open(const std::filesystem::path& path);
-  static File create(const std::filesystem::path& path);
+  // Errors name `display_name` when given (the final name of an atomic output rather than its temporary).
+  static File create(const std::filesystem::path& path, const std::string& display_name = "");
 
   const std::string& path() const { return file_; }
   hid_t id() const override { return handle_.get(); }

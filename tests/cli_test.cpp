@@ -1,0 +1,230 @@
+// The segstream executable as a user meets it: help, version, exit codes, one-line errors, and no output
+// left behind on any failure.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "segstream/io/events.hpp"
+#include "segstream/io/hdf5.hpp"
+#include "test_util.hpp"
+
+#if defined(SEGSTREAM_HAVE_CUDA)
+#include "segstream/kernels/cuda_device.hpp"
+#endif
+
+namespace segstream::test {
+namespace {
+
+const std::string kBin = SEGSTREAM_BIN;
+
+CommandResult segstream(const std::string& args) { return run_command(kBin + " " + args); }
+
+int line_count(const std::string& s) {
+  return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
+}
+
+// The error line of a failed command: its last line, and the only one that reports an error.
+std::string error_line(const std::string& output) {
+  std::string last;
+  std::size_t start = 0;
+  int errors = 0;
+  while (start < output.size()) {
+    const std::size_t end = output.find('\n', start);
+    const std::string line = output.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (line.find("error") != std::string::npos) ++errors;
+    last = line;
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return errors == 1 ? last : "(" + std::to_string(errors) + " error lines)";
+}
+
+// A failed command reports one error line, naming what it should, and exits with the documented code.
+void expect_error(const CommandResult& r, int code, const std::string& needle) {
+  EXPECT_EQ(r.exit_code, code) << r.output;
+  const std::string line = error_line(r.output);
+  EXPECT_EQ(line.rfind("segstream: error: ", 0), 0u) << r.output;
+  EXPECT_NE(line.find(needle), std::string::npos) << "expected '" << needle << "' in: " << r.output;
+}
+
+TEST(Cli, HelpShowsSubcommandsAndExamples) {
+  const auto top = segstream("--help");
+  EXPECT_EQ(top.exit_code, 0);
+  EXPECT_NE(top.output.find("generate"), std::string::npos);
+  EXPECT_NE(top.output.find("inspect"), std::string::npos);
+  EXPECT_NE(top.output.find("Exit codes"), std::string::npos);
+  for (const std::string sub : {"generate", "inspect"}) {
+    const auto r = segstream(sub + " --help");
+    EXPECT_EQ(r.exit_code, 0) << sub;
+    EXPECT_NE(r.output.find("Example"), std::string::npos) << sub;
+    EXPECT_NE(r.output.find("segstream " + sub + " "), std::string::npos) << sub;
+  }
+}
+
+TEST(Cli, Version) {
+  const auto r = segstream("--version");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.output.rfind("segstream 0.", 0), 0u) << r.output;
+}
+
+TEST(Cli, UsageErrorsExitWithTwo) {
+  TempDir dir;
+  const std::string out = " --out " + (dir / "e.h5").string();
+  expect_error(segstream(""), 2, "subcommand");
+  expect_error(segstream("frobnicate"), 2, "unknown subcommand or option 'frobnicate'");
+  expect_error(segstream("generate --no-such-option" + out), 2, "--no-such-option");
+  expect_error(segstream("generate --customers 10"), 2, "--out");
+  expect_error(segstream("generate --customers 0" + out), 2, "--customers must be at least 1 (got 0)");
+  expect_error(segstream("generate --customers -5" + out), 2, "--customers must be at least 1 (got -5)");
+  expect_error(segstream("generate --customers 10 --days -3" + out), 2, "--days must be a positive number of days");
+  expect_error(segstream("generate --customers 10 --archetypes champion,whale" + out), 2,
+               "unknown archetype 'whale'");
+  expect_error(segstream("generate --customers 10 --drift-fraction 0.1" + out), 2, "--drift-at");
+  expect_error(segstream("generate --customers 10 --drift-fraction 1.5 --drift-at 2025-06-01" + out), 2,
+               "--drift-fraction must be within [0, 1]");
+  expect_error(segstream("generate --customers 10 --start 2025-02-30" + out), 2, "expected a date YYYY-MM-DD");
+  expect_error(segstream("generate --customers 10 --order sideways" + out), 2, "sideways");
+  expect_error(segstream("--threads -2 generate --customers 10" + out), 2, "--threads");
+  expect_error(segstream("--device tpu generate --customers 10" + out), 2, "tpu");
+  expect_error(segstream("generate --features-only --customers 3 --clusters 5" + out), 2,
+               "--clusters (5) must not exceed --customers (3)");
+  EXPECT_TRUE(dir.entries().empty());
+}
+
+TEST(Cli, GenerateWritesAndRefusesToOverwrite) {
+  TempDir dir;
+  const std::string path = (dir / "ev.h5").string();
+  const auto first = segstream("generate --customers 500 --out " + path);
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_NE(first.output.find("wrote " + path), std::string::npos);
+  expect_error(segstream("generate --customers 500 --out " + path), 2, path + ": already exists (pass --overwrite");
+  EXPECT_EQ(segstream("generate --customers 600 --overwrite --out " + path).exit_code, 0);
+  EXPECT_EQ(io::File::open(path).dataset("/customers/customer_id").rows(), 600u);
+  EXPECT_EQ(dir.entries(), std::vector<std::string>{"ev.h5"});
+}
+
+TEST(Cli, SameSeedDifferentThreadsGivesIdenticalFiles) {
+  TempDir dir;
+  for (const std::string mode : {"", " --features-only --dims 6 --clusters 4"}) {
+    const auto a = segstream("--threads 1 generate --customers 3000 --seed 11 --out " + (dir / "a.h5").string() + mode);
+    const auto b = segstream("--threads 2 generate --customers 3000 --seed 11 --out " + (dir / "b.h5").string() + mode);
+    ASSERT_EQ(a.exit_code, 0) << a.output;
+    ASSERT_EQ(b.exit_code, 0) << b.output;
+    EXPECT_TRUE(files_equal(dir / "a.h5", dir / "b.h5")) << mode;
+    std::filesystem::remove(dir / "a.h5");
+    std::filesystem::remove(dir / "b.h5");
+  }
+}
+
+TEST(Cli, UnwritableOutputDirectoryExitsWithFour) {
+  TempDir dir;
+  // root may write anywhere a mode allows, so use a directory where nobody can create files.
+  std::string target;
+  if (::geteuid() == 0) {
+    target = "/proc/segstream-cli-test/ev.h5";
+  } else {
+    std::filesystem::create_directory(dir / "ro");
+    std::filesystem::permissions(dir / "ro", std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+    target = (dir / "ro" / "ev.h5").string();
+  }
+  expect_error(segstream("generate --customers 10 --out " + target), 4, target);
+  if (::geteuid() == 0) {
+    expect_error(segstream("generate --customers 10 --out /proc/ev.h5"), 4, "/proc/ev.h5");
+  }
+}
+
+TEST(Cli, FullDiskLeavesNoPartialOutput) {
+  TempDir dir;
+  const std::string path = (dir / "ev.h5").string();
+  // A 2 MiB file-size limit stands in for a full disk: writes fail with EFBIG.
+  const auto r = run_command("bash -c 'ulimit -f 2048; exec " + kBin + " generate --customers 20000 --out " + path + "'");
+  expect_error(r, 4, path + ": writing dataset");
+  EXPECT_NE(r.output.find("File too large"), std::string::npos) << r.output;
+  EXPECT_TRUE(dir.entries().empty()) << "left behind: " << (dir.entries().empty() ? "" : dir.entries()[0]);
+  const auto f = run_command("bash -c 'ulimit -f 1024; exec " + kBin +
+                             " generate --features-only --customers 200000 --dims 8 --out " + path + "'");
+  expect_error(f, 4, path);
+  EXPECT_TRUE(dir.entries().empty());
+}
+
+TEST(Cli, InterruptExitsWith75AndLeavesNothing) {
+  TempDir dir;
+  const std::string path = (dir / "ev.h5").string();
+  const auto r = run_command("timeout --preserve-status -s INT 1 " + kBin + " generate --customers 50000000 --out " + path);
+  EXPECT_EQ(r.exit_code, 75) << r.output;
+  EXPECT_NE(r.output.find("interrupted"), std::string::npos) << r.output;
+  EXPECT_TRUE(dir.entries().empty());
+}
+
+TEST(Cli, InspectDescribesAGeneratedFile) {
+  TempDir dir;
+  const std::string path = (dir / "ev.h5").string();
+  ASSERT_EQ(segstream("generate --customers 300 --out " + path).exit_code, 0);
+  const auto r = segstream("inspect " + path);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const std::string needle : {"segstream.events", "/events/amount", "float32", "/events/customer_id", "uint64",
+                                   "chunks [262144]", "event_type_names", "mean", "std", "/customers/archetype"})
+    EXPECT_NE(r.output.find(needle), std::string::npos) << needle;
+  const auto j = segstream("inspect --json " + path);
+  ASSERT_EQ(j.exit_code, 0);
+  EXPECT_NE(j.output.find("\"datasets\""), std::string::npos);
+}
+
+TEST(Cli, InspectRejectsBadInputsWithExitThree) {
+  TempDir dir;
+  expect_error(segstream("inspect " + (dir / "missing.h5").string()), 3, "missing.h5: no such file");
+  std::ofstream(dir / "notes.txt") << "not hdf5\n";
+  expect_error(segstream("inspect " + (dir / "notes.txt").string()), 3, "notes.txt: not an HDF5 file");
+
+  const std::string ev = (dir / "ev.h5").string();
+  ASSERT_EQ(segstream("generate --customers 2000 --out " + ev).exit_code, 0);
+  std::filesystem::resize_file(ev, std::filesystem::file_size(ev) / 3);
+  expect_error(segstream("inspect " + ev), 3, "ev.h5");
+
+  // A file that says it holds events but lacks a column.
+  const auto broken = dir / "broken.h5";
+  {
+    io::File f = io::File::create(broken);
+    f.set_attribute("format", "segstream.events");
+    f.create_group("/events");
+    f.create_dataset<std::uint64_t>("/events/customer_id", io::DatasetOptions{{4}, {}, false, 0});
+  }
+  expect_error(segstream("inspect " + broken.string()), 3, "broken.h5: dataset /events/timestamp is missing");
+}
+
+TEST(Cli, JsonLogsAreOneObjectPerLine) {
+  TempDir dir;
+  const auto r = segstream("--log-json inspect " + (dir / "missing.h5").string());
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(line_count(r.output), 1);
+  EXPECT_EQ(r.output.front(), '{');
+  EXPECT_NE(r.output.find("\"level\":\"error\""), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\"exit_code\":3"), std::string::npos) << r.output;
+  const auto ok = run_command(kBin + " --log-json generate --customers 100 --out " + (dir / "e.h5").string() + " 2>&1 >/dev/null", false);
+  EXPECT_EQ(ok.exit_code, 0);
+  std::size_t start = 0;
+  int records = 0;
+  while (start < ok.output.size()) {
+    const std::size_t end = ok.output.find('\n', start);
+    EXPECT_EQ(ok.output[start], '{') << ok.output;
+    EXPECT_EQ(ok.output[end - 1], '}') << ok.output;
+    start = end + 1;
+    ++records;
+  }
+  EXPECT_GE(records, 2);
+}
+
+TEST(Cli, DeviceCudaWithoutAGpuExitsWithFour) {
+#if defined(SEGSTREAM_HAVE_CUDA)
+  if (kernels::cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is present";
+#endif
+  TempDir dir;
+  expect_error(segstream("--device cuda generate --customers 10 --out " + (dir / "e.h5").string()), 4,
+               "--device cuda: no CUDA device can be used");
+  EXPECT_EQ(segstream("--device auto generate --customers 10 --out " + (dir / "e.h5").string()).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace segstream::test

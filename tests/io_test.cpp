@@ -1,0 +1,374 @@
+// The HDF5 layer: round trips, the prefetching reader, atomic outputs, and every bad input it must refuse
+// with a clear message.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <numeric>
+
+#include "segstream/core/error.hpp"
+#include "segstream/io/atomic_output.hpp"
+#include "segstream/io/events.hpp"
+#include "segstream/io/features.hpp"
+#include "segstream/io/hdf5.hpp"
+#include "segstream/io/inspect.hpp"
+#include "segstream/io/prefetch.hpp"
+#include "test_util.hpp"
+
+namespace segstream::io {
+namespace {
+
+using test::TempDir;
+
+// Fills events with a recognisable pattern: row i has customer i / 3, timestamp 1000 + i, …
+void fill_events(EventBuffer& buf, std::uint64_t n, std::uint64_t offset = 0) {
+  buf.resize(n);
+  EventColumns v = buf.view();
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const std::uint64_t r = i + offset;
+    v.customer_id[i] = (r / 3) * 0x9E3779B97F4A7C15ull;
+    v.timestamp[i] = 1000 + static_cast<std::int64_t>(r);
+    v.event_type[i] = static_cast<std::uint8_t>(r % kEventTypeCount);
+    v.amount[i] = static_cast<float>(r) * 0.5f;
+    v.category[i] = static_cast<std::uint16_t>(r % 25);
+    v.channel[i] = static_cast<std::uint8_t>(r % 5);
+    v.discount[i] = static_cast<float>(r % 7);
+  }
+}
+
+void write_events(const std::filesystem::path& path, std::uint64_t n, std::uint64_t chunk_rows,
+                  std::uint64_t append_size) {
+  EventFileWriter writer(path, chunk_rows);
+  EventBuffer buf;
+  for (std::uint64_t at = 0; at < n; at += append_size) {
+    const std::uint64_t k = std::min(append_size, n - at);
+    fill_events(buf, k, at);
+    writer.append(buf.view(), k);
+  }
+  writer.close();
+}
+
+TEST(Events, RoundTripAcrossChunkAndAppendSizes) {
+  TempDir dir;
+  for (auto [chunk, append] : {std::pair<std::uint64_t, std::uint64_t>{7, 3}, {64, 1000}, {1000, 64}, {4096, 4096}}) {
+    const auto path = dir / ("ev-" + std::to_string(chunk) + ".h5");
+    const std::uint64_t n = 5003;
+    write_events(path, n, chunk, append);
+    EventFileReader reader(path);
+    ASSERT_EQ(reader.rows(), n);
+    EventBuffer got(n), want;
+    fill_events(want, n);
+    reader.read(0, n, got.view());
+    const EventColumns g = got.view(), w = want.view();
+    for (std::uint64_t i = 0; i < n; ++i) {
+      ASSERT_EQ(g.customer_id[i], w.customer_id[i]) << i;
+      ASSERT_EQ(g.timestamp[i], w.timestamp[i]);
+      ASSERT_EQ(g.event_type[i], w.event_type[i]);
+      ASSERT_EQ(g.amount[i], w.amount[i]);
+      ASSERT_EQ(g.category[i], w.category[i]);
+      ASSERT_EQ(g.channel[i], w.channel[i]);
+      ASSERT_EQ(g.discount[i], w.discount[i]);
+    }
+    // A row range in the middle, across chunk boundaries.
+    EventBuffer part(100);
+    reader.read(1234, 100, part.view());
+    EXPECT_EQ(part.view().timestamp[0], 1000 + 1234);
+    EXPECT_EQ(part.view().timestamp[99], 1000 + 1333);
+    EXPECT_EQ(reader.file().group("/events").string_list_attribute("event_type_names"), standard_event_type_names());
+  }
+}
+
+TEST(Features, RoundTripAndSchema) {
+  TempDir dir;
+  const auto path = dir / "f.h5";
+  const std::uint64_t n = 3001, d = 5;
+  std::vector<float> rows(n * d);
+  std::vector<std::uint64_t> ids(n);
+  for (std::uint64_t i = 0; i < n * d; ++i) rows[i] = static_cast<float>(i) * 0.25f;
+  std::iota(ids.begin(), ids.end(), std::uint64_t{1} << 40);
+  {
+    FeatureFileWriter writer(path, {"a", "b", "c", "d", "e"}, 64);
+    writer.append(rows.data(), ids.data(), 1000);
+    writer.append(rows.data() + 1000 * d, ids.data() + 1000, n - 1000);
+    writer.close();
+  }
+  FeatureFileReader reader(path);
+  EXPECT_EQ(reader.rows(), n);
+  EXPECT_EQ(reader.columns(), d);
+  EXPECT_EQ(reader.chunk_rows(), 64u);
+  EXPECT_EQ(reader.feature_names(), (std::vector<std::string>{"a", "b", "c", "d", "e"}));
+  std::vector<float> got(n * d);
+  std::vector<std::uint64_t> got_ids(n);
+  reader.read_rows(0, n, got.data());
+  reader.read_ids(0, n, got_ids.data());
+  EXPECT_EQ(got, rows);
+  EXPECT_EQ(got_ids, ids);
+}
+
+TEST(Features, DefaultChunkIsAboutFourMebibytes) {
+  EXPECT_EQ(default_feature_chunk_rows(16), 65536u);
+  EXPECT_EQ(default_feature_chunk_rows(1), std::uint64_t{1} << 20);
+  EXPECT_EQ(default_feature_chunk_rows(4096), 1024u);
+  EXPECT_EQ(default_feature_chunk_rows(24), 32768u);
+}
+
+TEST(Prefetcher, DeliversEveryBlockInOrderWhateverTheRing) {
+  for (std::size_t ring_size : {1u, 2u, 3u, 5u}) {
+    const std::uint64_t total = 10007, block = 97;
+    std::vector<std::vector<std::uint64_t>> storage(ring_size, std::vector<std::uint64_t>(block));
+    std::vector<std::vector<std::uint64_t>*> ring;
+    for (auto& s : storage) ring.push_back(&s);
+    Prefetcher<std::vector<std::uint64_t>> p(ring, total, block, [](std::uint64_t start, std::uint64_t rows, auto& buf) {
+      for (std::uint64_t i = 0; i < rows; ++i) buf[i] = start + i;
+    });
+    std::uint64_t expected = 0, blocks = 0;
+    while (auto b = p.next()) {
+      ASSERT_EQ(b->start, expected);
+      for (std::uint64_t i = 0; i < b->rows; ++i) ASSERT_EQ((*b->slot)[i], expected + i);
+      expected += b->rows;
+      ++blocks;
+    }
+    EXPECT_EQ(expected, total);
+    EXPECT_EQ(blocks, p.block_count());
+    EXPECT_FALSE(p.next().has_value());
+  }
+}
+
+TEST(Prefetcher, NeverOverwritesTheBlockTheConsumerHolds) {
+  // The reader may run ahead, but a slot is refilled only after the consumer has moved past it.
+  const std::uint64_t total = 2000, block = 10;
+  std::vector<std::vector<int>> storage(3, std::vector<int>(block));
+  std::vector<std::vector<int>*> ring{&storage[0], &storage[1], &storage[2]};
+  Prefetcher<std::vector<int>> p(ring, total, block, [](std::uint64_t start, std::uint64_t rows, auto& buf) {
+    for (std::uint64_t i = 0; i < rows; ++i) buf[i] = static_cast<int>(start);
+  });
+  while (auto b = p.next()) {
+    const int tag = (*b->slot)[0];
+    std::this_thread::yield();
+    for (std::uint64_t i = 0; i < b->rows; ++i) ASSERT_EQ((*b->slot)[i], tag);
+    ASSERT_EQ(static_cast<std::uint64_t>(tag), b->start);
+  }
+}
+
+TEST(Prefetcher, RethrowsTheReadersError) {
+  std::vector<int> a(4), b(4);
+  std::vector<std::vector<int>*> ring{&a, &b};
+  Prefetcher<std::vector<int>> p(ring, 100, 4, [](std::uint64_t start, std::uint64_t, auto&) {
+    if (start >= 40) throw InputError("disk said no");
+  });
+  int blocks = 0;
+  try {
+    while (p.next()) ++blocks;
+    FAIL() << "expected an exception";
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(), "disk said no");
+  }
+  EXPECT_EQ(blocks, 10);
+}
+
+TEST(Prefetcher, CanBeAbandonedMidway) {
+  std::vector<int> a(4), b(4);
+  std::vector<std::vector<int>*> ring{&a, &b};
+  {
+    Prefetcher<std::vector<int>> p(ring, 1000000, 4, [](std::uint64_t, std::uint64_t, auto&) {});
+    p.next();
+  }  // the destructor stops and joins the reader thread
+  SUCCEED();
+}
+
+TEST(AtomicOutput, CommitRenamesAndAbandonRemoves) {
+  TempDir dir;
+  const auto final_path = dir / "out.h5";
+  {
+    AtomicOutput out(final_path, false);
+    std::ofstream(out.temp_path()) << "partial";
+    EXPECT_FALSE(std::filesystem::exists(final_path));
+  }
+  EXPECT_TRUE(dir.entries().empty()) << "an abandoned output must leave nothing behind";
+  {
+    AtomicOutput out(final_path, false);
+    std::ofstream(out.temp_path()) << "done";
+    out.commit();
+  }
+  EXPECT_TRUE(std::filesystem::exists(final_path));
+  EXPECT_EQ(dir.entries().size(), 1u);
+  EXPECT_THROW(AtomicOutput(final_path, false), UsageError);
+  EXPECT_NO_THROW(AtomicOutput(final_path, true));
+  EXPECT_THROW(AtomicOutput(dir / "missing-dir" / "x.h5", false), ResourceError);
+}
+
+// --- bad inputs -------------------------------------------------------------------------------------------
+
+template <class Fn>
+std::string error_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(no InputError)";
+}
+
+TEST(BadInput, MissingFile) {
+  TempDir dir;
+  const std::string msg = error_of([&] { EventFileReader r(dir / "nope.h5"); });
+  EXPECT_NE(msg.find("nope.h5: no such file"), std::string::npos) << msg;
+}
+
+TEST(BadInput, NotHdf5) {
+  TempDir dir;
+  std::ofstream(dir / "text.h5") << "customer_id,timestamp\n1,2\n";
+  const std::string msg = error_of([&] { EventFileReader r(dir / "text.h5"); });
+  EXPECT_NE(msg.find("text.h5: not an HDF5 file"), std::string::npos) << msg;
+}
+
+TEST(BadInput, TruncatedFile) {
+  TempDir dir;
+  const auto path = dir / "ev.h5";
+  write_events(path, 100000, 4096, 100000);
+  std::filesystem::resize_file(path, std::filesystem::file_size(path) / 2);
+  const std::string msg = error_of([&] {
+    EventFileReader r(path);
+    EventBuffer buf(r.rows());
+    r.read(0, r.rows(), buf.view());
+  });
+  EXPECT_NE(msg.find("ev.h5"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("truncated"), std::string::npos) << msg;
+}
+
+TEST(BadInput, MissingDataset) {
+  TempDir dir;
+  const auto path = dir / "ev.h5";
+  {
+    File f = File::create(path);
+    f.create_group("/events");
+    for (const auto& spec : event_columns())
+      if (std::string(spec.name) != "amount")
+        f.create_dataset(std::string("/events/") + spec.name, spec.type, DatasetOptions{{10}, {}, false, 0});
+  }
+  const std::string msg = error_of([&] { EventFileReader r(path); });
+  EXPECT_NE(msg.find("dataset /events/amount is missing"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("ev.h5"), std::string::npos) << msg;
+}
+
+void write_event_columns(const std::filesystem::path& path, std::function<DatasetOptions(const EventColumnSpec&)> shape,
+                         std::function<ElementType(const EventColumnSpec&)> type) {
+  File f = File::create(path);
+  f.create_group("/events");
+  for (const auto& spec : event_columns())
+    f.create_dataset(std::string("/events/") + spec.name, type(spec), shape(spec));
+}
+
+TEST(BadInput, WrongType) {
+  TempDir dir;
+  const auto path = dir / "ev.h5";
+  write_event_columns(
+      path, [](auto&) { return DatasetOptions{{10}, {}, false, 0}; },
+      [](const EventColumnSpec& s) { return std::string(s.name) == "timestamp" ? ElementType::kFloat64 : s.type; });
+  const std::string msg = error_of([&] { EventFileReader r(path); });
+  EXPECT_NE(msg.find("dataset /events/timestamp has type float64, expected int64"), std::string::npos) << msg;
+}
+
+TEST(BadInput, WrongRank) {
+  TempDir dir;
+  const auto path = dir / "ev.h5";
+  write_event_columns(
+      path,
+      [](const EventColumnSpec& s) {
+        return std::string(s.name) == "amount" ? DatasetOptions{{10, 2}, {}, false, 0} : DatasetOptions{{10}, {}, false, 0};
+      },
+      [](const EventColumnSpec& s) { return s.type; });
+  const std::string msg = error_of([&] { EventFileReader r(path); });
+  EXPECT_NE(msg.find("dataset /events/amount has rank 2"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("expected rank 1"), std::string::npos) << msg;
+}
+
+TEST(BadInput, UnequalColumnLengths) {
+  TempDir dir;
+  const auto path = dir / "ev.h5";
+  write_event_columns(
+      path,
+      [](const EventColumnSpec& s) {
+        return DatasetOptions{{std::string(s.name) == "channel" ? hsize_t{9} : hsize_t{10}}, {}, false, 0};
+      },
+      [](const EventColumnSpec& s) { return s.type; });
+  const std::string msg = error_of([&] { EventFileReader r(path); });
+  EXPECT_NE(msg.find("/events/channel has 9 rows but /events/customer_id has 10"), std::string::npos) << msg;
+}
+
+TEST(BadInput, ZeroRows) {
+  TempDir dir;
+  const auto path = dir / "ev.h5";
+  write_events(path, 0, 16, 16);
+  const std::string msg = error_of([&] { EventFileReader r(path); });
+  EXPECT_NE(msg.find("/events has zero rows"), std::string::npos) << msg;
+
+  const auto fpath = dir / "f.h5";
+  {
+    FeatureFileWriter w(fpath, {"a"});
+    w.close();
+  }
+  const std::string fmsg = error_of([&] { FeatureFileReader r(fpath); });
+  EXPECT_NE(fmsg.find("/features has zero rows"), std::string::npos) << fmsg;
+}
+
+TEST(BadInput, FeatureNamesMustMatchColumns) {
+  TempDir dir;
+  const auto path = dir / "f.h5";
+  {
+    File f = File::create(path);
+    Dataset ds = f.create_dataset<float>("/features", DatasetOptions{{4, 3}, {}, false, 0});
+    std::vector<float> zeros(12, 0.0f);
+    ds.write_rows(0, 4, zeros.data());
+    ds.set_attribute("feature_names", std::vector<std::string>{"a", "b"});
+    Dataset ids = f.create_dataset<std::uint64_t>("/customer_id", DatasetOptions{{4}, {}, false, 0});
+    std::vector<std::uint64_t> id{1, 2, 3, 4};
+    ids.write_rows(0, 4, id.data());
+  }
+  const std::string msg = error_of([&] { FeatureFileReader r(path); });
+  EXPECT_NE(msg.find("/features has 3 columns but its feature_names attribute names 2"), std::string::npos) << msg;
+}
+
+TEST(Hdf5, AttributesRoundTrip) {
+  TempDir dir;
+  const auto path = dir / "a.h5";
+  {
+    File f = File::create(path);
+    f.set_attribute("s", "hello");
+    f.set_attribute("i", std::int64_t{-42});
+    f.set_attribute("d", 2.5);
+    f.set_attribute("list", std::vector<std::string>{"x", "yy", ""});
+    f.set_attribute("s", "replaced");
+  }
+  File f = File::open(path);
+  EXPECT_EQ(f.string_attribute("s"), "replaced");
+  EXPECT_EQ(f.int_attribute("i"), -42);
+  EXPECT_EQ(f.float_attribute("d"), 2.5);
+  EXPECT_EQ(f.string_list_attribute("list"), (std::vector<std::string>{"x", "yy", ""}));
+  EXPECT_EQ(f.attribute_as_text("list"), "[\"x\", \"yy\", \"\"]");
+  EXPECT_THROW(f.string_attribute("missing"), InputError);
+  EXPECT_THROW(f.int_attribute("s"), InputError);
+}
+
+TEST(Inspect, SummarisesEveryDatasetWithStatistics) {
+  TempDir dir;
+  const auto path = dir / "ev.h5";
+  write_events(path, 1000, 128, 1000);
+  const FileSummary s = inspect_file(path, true);
+  ASSERT_EQ(s.datasets.size(), 7u);
+  for (const auto& d : s.datasets) {
+    ASSERT_EQ(d.columns.size(), 1u) << d.path;
+    EXPECT_EQ(d.columns[0].count, 1000u);
+    if (d.path == "/events/timestamp") {
+      EXPECT_EQ(d.columns[0].min, 1000);
+      EXPECT_EQ(d.columns[0].max, 1999);
+      EXPECT_DOUBLE_EQ(d.columns[0].mean, 1499.5);
+      EXPECT_NEAR(d.columns[0].stddev, std::sqrt((1000.0 * 1000.0 - 1) / 12.0), 1e-9);
+      EXPECT_EQ(d.type, "int64");
+      EXPECT_EQ(d.chunk, std::vector<std::uint64_t>{128});
+    }
+  }
+}
+
+}  // namespace
+}  // namespace segstream::io
