@@ -4,12 +4,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <future>
 #include <numeric>
 
 #include <nlohmann/json.hpp>
 
 #include "archetypes.hpp"
+#include "parallel.hpp"
 #include "segstream/core/error.hpp"
 #include "segstream/core/philox.hpp"
 #include "segstream/core/time.hpp"
@@ -397,9 +397,9 @@ GenerateReport generate_events(const EventGeneratorConfig& config, const std::fi
   const int threads = config.threads > 0 ? config.threads : omp_get_max_threads();
 
   GenerateReport report;
-  // Two batches alternate: the writer thread writes one while the simulation fills the other.
+  // Two batches alternate: batch b is simulated while batch b − 1 is written by one thread of the team.
   Batch buffers[2];
-  std::future<void> pending;  // at most one write in flight: the writer is not re-entrant
+  const Batch* unwritten = nullptr;
   std::uint64_t events_written = 0;
   auto write_batch = [&](const Batch& buf) {
     writer.append(const_cast<io::EventBuffer&>(buf.events).view(), buf.count);
@@ -414,8 +414,10 @@ GenerateReport generate_events(const EventGeneratorConfig& config, const std::fi
     throw_if_interrupted();
     const std::uint64_t n = std::min(batch, config.customers - first);
     const std::uint64_t tasks = (n + kTask - 1) / kTask;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (std::int64_t task = 0; task < static_cast<std::int64_t>(tasks); ++task) {
+    auto write_previous = [&] {
+      if (unwritten != nullptr) write_batch(*unwritten);
+    };
+    detail::run_tasks_beside(threads, static_cast<std::int64_t>(tasks), write_previous, [&](std::int64_t task) {
       CustomerSimulator sim(config, calendar);
       std::vector<Event>& events = task_events[static_cast<std::size_t>(task)];
       events.clear();
@@ -426,7 +428,7 @@ GenerateReport generate_events(const EventGeneratorConfig& config, const std::fi
         truths[i].id = mix64(first + i + id_offset);
         counts[i] = static_cast<std::uint32_t>(events.size() - before);
       }
-    }
+    });
 
     Batch& buf = buffers[b % 2];
     std::uint64_t total = 0;
@@ -481,12 +483,11 @@ GenerateReport generate_events(const EventGeneratorConfig& config, const std::fi
     SEGSTREAM_ASSERT(j == total && customer == n, "batch layout lost events ({} of {})", j, total);
     report.customers += n;
     report.events += total;
-    if (pending.valid()) pending.get();
-    pending = std::async(std::launch::async, write_batch, std::cref(buf));
+    unwritten = &buf;
     events_written += total;
     if (progress) progress(first + n, config.customers);
   }
-  if (pending.valid()) pending.get();
+  if (unwritten != nullptr) write_batch(*unwritten);
 
   nlohmann::json params = {
       {"customers", config.customers},

@@ -4,9 +4,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <future>
 
 #include <nlohmann/json.hpp>
+
+#include "parallel.hpp"
 
 #include "segstream/core/error.hpp"
 #include "segstream/core/philox.hpp"
@@ -103,8 +104,14 @@ GenerateReport generate_mixture(const MixtureGeneratorConfig& config, const std:
 
   const std::uint64_t id_offset = mix64(config.seed ^ 0x5E6573747265616Dull);
   const int threads = config.threads > 0 ? config.threads : omp_get_max_threads();
+  // Two batches alternate: batch b is drawn while batch b − 1 is written by one thread of the team.
   RowBatch buffers[2];
-  std::future<void> pending;  // at most one write in flight: the writer is not re-entrant
+  const RowBatch* unwritten = nullptr;
+  auto write_batch = [&](const RowBatch& buf) {
+    writer.append(buf.rows.data(), buf.ids.data(), buf.count);
+    labels.write_rows(buf.first, buf.count, buf.labels.data());
+  };
+  constexpr std::uint64_t kTaskRows = 2048;
   GenerateReport report;
   report.customers = config.rows;
 
@@ -117,27 +124,28 @@ GenerateReport generate_mixture(const MixtureGeneratorConfig& config, const std:
     buf.labels.resize(n);
     buf.first = first;
     buf.count = n;
-#pragma omp parallel for schedule(static) num_threads(threads)
-    for (std::int64_t r = 0; r < static_cast<std::int64_t>(n); ++r) {
-      const std::uint64_t row = first + static_cast<std::uint64_t>(r);
-      RandomStream rng(config.seed, RandomPurpose::kMixtureRow, row);
-      const std::uint32_t k = mixture.pick(rng.uniform());
-      const float* c = &mixture.centers[k * d];
-      float* x = &buf.rows[static_cast<std::size_t>(r) * d];
-      const double s = mixture.spread[k];
-      for (std::uint64_t j = 0; j < d; ++j) x[j] = static_cast<float>(c[j] + s * rng.normal());
-      buf.ids[static_cast<std::size_t>(r)] = mix64(row + id_offset);
-      buf.labels[static_cast<std::size_t>(r)] = static_cast<std::int32_t>(k);
-    }
-    if (pending.valid()) pending.get();
-    pending = std::async(std::launch::async, [&writer, &labels, &buf] {
-      writer.append(buf.rows.data(), buf.ids.data(), buf.count);
-      labels.write_rows(buf.first, buf.count, buf.labels.data());
-    });
+    const auto tasks = static_cast<std::int64_t>((n + kTaskRows - 1) / kTaskRows);
+    detail::run_tasks_beside(
+        threads, tasks, [&] { if (unwritten != nullptr) write_batch(*unwritten); },
+        [&](std::int64_t task) {
+          const std::uint64_t lo = static_cast<std::uint64_t>(task) * kTaskRows, hi = std::min(n, lo + kTaskRows);
+          for (std::uint64_t r = lo; r < hi; ++r) {
+            const std::uint64_t row = first + r;
+            RandomStream rng(config.seed, RandomPurpose::kMixtureRow, row);
+            const std::uint32_t k = mixture.pick(rng.uniform());
+            const float* c = &mixture.centers[k * d];
+            float* x = &buf.rows[r * d];
+            const double s = mixture.spread[k];
+            for (std::uint64_t j = 0; j < d; ++j) x[j] = static_cast<float>(c[j] + s * rng.normal());
+            buf.ids[r] = mix64(row + id_offset);
+            buf.labels[r] = static_cast<std::int32_t>(k);
+          }
+        });
+    unwritten = &buf;
     report.events += n;
     if (progress) progress(first + n, config.rows);
   }
-  if (pending.valid()) pending.get();
+  if (unwritten != nullptr) write_batch(*unwritten);
 
   io::Dataset centers = file.create_dataset<float>("/truth/centers", io::DatasetOptions{{config.clusters, d}, {}, false, 0});
   centers.write_rows(0, config.clusters, mixture.centers.data());

@@ -1,0 +1,542 @@
+#!/usr/bin/python3
+"""Checks files written by `segstream generate` against docs/FORMATS.md.
+
+Usage: check_formats.py SEGSTREAM_BINARY SCRATCH_DIR
+
+Generates a small events file (with drift), the same customer base with other --threads/--batch/--chunk-rows
+and in shuffled order, and a Gaussian-mixture features file, then checks with h5py every statement
+docs/FORMATS.md makes about events.h5 and features.h5, plus the atomic-output rules. Prints one line per
+failed check and a final "N passed, M failed" line; exits 0 when nothing failed, 1 otherwise.
+Needs only Python 3, NumPy and h5py (no pytest).
+"""
+import glob
+import hashlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import traceback
+
+import h5py
+import numpy as np
+
+SEED = 7
+CUSTOMERS = 3000
+DRIFT_FRACTION = 0.2
+DRIFT_AT = "2025-07-01"
+DRIFT_AT_UNIX = 1751328000  # 2025-07-01T00:00:00Z
+WINDOW_START = 1735689600  # 2025-01-01T00:00:00Z, the default --start
+DAYS = 365
+SHUFFLE_BLOCK = 700
+ROWS, DIMS, CLUSTERS = 5000, 5, 4
+CLUSTER_STD, SEPARATION = 1.0, 8.0
+DAY = 86400
+
+EVENT_TYPES = ["page_view", "content_view", "email_open", "email_click", "search", "cart_add", "purchase",
+               "return", "app_session", "support_ticket", "review", "referral", "email_sent"]
+CATEGORIES = ["none", "electronics", "books", "music", "fashion", "home", "garden", "toys", "sports", "beauty",
+              "grocery", "pets", "auto", "health", "kitchen", "office", "outdoor", "games", "baby", "jewellery",
+              "shoes", "movies", "tools", "crafts", "travel"]
+CHANNELS = ["web", "app", "store", "phone", "email"]
+ARCHETYPES = ["champion", "loyal", "new_buyer", "at_risk", "lapsed", "seasonal", "bargain_hunter", "app_heavy",
+              "category_specialist", "prospect"]
+# drift_target(): champion→at_risk, loyal→champion, new_buyer→loyal, at_risk→lapsed, lapsed→loyal,
+# seasonal→loyal, bargain_hunter→loyal, app_heavy→champion, category_specialist→at_risk, prospect→new_buyer.
+DRIFT_TARGET = np.array([3, 0, 1, 4, 1, 1, 1, 0, 3, 2], dtype=np.uint8)
+EVENT_COLUMNS = [("customer_id", np.uint64), ("timestamp", np.int64), ("event_type", np.uint8),
+                 ("amount", np.float32), ("category", np.uint16), ("channel", np.uint8),
+                 ("discount", np.float32)]
+TRUTH_COLUMNS = [("customer_id", np.uint64), ("archetype", np.uint8), ("archetype_after_drift", np.uint8),
+                 ("drifted", np.uint8)]
+WEB, APP, STORE, PHONE, EMAIL = range(5)
+PRODUCT = set(range(1, 25))
+# Per event type: (allowed channels, allowed categories), as documented in FORMATS.md.
+TYPE_RULES = {
+    0: ({WEB, APP}, PRODUCT), 1: ({WEB, APP}, PRODUCT), 2: ({EMAIL}, {0}), 3: ({EMAIL}, PRODUCT),
+    4: ({WEB, APP}, PRODUCT), 5: ({WEB, APP}, PRODUCT), 6: ({WEB, APP, STORE}, PRODUCT),
+    7: ({WEB, APP, STORE}, PRODUCT), 8: ({APP}, {0}), 9: ({PHONE, EMAIL}, {0}), 10: ({WEB}, PRODUCT),
+    11: ({WEB}, {0}), 12: ({EMAIL}, {0}),
+}
+
+
+class Checks:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print(f"FAIL {name}" + (f": {detail}" if detail else ""), flush=True)
+        return bool(ok)
+
+    def section(self, name, fn, *args):
+        """Runs one group of checks; an exception (a missing dataset, say) counts as one failure."""
+        try:
+            fn(self, *args)
+        except Exception as e:  # noqa: BLE001 - report and go on with the other sections
+            self.check(f"{name} (raised)", False, f"{type(e).__name__}: {e}")
+            traceback.print_exc(limit=2, file=sys.stdout)
+
+
+def mix64(x):
+    """SplitMix64 finaliser on a uint64 array (wrapping arithmetic)."""
+    x = np.array(x, dtype=np.uint64, copy=True, ndmin=1)
+    with np.errstate(over="ignore"):
+        x ^= x >> np.uint64(30)
+        x *= np.uint64(0xBF58476D1CE4E5B9)
+        x ^= x >> np.uint64(27)
+        x *= np.uint64(0x94D049BB133111EB)
+        x ^= x >> np.uint64(31)
+    return x
+
+
+def generated_ids(seed, n):
+    offset = mix64(np.uint64(seed) ^ np.uint64(0x5E6573747265616D))[0]
+    with np.errstate(over="ignore"):
+        return mix64(np.arange(n, dtype=np.uint64) + offset)
+
+
+def run(binary, args, limit_file_bytes=None):
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_file_bytes, limit_file_bytes))
+    return subprocess.run([binary, "-q"] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          preexec_fn=limit if limit_file_bytes else None)
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def temp_files(directory):
+    return sorted(glob.glob(os.path.join(directory, ".*.tmp-*")))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Shared helpers
+
+
+def is_vlen_utf8(attrs, name):
+    info = h5py.check_string_dtype(attrs.get_id(name).dtype)
+    return info is not None and info.length is None and info.encoding == "utf-8"
+
+
+def check_string_attr(c, obj, where, name, expected=None, startswith=None):
+    if not c.check(f"{where} @{name} present", name in obj.attrs):
+        return
+    c.check(f"{where} @{name} is a scalar variable-length UTF-8 string",
+            is_vlen_utf8(obj.attrs, name) and obj.attrs.get_id(name).shape == ())
+    value = obj.attrs[name]
+    if expected is not None:
+        c.check(f"{where} @{name} == {expected!r}", value == expected, f"got {value!r}")
+    if startswith is not None:
+        c.check(f"{where} @{name} starts with {startswith!r}", isinstance(value, str) and value.startswith(startswith),
+                f"got {value!r}")
+
+
+def check_int_attr(c, obj, where, name, expected=None):
+    if not c.check(f"{where} @{name} present", name in obj.attrs):
+        return None
+    a = obj.attrs.get_id(name)
+    c.check(f"{where} @{name} is a scalar int64", a.dtype == np.dtype("<i8") and a.shape == (), f"{a.dtype} {a.shape}")
+    value = int(obj.attrs[name])
+    if expected is not None:
+        c.check(f"{where} @{name} == {expected}", value == expected, f"got {value}")
+    return value
+
+
+def check_list_attr(c, obj, where, name, expected):
+    if not c.check(f"{where} @{name} present", name in obj.attrs):
+        return []
+    a = obj.attrs.get_id(name)
+    c.check(f"{where} @{name} is a 1-D list of variable-length UTF-8 strings",
+            is_vlen_utf8(obj.attrs, name) and len(a.shape) == 1)
+    value = [str(v) for v in obj.attrs[name]]
+    c.check(f"{where} @{name} == documented list", value == expected, f"got {value}")
+    return value
+
+
+def check_layout(c, ds, where, chunks, extendible=True):
+    """Chunk shape, unlimited first dimension, no filters, fill time never, incremental allocation."""
+    dcpl = ds.id.get_create_plist()
+    if chunks is None:
+        c.check(f"{where} is contiguous", dcpl.get_layout() == h5py.h5d.CONTIGUOUS and ds.chunks is None,
+                f"chunks {ds.chunks}")
+    else:
+        c.check(f"{where} chunks == {chunks}", ds.chunks == chunks, f"got {ds.chunks}")
+    if extendible:
+        c.check(f"{where} first dimension is unlimited", ds.maxshape[0] is None and ds.maxshape[1:] == ds.shape[1:],
+                f"maxshape {ds.maxshape}")
+    else:
+        c.check(f"{where} has a fixed shape", ds.maxshape == ds.shape, f"maxshape {ds.maxshape}")
+    c.check(f"{where} has no filters", dcpl.get_nfilters() == 0, f"{dcpl.get_nfilters()} filters")
+    c.check(f"{where} fill time is never", dcpl.get_fill_time() == h5py.h5d.FILL_TIME_NEVER)
+    c.check(f"{where} allocation is incremental", dcpl.get_alloc_time() == h5py.h5d.ALLOC_TIME_INCR)
+
+
+def read_group(f, group, columns):
+    return {name: f[group][name][:] for name, _ in columns}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# events.h5
+
+
+def check_event_root(c, f):
+    w = "events.h5 /"
+    check_string_attr(c, f, w, "format", "segstream.events")
+    check_int_attr(c, f, w, "format_version", 1)
+    check_string_attr(c, f, w, "created_by", startswith="segstream ")
+    start = check_int_attr(c, f, w, "window_start", WINDOW_START)
+    as_of = check_int_attr(c, f, w, "as_of", WINDOW_START + DAYS * DAY)
+    c.check("events.h5 as_of > window_start", start is not None and as_of is not None and as_of > start)
+    check_string_attr(c, f, w, "generator")
+    g = json.loads(f.attrs["generator"])
+    expected = {"customers": CUSTOMERS, "start": "2025-01-01", "days": DAYS, "seed": SEED,
+                "drift_fraction": DRIFT_FRACTION, "drift_at": DRIFT_AT, "order": "customer",
+                "shuffle_block": 32768}
+    c.check("events.h5 @generator holds the documented parameters",
+            all(g.get(k) == v for k, v in expected.items()) and len(g.get("mix", [])) == len(ARCHETYPES),
+            f"got {g}")
+
+
+def check_event_columns(c, f):
+    c.check("events.h5 /events group present", isinstance(f.get("events"), h5py.Group))
+    names = set(f["events"].keys())
+    c.check("events.h5 /events holds exactly the seven columns", names == {n for n, _ in EVENT_COLUMNS},
+            f"got {sorted(names)}")
+    lengths = set()
+    for name, dtype in EVENT_COLUMNS:
+        ds = f["events"][name]
+        where = f"events.h5 /events/{name}"
+        c.check(f"{where} dtype {np.dtype(dtype).str}", ds.dtype == np.dtype(dtype).newbyteorder("<"), f"got {ds.dtype}")
+        c.check(f"{where} rank 1", ds.ndim == 1, f"shape {ds.shape}")
+        check_layout(c, ds, where, (262144,))
+        lengths.add(ds.shape[0])
+    c.check("events.h5 event columns have equal length", len(lengths) == 1, f"lengths {sorted(lengths)}")
+    c.check("events.h5 has at least one event", min(lengths) >= 1)
+
+
+def check_event_attrs(c, f, ev):
+    g = f["events"]
+    w = "events.h5 /events"
+    types = check_list_attr(c, g, w, "event_type_names", EVENT_TYPES)
+    cats = check_list_attr(c, g, w, "category_names", CATEGORIES)
+    chans = check_list_attr(c, g, w, "channel_names", CHANNELS)
+    check_string_attr(c, g, w, "timestamp_unit", "unix seconds, UTC")
+    check_string_attr(c, g, w, "amount_unit", "currency units; returns are negative")
+    c.check("event_type codes < len(event_type_names)", int(ev["event_type"].max()) < len(types),
+            f"max code {ev['event_type'].max()}")
+    c.check("category codes < len(category_names)", int(ev["category"].max()) < len(cats),
+            f"max code {ev['category'].max()}")
+    c.check("channel codes < len(channel_names)", int(ev["channel"].max()) < len(chans),
+            f"max code {ev['channel'].max()}")
+
+
+def check_event_values(c, f, ev):
+    ts, et, amount, discount = ev["timestamp"], ev["event_type"], ev["amount"], ev["discount"]
+    start, as_of = int(f.attrs["window_start"]), int(f.attrs["as_of"])
+    c.check("timestamps within [window_start, as_of)", ts.min() >= start and ts.max() < as_of,
+            f"range [{ts.min()}, {ts.max()}] vs [{start}, {as_of})")
+    c.check("amount and discount are finite", np.isfinite(amount).all() and np.isfinite(discount).all())
+    c.check("discount >= 0", (discount >= 0).all(), f"{(discount < 0).sum()} negative")
+    c.check("discount > 0 only on purchases", not ((discount > 0) & (et != 6)).any(),
+            f"{((discount > 0) & (et != 6)).sum()} non-purchase events with a discount")
+    c.check("purchases (6) have amount > 0", (amount[et == 6] > 0).all(), f"{(amount[et == 6] <= 0).sum()} not positive")
+    c.check("returns (7) have amount <= 0", (amount[et == 7] <= 0).all(), f"{(amount[et == 7] > 0).sum()} positive")
+    other = (et != 6) & (et != 7)
+    c.check("amount == 0 for event types other than purchase and return", (amount[other] == 0).all(),
+            f"{(amount[other] != 0).sum()} non-zero")
+    c.check("some purchases use a discount", (discount[et == 6] > 0).any())
+    used = set(np.unique(et).tolist())
+    c.check("every event type 0-12 occurs", used == set(range(13)), f"types used {sorted(used)}")
+    for code, (channels, categories) in TYPE_RULES.items():
+        m = et == code
+        ch = set(np.unique(ev["channel"][m]).tolist())
+        ca = set(np.unique(ev["category"][m]).tolist())
+        c.check(f"{EVENT_TYPES[code]} ({code}): channel and category as documented",
+                ch <= channels and ca <= categories,
+                f"channels {sorted(ch)} (allowed {sorted(channels)}), categories {sorted(ca)}")
+
+
+def check_returns_match_purchases(c, ev):
+    et = ev["event_type"]
+    key = lambda i: (int(ev["customer_id"][i]), int(ev["category"][i]), int(ev["channel"][i]))
+    purchases = {}
+    for i in np.flatnonzero(et == 6):
+        purchases.setdefault(key(i) + (float(ev["amount"][i]),), []).append(int(ev["timestamp"][i]))
+    unmatched = 0
+    returns = np.flatnonzero(et == 7)
+    for i in returns:
+        t = int(ev["timestamp"][i])
+        times = purchases.get(key(i) + (-float(ev["amount"][i]),), [])
+        if not any(3 * DAY <= t - tp <= 30 * DAY for tp in times):
+            unmatched += 1
+    c.check("every return mirrors an earlier purchase (same customer, category, channel, -amount, 3-30 days before)",
+            len(returns) > 0 and unmatched == 0, f"{unmatched} of {len(returns)} returns unmatched")
+
+
+def check_customers(c, f, ev):
+    g = f["customers"]
+    names = set(g.keys())
+    c.check("events.h5 /customers holds the four truth datasets", names == {n for n, _ in TRUTH_COLUMNS},
+            f"got {sorted(names)}")
+    for name, dtype in TRUTH_COLUMNS:
+        ds = g[name]
+        where = f"events.h5 /customers/{name}"
+        c.check(f"{where} dtype {np.dtype(dtype).str}", ds.dtype == np.dtype(dtype).newbyteorder("<"), f"got {ds.dtype}")
+        c.check(f"{where} shape ({CUSTOMERS},)", ds.shape == (CUSTOMERS,), f"got {ds.shape}")
+        check_layout(c, ds, where, (min(CUSTOMERS, 65536),))
+    check_list_attr(c, g, "events.h5 /customers", "archetype_names", ARCHETYPES)
+    check_int_attr(c, g, "events.h5 /customers", "drift_at", DRIFT_AT_UNIX)
+
+    ids = g["customer_id"][:]
+    c.check("customer ids are unique", len(np.unique(ids)) == len(ids))
+    c.check("customer ids == mix64(i + mix64(seed ^ 0x5E6573747265616D))",
+            np.array_equal(ids, generated_ids(SEED, CUSTOMERS)))
+    cid = ev["customer_id"]
+    c.check("every /events/customer_id is in /customers/customer_id", np.isin(cid, ids).all(),
+            f"{(~np.isin(cid, ids)).sum()} events of unknown customers")
+    c.check("every customer has at least one event", np.isin(ids, cid).all(),
+            f"{(~np.isin(ids, cid)).sum()} customers without events")
+
+
+def check_customer_order(c, f, ev):
+    cid = ev["customer_id"]
+    starts = np.concatenate(([0], np.flatnonzero(cid[1:] != cid[:-1]) + 1))
+    runs = cid[starts]
+    ids = f["customers/customer_id"][:]
+    c.check("customer order: one run of events per customer, runs in /customers/customer_id order",
+            np.array_equal(runs, ids), f"{len(runs)} runs for {len(ids)} customers")
+    run_index = np.repeat(np.arange(len(starts)), np.diff(np.concatenate((starts, [len(cid)]))))
+    keys = (ev["discount"], ev["amount"], ev["channel"], ev["category"], ev["event_type"], ev["timestamp"], run_index)
+    order = np.lexsort(keys)
+    c.check("customer order: each customer's events sorted by timestamp, ties by type, category, channel, amount, discount",
+            np.array_equal(order, np.arange(len(cid))), f"first disorder at row {np.argmax(order != np.arange(len(cid)))}")
+
+
+def check_truth(c, f, ev):
+    g = f["customers"]
+    arch, after, drifted = g["archetype"][:], g["archetype_after_drift"][:], g["drifted"][:]
+    c.check("archetype codes < len(archetype_names)", arch.max() < len(ARCHETYPES))
+    c.check("archetype_after_drift codes < len(archetype_names)", after.max() < len(ARCHETYPES))
+    c.check("drifted is 0 or 1", set(np.unique(drifted).tolist()) <= {0, 1})
+    share = drifted.mean()
+    c.check(f"drifted share close to --drift-fraction {DRIFT_FRACTION}", abs(share - DRIFT_FRACTION) < 0.04,
+            f"got {share:.3f}")
+    c.check("archetype_after_drift != archetype exactly where drifted == 1",
+            np.array_equal(after != arch, drifted == 1), f"{((after != arch) != (drifted == 1)).sum()} mismatches")
+    m = drifted == 1
+    c.check("archetype_after_drift == drift_target(archetype) for drifted customers",
+            np.array_equal(after[m], DRIFT_TARGET[arch[m]]))
+    # Behaviour agrees with truth: a prospect never buys, so a prospect's purchases come after the drift only.
+    ids = g["customer_id"][:]
+    prospect_ids = ids[arch == ARCHETYPES.index("prospect")]
+    stayed = ids[(arch == ARCHETYPES.index("prospect")) & (drifted == 0)]
+    buy = ev["event_type"] == 6
+    pb = buy & np.isin(ev["customer_id"], prospect_ids)
+    c.check("prospects buy only after drifting (at or after drift_at)",
+            not np.isin(ev["customer_id"][pb], stayed).any() and (ev["timestamp"][pb] >= DRIFT_AT_UNIX).all(),
+            f"{pb.sum()} prospect purchases")
+
+
+def check_same_data(c, path_a, path_b, what):
+    """Every dataset and attribute equal (layout aside)."""
+    diffs = []
+    with h5py.File(path_a, "r") as a, h5py.File(path_b, "r") as b:
+        def attrs_equal(x, y, where):
+            if set(x.attrs) != set(y.attrs):
+                diffs.append(f"{where}: attribute names differ")
+                return
+            for k in x.attrs:
+                u, v = x.attrs[k], y.attrs[k]
+                if not np.array_equal(np.asarray(u), np.asarray(v)):
+                    diffs.append(f"{where} @{k}")
+        names_a, names_b = [], []
+        a.visit(names_a.append)
+        b.visit(names_b.append)
+        if sorted(names_a) != sorted(names_b):
+            diffs.append("object names differ")
+        attrs_equal(a, b, "/")
+        for name in names_a:
+            if name not in b:
+                continue
+            attrs_equal(a[name], b[name], name)
+            if isinstance(a[name], h5py.Dataset) and not np.array_equal(a[name][()], b[name][()]):
+                diffs.append(name)
+    c.check(what, not diffs, "differs in " + ", ".join(diffs[:5]))
+
+
+def check_shuffled(c, path_customer, path_shuffled):
+    with h5py.File(path_customer, "r") as a, h5py.File(path_shuffled, "r") as s:
+        g = json.loads(s.attrs["generator"])
+        c.check("shuffled file: @generator records order and shuffle_block",
+                g.get("order") == "shuffled" and g.get("shuffle_block") == SHUFFLE_BLOCK, f"got {g}")
+        ids = a["customers/customer_id"][:]
+        c.check("shuffled file: same /customers as the customer-ordered file",
+                np.array_equal(ids, s["customers/customer_id"][:])
+                and np.array_equal(a["customers/archetype"][:], s["customers/archetype"][:]))
+        cols_a = [a["events"][n][:] for n, _ in EVENT_COLUMNS]
+        cols_s = [s["events"][n][:] for n, _ in EVENT_COLUMNS]
+        same = len(cols_a[0]) == len(cols_s[0])
+        if same:
+            oa, os_ = np.lexsort(cols_a[::-1]), np.lexsort(cols_s[::-1])
+            same = all(np.array_equal(x[oa], y[os_]) for x, y in zip(cols_a, cols_s))
+        c.check("shuffled file: the same multiset of events as customer order", same)
+        index = np.argsort(ids)
+        row = index[np.searchsorted(ids, cols_s[0], sorter=index)]
+        block = row // SHUFFLE_BLOCK
+        c.check(f"shuffled file: blocks of {SHUFFLE_BLOCK} customers occupy contiguous rows, in order",
+                (np.diff(block) >= 0).all())
+        first = cols_s[0][block == 0]
+        runs = 1 + np.count_nonzero(first[1:] != first[:-1])
+        c.check("shuffled file: events inside a block are not grouped by customer", runs > 0.9 * len(first),
+                f"{runs} runs among {len(first)} events")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# features.h5
+
+
+def check_features(c, path, events_path):
+    with h5py.File(path, "r") as f:
+        w = "features.h5 /"
+        check_string_attr(c, f, w, "format", "segstream.features")
+        check_int_attr(c, f, w, "format_version", 1)
+        check_string_attr(c, f, w, "mode", "synthetic-mixture")
+        check_string_attr(c, f, w, "created_by", startswith="segstream ")
+        check_string_attr(c, f, w, "generator")
+        g = json.loads(f.attrs["generator"])
+        expected = {"rows": ROWS, "dims": DIMS, "clusters": CLUSTERS, "seed": SEED, "cluster_std": CLUSTER_STD,
+                    "separation": SEPARATION}
+        c.check("features.h5 @generator holds the documented parameters",
+                all(g.get(k) == v for k, v in expected.items()), f"got {g}")
+
+        target = (4 << 20) // (4 * DIMS)  # rows in 4 MiB of float32 rows
+        rows_per_chunk = min(max(1 << (target.bit_length() - 1), 1024), 1 << 20)  # bit_floor, clamped
+        X = f["features"]
+        c.check("features.h5 /features dtype <f4", X.dtype == np.dtype("<f4"), f"got {X.dtype}")
+        c.check("features.h5 /features rank 2, shape (N, D)", X.shape == (ROWS, DIMS), f"got {X.shape}")
+        check_layout(c, X, "features.h5 /features", (rows_per_chunk, DIMS))
+        ids_ds = f["customer_id"]
+        c.check("features.h5 /customer_id dtype <u8", ids_ds.dtype == np.dtype("<u8"), f"got {ids_ds.dtype}")
+        c.check("features.h5 /customer_id rank 1, one per row", ids_ds.shape == (ROWS,), f"got {ids_ds.shape}")
+        check_layout(c, ids_ds, "features.h5 /customer_id", (rows_per_chunk,))
+        names = check_list_attr(c, X, "features.h5 /features", "feature_names", [f"x{j}" for j in range(DIMS)])
+        c.check("feature_names length == columns", len(names) == X.shape[1])
+
+        cl = f["truth/cluster"]
+        c.check("features.h5 /truth/cluster dtype <i4, shape (N,)", cl.dtype == np.dtype("<i4") and cl.shape == (ROWS,),
+                f"got {cl.dtype} {cl.shape}")
+        check_layout(c, cl, "features.h5 /truth/cluster", (min(ROWS, 1 << 18),))
+        ce = f["truth/centers"]
+        c.check("features.h5 /truth/centers dtype <f4, shape (clusters, dims)",
+                ce.dtype == np.dtype("<f4") and ce.shape == (CLUSTERS, DIMS), f"got {ce.dtype} {ce.shape}")
+        check_layout(c, ce, "features.h5 /truth/centers", None, extendible=False)
+
+        x, labels, centers, ids = X[:], cl[:], ce[:], ids_ds[:]
+        c.check("features are finite", np.isfinite(x).all())
+        c.check("/truth/cluster in [0, clusters)", labels.min() >= 0 and labels.max() < CLUSTERS,
+                f"range [{labels.min()}, {labels.max()}]")
+        c.check("every cluster has rows", len(np.unique(labels)) == CLUSTERS)
+        c.check("features.h5 customer ids unique and == mix64(i + mix64(seed ^ 0x5E6573747265616D))",
+                np.array_equal(ids, generated_ids(SEED, ROWS)))
+        with h5py.File(events_path, "r") as e:
+            c.check("row i has the same id in features.h5 and events.h5 for the same seed",
+                    np.array_equal(ids[:CUSTOMERS], e["customers/customer_id"][:]))
+        d2 = ((centers[:, None, :].astype(np.float64) - centers[None, :, :]) ** 2).sum(axis=2)
+        off = d2[~np.eye(CLUSTERS, dtype=bool)]
+        c.check("centres at least separation x cluster_std apart",
+                off.min() >= (SEPARATION * CLUSTER_STD) ** 2 * (1 - 1e-6), f"min distance {np.sqrt(off.min()):.3f}")
+        worst_mean, spreads = 0.0, []
+        for k in range(CLUSTERS):
+            xk = x[labels == k].astype(np.float64)
+            worst_mean = max(worst_mean, np.abs(xk.mean(axis=0) - centers[k]).max())
+            spreads.append((xk - centers[k]).std())
+        c.check("each cluster's rows are centred on /truth/centers", worst_mean < 0.3, f"worst offset {worst_mean:.3f}")
+        c.check("per-cluster spread within [0.7, 1.3] x cluster_std (sampling tolerance 0.1)",
+                all(0.6 < s / CLUSTER_STD < 1.4 for s in spreads), f"spreads {np.round(spreads, 3)}")
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+
+def main():
+    if len(sys.argv) != 3:
+        print(__doc__.strip().splitlines()[2])
+        return 2
+    binary, scratch = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    os.makedirs(scratch, exist_ok=True)
+    c = Checks()
+    events = os.path.join(scratch, "events.h5")
+    events_t1 = os.path.join(scratch, "events_t1.h5")
+    events_alt = os.path.join(scratch, "events_alt.h5")
+    events_shuffled = os.path.join(scratch, "events_shuffled.h5")
+    features = os.path.join(scratch, "features.h5")
+    too_big = os.path.join(scratch, "too_big.h5")
+    base = ["generate", "--customers", str(CUSTOMERS), "--seed", str(SEED), "--drift-fraction", str(DRIFT_FRACTION),
+            "--drift-at", DRIFT_AT, "--overwrite"]
+    runs = [
+        ("events.h5", ["--threads", "3"] + base + ["--out", events]),
+        ("events.h5 (1 thread)", ["--threads", "1"] + base + ["--out", events_t1]),
+        ("events.h5 (1 thread, --batch 700, --chunk-rows 10000)",
+         ["--threads", "1"] + base + ["--batch", "700", "--chunk-rows", "10000", "--out", events_alt]),
+        ("events.h5 (--order shuffled)",
+         base + ["--order", "shuffled", "--shuffle-block", str(SHUFFLE_BLOCK), "--out", events_shuffled]),
+        ("features.h5", ["generate", "--features-only", "--customers", str(ROWS), "--dims", str(DIMS), "--clusters",
+                         str(CLUSTERS), "--seed", str(SEED), "--overwrite", "--out", features]),
+    ]
+    ok = True
+    for what, args in runs:
+        r = run(binary, args)
+        ok &= c.check(f"generate {what} exits 0", r.returncode == 0, f"rc {r.returncode}: {r.stderr.strip()[-300:]}")
+    if not ok:
+        print(f"{c.passed} passed, {c.failed} failed")
+        return 1
+
+    with h5py.File(events, "r") as f:
+        c.section("events.h5 root", check_event_root, f)
+        c.section("events.h5 columns", check_event_columns, f)
+        ev = read_group(f, "events", EVENT_COLUMNS)
+        c.section("events.h5 /events attributes", check_event_attrs, f, ev)
+        c.section("events.h5 values", check_event_values, f, ev)
+        c.section("events.h5 returns", check_returns_match_purchases, ev)
+        c.section("events.h5 /customers", check_customers, f, ev)
+        c.section("events.h5 order", check_customer_order, f, ev)
+        c.section("events.h5 truth", check_truth, f, ev)
+    c.check("same bytes for any --threads (3 and 1)", sha256(events) == sha256(events_t1))
+    c.section("determinism", check_same_data, events, events_alt,
+              "same data for any --threads, --batch and --chunk-rows")
+    with h5py.File(events_alt, "r") as f:
+        c.check("--chunk-rows 10000 gives event chunks of 10000 rows", f["events/amount"].chunks == (10000,),
+                f"got {f['events/amount'].chunks}")
+    c.section("shuffled order", check_shuffled, events, events_shuffled)
+    c.section("features.h5", check_features, features, events)
+
+    # Atomic output: an existing file is replaced only with --overwrite ...
+    before = sha256(events)
+    r = run(binary, [a for a in base if a != "--overwrite"] + ["--out", events])
+    c.check("existing output without --overwrite: exit code 2", r.returncode == 2, f"rc {r.returncode}")
+    c.check("existing output without --overwrite: file unchanged", sha256(events) == before)
+    # ... and a failed write leaves neither a file under the final name nor a temporary file.
+    if os.path.exists(too_big):
+        os.remove(too_big)
+    r = run(binary, base + ["--out", too_big], limit_file_bytes=1 << 20)
+    c.check("write beyond a 1 MiB file-size limit fails with exit code 4 (resource)", r.returncode == 4,
+            f"rc {r.returncode}")
+    c.check("failed write leaves no file under the final name", not os.path.exists(too_big))
+    c.check("no temporary .NAME.tmp-PID files are left behind", not temp_files(scratch), f"found {temp_files(scratch)}")
+
+    print(f"{c.passed} passed, {c.failed} failed")
+    return 0 if c.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
