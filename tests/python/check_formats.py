@@ -473,7 +473,13 @@ def main():
         print(__doc__.strip().splitlines()[2])
         return 2
     binary, scratch = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
+        print(f"FAIL {binary} is not an executable file")
+        print("0 passed, 1 failed")
+        return 1
     os.makedirs(scratch, exist_ok=True)
+    for stale in temp_files(scratch):  # left by an earlier, killed run; whatever is found later is ours
+        os.remove(stale)
     c = Checks()
     events = os.path.join(scratch, "events.h5")
     events_t1 = os.path.join(scratch, "events_t1.h5")
