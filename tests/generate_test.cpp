@@ -360,6 +360,26 @@ TEST(GenerateEvents, DriftSwitchesTheChosenFractionAtTheDate) {
       EXPECT_GT(after[i], 0);
     }
   EXPECT_GT(prospects, 100);
+  // Their first purchases spread over the weeks after the date instead of piling up at its first second.
+  std::vector<std::int64_t> first_after(e.truth_id.size(), INT64_MAX), first_seen(e.truth_id.size(), INT64_MAX);
+  for (std::size_t i = 0; i < e.customer_id.size(); ++i) {
+    const std::size_t who = index.at(e.customer_id[i]);
+    first_seen[who] = std::min(first_seen[who], e.timestamp[i]);
+    if (e.event_type[i] == static_cast<int>(EventType::kPurchase) && e.timestamp[i] >= *c.drift_at)
+      first_after[who] = std::min(first_after[who], e.timestamp[i]);
+  }
+  int within_first_day = 0, drifting_new_buyers = 0, seen_before = 0;
+  for (std::size_t i = 0; i < e.truth_id.size(); ++i) {
+    if (!e.truth_drifted[i]) continue;
+    if (e.truth_archetype[i] == static_cast<int>(Archetype::kProspect))
+      within_first_day += first_after[i] < *c.drift_at + 86400;
+    if (e.truth_archetype[i] == static_cast<int>(Archetype::kNewBuyer)) {
+      ++drifting_new_buyers;
+      seen_before += first_seen[i] < *c.drift_at;  // they were new buyers before they became loyal
+    }
+  }
+  EXPECT_LT(within_first_day, prospects / 5);
+  EXPECT_EQ(seen_before, drifting_new_buyers);
   // Without drift the same seed gives the same archetypes.
   c.drift_fraction = 0;
   c.drift_at.reset();

@@ -13,7 +13,7 @@ enum class Activity : std::uint8_t {
   kDeclining,  // intensity decays with a time constant of decline_days from the phase start
   kDropout,    // active until a drop-out time early in the phase, then near-silent
   kRecent,     // acquired near the end of the window; silent before
-  kSeasonal,   // intensity multiplied by holiday_boost in the season (15 Nov – 31 Dec)
+  kSeasonal,   // steady, with a low base rate; its large holiday_boost (applied by the calendar, 15 Nov – 31 Dec) dominates
 };
 
 struct ArchetypeProfile {

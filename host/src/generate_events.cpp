@@ -219,8 +219,13 @@ class CustomerSimulator {
     Phase phase{a, begin, end, begin, end};
     if (p.activity == Activity::kRecent) {
       if (first_phase) {
+        // Acquired shortly before the phase ends (the window's end, or the drift date for drifters), so a
+        // drifting new customer is seen as one before it changes.
         const double window = (a == Archetype::kProspect ? 150.0 : 75.0) * kDay;
-        phase.acquired = std::max(begin, static_cast<double>(calendar_.end) - (3.0 * kDay + rng_->uniform() * window));
+        phase.acquired = std::max(begin, end - (3.0 * kDay + rng_->uniform() * window));
+      } else {
+        // Becoming a customer after the drift date: spread over the following three weeks.
+        phase.acquired = begin + rng_->uniform(0.0, 21.0) * kDay;
       }
     } else if (p.activity == Activity::kDropout) {
       phase.dropout = first_phase ? begin + rng_->uniform(0.05, 0.5) * (end - begin)
@@ -319,7 +324,7 @@ class CustomerSimulator {
     const double lo = p.activity == Activity::kRecent ? std::max(ph.begin, ph.acquired) : ph.begin;
 
     if (p.activity == Activity::kRecent && ph.acquired >= ph.begin && ph.acquired < ph.end)
-      visit(ph, p, ph.acquired, ph.archetype == Archetype::kNewBuyer);
+      visit(ph, p, at_hour(p, ph.acquired, ph.begin, ph.end), ph.archetype == Archetype::kNewBuyer);
 
     poisson_process(lo, ph.end, p.visit_rate * activity_mult_, g_cal,
                     [&](double t) { return activity(ph, p, t) * calendar_factor(p, t, seasonal); },

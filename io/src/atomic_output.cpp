@@ -1,5 +1,6 @@
 #include "segstream/io/atomic_output.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -38,11 +39,28 @@ AtomicOutput::~AtomicOutput() {
   }
 }
 
+namespace {
+// Flushes a file's (or directory's) data to the device; false on failure.
+bool sync_path(const std::filesystem::path& path, int flags) {
+  const int fd = ::open(path.c_str(), flags);
+  if (fd < 0) return false;
+  const bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok;
+}
+}  // namespace
+
 void AtomicOutput::commit() {
+  // Data first, then the rename, then the directory entry: after a power cut the final name holds either
+  // the complete new file or what it held before, never a file whose blocks were not yet written.
+  if (!sync_path(temp_path_, O_RDONLY))
+    throw ResourceError(final_path_.string() + ": cannot flush the output to disk (" + std::strerror(errno) + ")");
   if (std::rename(temp_path_.c_str(), final_path_.c_str()) != 0)
     throw ResourceError(final_path_.string() + ": cannot move the finished output into place (" +
                         std::strerror(errno) + ")");
   committed_ = true;
+  const std::filesystem::path dir = final_path_.has_parent_path() ? final_path_.parent_path() : ".";
+  sync_path(dir, O_RDONLY | O_DIRECTORY);  // best effort: some file systems refuse fsync on directories
 }
 
 }  // namespace segstream::io

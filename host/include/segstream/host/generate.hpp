@@ -7,9 +7,10 @@
 // Feature mode draws a K-component Gaussian mixture with known labels, for clustering at scale.
 //
 // Determinism: customer i's behaviour is drawn from RandomStream(seed, kCustomer, i) and its archetype from
-// RandomStream(seed, kAssignment, i), so the output is the same bytes for any --threads, --chunk-rows and
-// generation batch size. Memory is bounded by one generation batch (plus the writer's staging), never by the
-// number of customers.
+// RandomStream(seed, kAssignment, i), so the data are the same for any --threads, --chunk-rows and
+// generation batch size, and the file is the same bytes for any --threads (chunking changes the layout, not
+// the data). Memory is bounded by one generation batch (plus the writer's staging), never by the number of
+// customers.
 #pragma once
 
 #include <array>
