@@ -20,7 +20,7 @@
 
 #include "segstream/io/events.hpp"
 #include "segstream/io/features.hpp"
-#include "segstream/io/prefetch.hpp"
+#include "segstream/io/streams.hpp"
 
 namespace {
 
@@ -58,7 +58,8 @@ struct Inputs {
       std::vector<std::uint64_t> ids(block);
       for (std::uint64_t at = 0; at < feature_rows; at += block) {
         const std::uint64_t n = std::min(block, feature_rows - at);
-        for (std::uint64_t i = 0; i < n * kDims; ++i) rows[i] = static_cast<float>((at * kDims + i) % 1000) * 0.01f;
+        for (std::uint64_t i = 0; i < n * kDims; ++i)
+          rows[i] = static_cast<float>((at * kDims + i) % 1000) * 0.01f;
         for (std::uint64_t i = 0; i < n; ++i) ids[i] = at + i;
         w.append(rows.data(), ids.data(), n);
       }
@@ -155,7 +156,8 @@ void BM_RawSequentialRead(benchmark::State& state, bool features, bool cold) {
     prepare(state, path, cold);
     bytes += raw_read(path, block_bytes);
   }
-  state.counters["bytes_per_second"] = benchmark::Counter(static_cast<double>(bytes), benchmark::Counter::kIsRate);
+  state.counters["bytes_per_second"] =
+      benchmark::Counter(static_cast<double>(bytes), benchmark::Counter::kIsRate);
 }
 
 void BM_FeatureRowBlocks(benchmark::State& state, bool cold) {
@@ -163,22 +165,21 @@ void BM_FeatureRowBlocks(benchmark::State& state, bool cold) {
   if (!cold) raw_read(path, 8 << 20);
   const std::uint64_t block_rows = static_cast<std::uint64_t>(state.range(0));
   AlignedBuffer<float> s0(block_rows * kDims), s1(block_rows * kDims), s2(block_rows * kDims);
-  std::vector<AlignedBuffer<float>*> ring{&s0, &s1, &s2};
   std::uint64_t bytes = 0;
   for (auto _ : state) {
     prepare(state, path, cold);
     io::FeatureFileReader reader(path);
-    io::Prefetcher<AlignedBuffer<float>> stream(
-        ring, reader.rows(), block_rows,
-        [&](std::uint64_t start, std::uint64_t rows, AlignedBuffer<float>& buf) { reader.read_rows(start, rows, buf.data); });
+    io::FeatureBlockStream stream(reader, {{s0.data, nullptr}, {s1.data, nullptr}, {s2.data, nullptr}},
+                                  block_rows);
     float sink = 0;
-    while (auto b = stream.next()) {
-      sink += b->slot->data[0];
-      bytes += b->rows * kDims * sizeof(float);
+    while (auto block = stream.next()) {
+      sink += block->data[0];
+      bytes += block->rows * kDims * sizeof(float);
     }
     benchmark::DoNotOptimize(sink);
   }
-  state.counters["bytes_per_second"] = benchmark::Counter(static_cast<double>(bytes), benchmark::Counter::kIsRate);
+  state.counters["bytes_per_second"] =
+      benchmark::Counter(static_cast<double>(bytes), benchmark::Counter::kIsRate);
 }
 
 void BM_EventColumnBlocks(benchmark::State& state, bool cold) {
@@ -200,29 +201,30 @@ void BM_EventColumnBlocks(benchmark::State& state, bool cold) {
     }
   };
   Slot s0(block_rows), s1(block_rows), s2(block_rows);
-  std::vector<Slot*> ring{&s0, &s1, &s2};
   std::uint64_t bytes = 0;
   for (auto _ : state) {
     prepare(state, path, cold);
     io::EventFileReader reader(path);
-    io::Prefetcher<Slot> stream(ring, reader.rows(), block_rows,
-                                [&](std::uint64_t start, std::uint64_t rows, Slot& slot) {
-                                  reader.read(start, rows, slot.view());
-                                });
+    io::EventBlockStream stream(reader, {s0.view(), s1.view(), s2.view()}, block_rows);
     std::uint64_t sink = 0;
-    while (auto b = stream.next()) {
-      sink += b->slot->id.data[0];
-      bytes += b->rows * 28;
+    while (auto block = stream.next()) {
+      sink += block->columns.customer_id[0];
+      bytes += block->rows * 28;
     }
     benchmark::DoNotOptimize(sink);
   }
-  state.counters["bytes_per_second"] = benchmark::Counter(static_cast<double>(bytes), benchmark::Counter::kIsRate);
+  state.counters["bytes_per_second"] =
+      benchmark::Counter(static_cast<double>(bytes), benchmark::Counter::kIsRate);
 }
 
 // Each reader next to the raw read of the same file with the same bytes per block; warm first, then cold.
 // Five repetitions each: cold reads on a virtual disk vary a lot from run to run, so compare medians.
-#define SEGSTREAM_IO_BENCH(fn, ...) \
-  BENCHMARK_CAPTURE(fn, __VA_ARGS__)->Unit(benchmark::kMillisecond)->UseRealTime()->Repetitions(5)->ReportAggregatesOnly(true)
+#define SEGSTREAM_IO_BENCH(fn, ...)   \
+  BENCHMARK_CAPTURE(fn, __VA_ARGS__)  \
+      ->Unit(benchmark::kMillisecond) \
+      ->UseRealTime()                 \
+      ->Repetitions(5)                \
+      ->ReportAggregatesOnly(true)
 SEGSTREAM_IO_BENCH(BM_RawSequentialRead, features_warm, true, false)->Arg(4 << 20)->Arg(16 << 20);
 SEGSTREAM_IO_BENCH(BM_FeatureRowBlocks, warm, false)->Arg(1 << 16)->Arg(1 << 18);
 SEGSTREAM_IO_BENCH(BM_RawSequentialRead, events_warm, false, false)->Arg(7 << 20)->Arg(28 << 20);

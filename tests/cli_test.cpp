@@ -19,7 +19,9 @@ namespace {
 
 const std::string kBin = SEGSTREAM_BIN;
 
-CommandResult segstream(const std::string& args) { return run_command(kBin + " " + args); }
+CommandResult segstream(const std::string& args) {
+  return run_command(kBin + " " + args);
+}
 
 int line_count(const std::string& s) {
   return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
@@ -78,13 +80,15 @@ TEST(Cli, UsageErrorsExitWithTwo) {
   expect_error(segstream("generate --customers 10"), 2, "--out");
   expect_error(segstream("generate --customers 0" + out), 2, "--customers must be at least 1 (got 0)");
   expect_error(segstream("generate --customers -5" + out), 2, "--customers must be at least 1 (got -5)");
-  expect_error(segstream("generate --customers 10 --days -3" + out), 2, "--days must be a positive number of days");
+  expect_error(segstream("generate --customers 10 --days -3" + out), 2,
+               "--days must be a positive number of days");
   expect_error(segstream("generate --customers 10 --archetypes champion,whale" + out), 2,
                "unknown archetype 'whale'");
   expect_error(segstream("generate --customers 10 --drift-fraction 0.1" + out), 2, "--drift-at");
   expect_error(segstream("generate --customers 10 --drift-fraction 1.5 --drift-at 2025-06-01" + out), 2,
                "--drift-fraction must be within [0, 1]");
-  expect_error(segstream("generate --customers 10 --start 2025-02-30" + out), 2, "expected a date YYYY-MM-DD");
+  expect_error(segstream("generate --customers 10 --start 2025-02-30" + out), 2,
+               "expected a date YYYY-MM-DD");
   expect_error(segstream("generate --customers 10 --order sideways" + out), 2, "sideways");
   expect_error(segstream("--threads -2 generate --customers 10" + out), 2, "--threads");
   expect_error(segstream("--device tpu generate --customers 10" + out), 2, "tpu");
@@ -99,7 +103,8 @@ TEST(Cli, GenerateWritesAndRefusesToOverwrite) {
   const auto first = segstream("generate --customers 500 --out " + path);
   ASSERT_EQ(first.exit_code, 0) << first.output;
   EXPECT_NE(first.output.find("wrote " + path), std::string::npos);
-  expect_error(segstream("generate --customers 500 --out " + path), 2, path + ": already exists (pass --overwrite");
+  expect_error(segstream("generate --customers 500 --out " + path), 2,
+               path + ": already exists (pass --overwrite");
   EXPECT_EQ(segstream("generate --customers 600 --overwrite --out " + path).exit_code, 0);
   EXPECT_EQ(io::File::open(path).dataset("/customers/customer_id").rows(), 600u);
   EXPECT_EQ(dir.entries(), std::vector<std::string>{"ev.h5"});
@@ -108,8 +113,10 @@ TEST(Cli, GenerateWritesAndRefusesToOverwrite) {
 TEST(Cli, SameSeedDifferentThreadsGivesIdenticalFiles) {
   TempDir dir;
   for (const std::string mode : {"", " --features-only --dims 6 --clusters 4"}) {
-    const auto a = segstream("--threads 1 generate --customers 3000 --seed 11 --out " + (dir / "a.h5").string() + mode);
-    const auto b = segstream("--threads 2 generate --customers 3000 --seed 11 --out " + (dir / "b.h5").string() + mode);
+    const auto a =
+        segstream("--threads 1 generate --customers 3000 --seed 11 --out " + (dir / "a.h5").string() + mode);
+    const auto b =
+        segstream("--threads 2 generate --customers 3000 --seed 11 --out " + (dir / "b.h5").string() + mode);
     ASSERT_EQ(a.exit_code, 0) << a.output;
     ASSERT_EQ(b.exit_code, 0) << b.output;
     EXPECT_TRUE(files_equal(dir / "a.h5", dir / "b.h5")) << mode;
@@ -126,7 +133,8 @@ TEST(Cli, UnwritableOutputDirectoryExitsWithFour) {
     target = "/proc/segstream-cli-test/ev.h5";
   } else {
     std::filesystem::create_directory(dir / "ro");
-    std::filesystem::permissions(dir / "ro", std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+    std::filesystem::permissions(dir / "ro",
+                                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
     target = (dir / "ro" / "ev.h5").string();
   }
   expect_error(segstream("generate --customers 10 --out " + target), 4, target);
@@ -139,7 +147,8 @@ TEST(Cli, FullDiskLeavesNoPartialOutput) {
   TempDir dir;
   const std::string path = (dir / "ev.h5").string();
   // A 2 MiB file-size limit stands in for a full disk: writes fail with EFBIG.
-  const auto r = run_command("bash -c 'ulimit -f 2048; exec " + kBin + " generate --customers 20000 --out " + path + "'");
+  const auto r = run_command("bash -c 'ulimit -f 2048; exec " + kBin + " generate --customers 20000 --out " +
+                             path + "'");
   expect_error(r, 4, path + ": writing dataset");
   EXPECT_NE(r.output.find("File too large"), std::string::npos) << r.output;
   EXPECT_TRUE(dir.entries().empty()) << "left behind: " << (dir.entries().empty() ? "" : dir.entries()[0]);
@@ -152,7 +161,8 @@ TEST(Cli, FullDiskLeavesNoPartialOutput) {
 TEST(Cli, InterruptExitsWith75AndLeavesNothing) {
   TempDir dir;
   const std::string path = (dir / "ev.h5").string();
-  const auto r = run_command("timeout --preserve-status -s INT 1 " + kBin + " generate --customers 50000000 --out " + path);
+  const auto r = run_command("timeout --preserve-status -s INT 1 " + kBin +
+                             " generate --customers 50000000 --out " + path);
   EXPECT_EQ(r.exit_code, 75) << r.output;
   EXPECT_NE(r.output.find("interrupted"), std::string::npos) << r.output;
   EXPECT_TRUE(dir.entries().empty());
@@ -164,8 +174,9 @@ TEST(Cli, InspectDescribesAGeneratedFile) {
   ASSERT_EQ(segstream("generate --customers 300 --out " + path).exit_code, 0);
   const auto r = segstream("inspect " + path);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  for (const std::string needle : {"segstream.events", "/events/amount", "float32", "/events/customer_id", "uint64",
-                                   "chunks [262144]", "event_type_names", "mean", "std", "/customers/archetype"})
+  for (const std::string needle :
+       {"segstream.events", "/events/amount", "float32", "/events/customer_id", "uint64", "chunks [262144]",
+        "event_type_names", "mean", "std", "/customers/archetype"})
     EXPECT_NE(r.output.find(needle), std::string::npos) << needle;
   const auto j = segstream("inspect --json " + path);
   ASSERT_EQ(j.exit_code, 0);
@@ -192,6 +203,40 @@ TEST(Cli, InspectRejectsBadInputsWithExitThree) {
     f.create_dataset<std::uint64_t>("/events/customer_id", io::DatasetOptions{{4}, {}, false, 0});
   }
   expect_error(segstream("inspect " + broken.string()), 3, "broken.h5: dataset /events/timestamp is missing");
+
+  // Events files with one thing wrong each: a column's type, a column's rank, a column's length, no rows.
+  auto events_file = [&](const std::string& name, auto&& tweak) {
+    const auto path = dir / name;
+    io::File f = io::File::create(path);
+    f.set_attribute("format", "segstream.events");
+    f.create_group("/events");
+    for (const auto& spec : io::event_columns()) {
+      io::DatasetOptions options{{5}, {}, false, 0};
+      io::ElementType type = spec.type;
+      tweak(std::string(spec.name), options, type);
+      f.create_dataset(std::string("/events/") + spec.name, type, options);
+    }
+    return path.string();
+  };
+  expect_error(segstream("inspect " + events_file("type.h5",
+                                                  [](const std::string& n, auto&, auto& t) {
+                                                    if (n == "amount") t = io::ElementType::kFloat64;
+                                                  })),
+               3, "type.h5: dataset /events/amount has type float64, expected float32");
+  expect_error(segstream("inspect " + events_file("rank.h5",
+                                                  [](const std::string& n, auto& o, auto&) {
+                                                    if (n == "category") o.dims = {5, 2};
+                                                  })),
+               3, "rank.h5: dataset /events/category has rank 2");
+  expect_error(segstream("inspect " + events_file("length.h5",
+                                                  [](const std::string& n, auto& o, auto&) {
+                                                    if (n == "discount") o.dims = {4};
+                                                  })),
+               3, "length.h5: dataset /events/discount has 4 rows but /events/customer_id has 5");
+  expect_error(segstream("inspect " +
+                         events_file("empty.h5", [](const std::string&, auto& o, auto&) { o.dims = {0}; })),
+               3, "empty.h5: /events has zero rows");
+  EXPECT_EQ(dir.entries().size(), 7u) << "inspect must not write anything";
 }
 
 TEST(Cli, JsonLogsAreOneObjectPerLine) {
@@ -202,7 +247,9 @@ TEST(Cli, JsonLogsAreOneObjectPerLine) {
   EXPECT_EQ(r.output.front(), '{');
   EXPECT_NE(r.output.find("\"level\":\"error\""), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("\"exit_code\":3"), std::string::npos) << r.output;
-  const auto ok = run_command(kBin + " --log-json generate --customers 100 --out " + (dir / "e.h5").string() + " 2>&1 >/dev/null", false);
+  const auto ok = run_command(
+      kBin + " --log-json generate --customers 100 --out " + (dir / "e.h5").string() + " 2>&1 >/dev/null",
+      false);
   EXPECT_EQ(ok.exit_code, 0);
   std::size_t start = 0;
   int records = 0;

@@ -15,10 +15,12 @@ namespace {
 TEST(Philox, MatchesRandom123KnownAnswers) {
   EXPECT_EQ(Philox4x32::generate({0, 0, 0, 0}, {0, 0}),
             (Philox4x32::Block{0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u}));
-  EXPECT_EQ(Philox4x32::generate({0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}, {0xffffffffu, 0xffffffffu}),
-            (Philox4x32::Block{0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu}));
-  EXPECT_EQ(Philox4x32::generate({0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u}, {0xa4093822u, 0x299f31d0u}),
-            (Philox4x32::Block{0xd16cfe09u, 0x94fdccebu, 0x5001e420u, 0x24126ea1u}));
+  EXPECT_EQ(
+      Philox4x32::generate({0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}, {0xffffffffu, 0xffffffffu}),
+      (Philox4x32::Block{0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu}));
+  EXPECT_EQ(
+      Philox4x32::generate({0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u}, {0xa4093822u, 0x299f31d0u}),
+      (Philox4x32::Block{0xd16cfe09u, 0x94fdccebu, 0x5001e420u, 0x24126ea1u}));
 }
 
 TEST(RandomStream, IsAFunctionOfSeedPurposeAndIndex) {
@@ -94,9 +96,9 @@ TEST(Time, ParsesAndFormatsIsoDates) {
 
 TEST(Time, CivilRoundTripAndWeekdays) {
   for (std::int64_t d = -800000; d < 800000; d += 997) EXPECT_EQ(days_from_civil(civil_from_days(d)), d);
-  EXPECT_EQ(weekday_of_day(0), 3);                                  // 1970-01-01: Thursday
-  EXPECT_EQ(weekday_of_day(days_from_civil({2025, 1, 4})), 5);     // Saturday
-  EXPECT_EQ(weekday_of_day(days_from_civil({2025, 1, 5})), 6);     // Sunday
+  EXPECT_EQ(weekday_of_day(0), 3);                              // 1970-01-01: Thursday
+  EXPECT_EQ(weekday_of_day(days_from_civil({2025, 1, 4})), 5);  // Saturday
+  EXPECT_EQ(weekday_of_day(days_from_civil({2025, 1, 5})), 6);  // Sunday
   EXPECT_EQ(day_of(-1), -1);
   EXPECT_EQ(day_of(86399), 0);
 }

@@ -42,8 +42,9 @@ LoadedEvents load(const std::filesystem::path& path) {
   e.amount.resize(n);
   e.discount.resize(n);
   e.category.resize(n);
-  r.read(0, n, io::EventColumns{e.customer_id.data(), e.timestamp.data(), e.event_type.data(), e.amount.data(),
-                                e.category.data(), e.channel.data(), e.discount.data()});
+  r.read(0, n,
+         io::EventColumns{e.customer_id.data(), e.timestamp.data(), e.event_type.data(), e.amount.data(),
+                          e.category.data(), e.channel.data(), e.discount.data()});
   e.truth_id = r.file().dataset("/customers/customer_id").read_all<std::uint64_t>();
   e.truth_archetype = r.file().dataset("/customers/archetype").read_all<std::uint8_t>();
   e.truth_after = r.file().dataset("/customers/archetype_after_drift").read_all<std::uint8_t>();
@@ -230,13 +231,16 @@ class ArchetypeBehaviour : public ::testing::Test {
 };
 
 TEST_F(ArchetypeBehaviour, EveryEventTypeOccurs) {
-  for (int t = 0; t < io::kEventTypeCount; ++t) EXPECT_GT(report_.events_by_type[static_cast<std::size_t>(t)], 0u) << io::standard_event_type_names()[static_cast<std::size_t>(t)];
+  for (int t = 0; t < io::kEventTypeCount; ++t)
+    EXPECT_GT(report_.events_by_type[static_cast<std::size_t>(t)], 0u)
+        << io::standard_event_type_names()[static_cast<std::size_t>(t)];
 }
 
 TEST_F(ArchetypeBehaviour, MixFollowsTheDefaultShares) {
   const auto mix = default_archetype_mix();
   for (int a = 0; a < kArchetypeCount; ++a)
-    EXPECT_NEAR(static_cast<double>(report_.customers_by_archetype[static_cast<std::size_t>(a)]) / 20000.0, mix[static_cast<std::size_t>(a)], 0.015)
+    EXPECT_NEAR(static_cast<double>(report_.customers_by_archetype[static_cast<std::size_t>(a)]) / 20000.0,
+                mix[static_cast<std::size_t>(a)], 0.015)
         << archetype_names()[static_cast<std::size_t>(a)];
 }
 
@@ -273,10 +277,12 @@ TEST_F(ArchetypeBehaviour, AtRiskCustomersSlowDown) {
 
 TEST_F(ArchetypeBehaviour, LapsedCustomersStoppedBuyingLongAgo) {
   const double days_since = mean_of(Archetype::kLapsed, [&](auto& s) {
-    return s.last_purchase == INT64_MIN ? 365.0 : static_cast<double>(config_.end() - s.last_purchase) / 86400.0;
+    return s.last_purchase == INT64_MIN ? 365.0
+                                        : static_cast<double>(config_.end() - s.last_purchase) / 86400.0;
   });
   const double loyal_days = mean_of(Archetype::kLoyal, [&](auto& s) {
-    return s.last_purchase == INT64_MIN ? 365.0 : static_cast<double>(config_.end() - s.last_purchase) / 86400.0;
+    return s.last_purchase == INT64_MIN ? 365.0
+                                        : static_cast<double>(config_.end() - s.last_purchase) / 86400.0;
   });
   EXPECT_GT(days_since, 150.0);
   EXPECT_LT(loyal_days, 60.0);
@@ -344,7 +350,8 @@ TEST(GenerateEvents, DriftSwitchesTheChosenFractionAtTheDate) {
     const bool changed = e.truth_after[i] != e.truth_archetype[i];
     ASSERT_EQ(changed, e.truth_drifted[i] == 1);
     if (changed) {
-      ASSERT_EQ(e.truth_after[i], static_cast<int>(drift_target(static_cast<Archetype>(e.truth_archetype[i]))));
+      ASSERT_EQ(e.truth_after[i],
+                static_cast<int>(drift_target(static_cast<Archetype>(e.truth_archetype[i]))));
     }
   }
   // Drifted prospects become new buyers: no purchase before the date, at least one after.
@@ -361,7 +368,8 @@ TEST(GenerateEvents, DriftSwitchesTheChosenFractionAtTheDate) {
     }
   EXPECT_GT(prospects, 100);
   // Their first purchases spread over the weeks after the date instead of piling up at its first second.
-  std::vector<std::int64_t> first_after(e.truth_id.size(), INT64_MAX), first_seen(e.truth_id.size(), INT64_MAX);
+  std::vector<std::int64_t> first_after(e.truth_id.size(), INT64_MAX),
+      first_seen(e.truth_id.size(), INT64_MAX);
   for (std::size_t i = 0; i < e.customer_id.size(); ++i) {
     const std::size_t who = index.at(e.customer_id[i]);
     first_seen[who] = std::min(first_seen[who], e.timestamp[i]);
@@ -436,7 +444,8 @@ TEST(GenerateMixture, DeterministicWithTruth) {
     double best_d = INFINITY;
     for (int k = 0; k < 5; ++k) {
       double d = 0;
-      for (int j = 0; j < 7; ++j) d += std::pow(x[i * 7 + j] - centers[static_cast<std::size_t>(k) * 7 + j], 2);
+      for (int j = 0; j < 7; ++j)
+        d += std::pow(x[i * 7 + j] - centers[static_cast<std::size_t>(k) * 7 + j], 2);
       if (d < best_d) best_d = d, best = k;
     }
     ASSERT_EQ(best, labels[i]) << "row " << i;

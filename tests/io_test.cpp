@@ -13,6 +13,7 @@
 #include "segstream/io/hdf5.hpp"
 #include "segstream/io/inspect.hpp"
 #include "segstream/io/prefetch.hpp"
+#include "segstream/io/streams.hpp"
 #include "test_util.hpp"
 
 namespace segstream::io {
@@ -50,7 +51,8 @@ void write_events(const std::filesystem::path& path, std::uint64_t n, std::uint6
 
 TEST(Events, RoundTripAcrossChunkAndAppendSizes) {
   TempDir dir;
-  for (auto [chunk, append] : {std::pair<std::uint64_t, std::uint64_t>{7, 3}, {64, 1000}, {1000, 64}, {4096, 4096}}) {
+  for (auto [chunk, append] :
+       {std::pair<std::uint64_t, std::uint64_t>{7, 3}, {64, 1000}, {1000, 64}, {4096, 4096}}) {
     const auto path = dir / ("ev-" + std::to_string(chunk) + ".h5");
     const std::uint64_t n = 5003;
     write_events(path, n, chunk, append);
@@ -74,7 +76,8 @@ TEST(Events, RoundTripAcrossChunkAndAppendSizes) {
     reader.read(1234, 100, part.view());
     EXPECT_EQ(part.view().timestamp[0], 1000 + 1234);
     EXPECT_EQ(part.view().timestamp[99], 1000 + 1333);
-    EXPECT_EQ(reader.file().group("/events").string_list_attribute("event_type_names"), standard_event_type_names());
+    EXPECT_EQ(reader.file().group("/events").string_list_attribute("event_type_names"),
+              standard_event_type_names());
   }
 }
 
@@ -118,9 +121,10 @@ TEST(Prefetcher, DeliversEveryBlockInOrderWhateverTheRing) {
     std::vector<std::vector<std::uint64_t>> storage(ring_size, std::vector<std::uint64_t>(block));
     std::vector<std::vector<std::uint64_t>*> ring;
     for (auto& s : storage) ring.push_back(&s);
-    Prefetcher<std::vector<std::uint64_t>> p(ring, total, block, [](std::uint64_t start, std::uint64_t rows, auto& buf) {
-      for (std::uint64_t i = 0; i < rows; ++i) buf[i] = start + i;
-    });
+    Prefetcher<std::vector<std::uint64_t>> p(ring, total, block,
+                                             [](std::uint64_t start, std::uint64_t rows, auto& buf) {
+                                               for (std::uint64_t i = 0; i < rows; ++i) buf[i] = start + i;
+                                             });
     std::uint64_t expected = 0, blocks = 0;
     while (auto b = p.next()) {
       ASSERT_EQ(b->start, expected);
@@ -174,6 +178,57 @@ TEST(Prefetcher, CanBeAbandonedMidway) {
     p.next();
   }  // the destructor stops and joins the reader thread
   SUCCEED();
+}
+
+TEST(Streams, EventBlocksCoverTheFileInOrder) {
+  TempDir dir;
+  const auto path = dir / "ev.h5";
+  const std::uint64_t n = 10007;
+  write_events(path, n, 512, 3000);
+  EventFileReader reader(path);
+  std::vector<EventBuffer> storage(3, EventBuffer(999));
+  EventBlockStream stream(reader, {storage[0].view(), storage[1].view(), storage[2].view()}, 999);
+  std::uint64_t expected = 0;
+  while (auto block = stream.next()) {
+    ASSERT_EQ(block->start, expected);
+    for (std::uint64_t i = 0; i < block->rows; ++i) {
+      ASSERT_EQ(block->columns.timestamp[i], static_cast<std::int64_t>(1000 + expected + i));
+      ASSERT_EQ(block->columns.category[i], (expected + i) % 25);
+    }
+    expected += block->rows;
+  }
+  EXPECT_EQ(expected, n);
+}
+
+TEST(Streams, FeatureBlocksCarryRowsAndIds) {
+  TempDir dir;
+  const auto path = dir / "f.h5";
+  const std::uint64_t n = 5000, d = 3;
+  {
+    FeatureFileWriter w(path, {"a", "b", "c"}, 1024);
+    std::vector<float> rows(n * d);
+    std::vector<std::uint64_t> ids(n);
+    for (std::uint64_t i = 0; i < n * d; ++i) rows[i] = static_cast<float>(i);
+    for (std::uint64_t i = 0; i < n; ++i) ids[i] = 7 * i;
+    w.append(rows.data(), ids.data(), n);
+    w.close();
+  }
+  FeatureFileReader reader(path);
+  const std::uint64_t block = 700;
+  std::vector<std::vector<float>> rows(2, std::vector<float>(block * d));
+  std::vector<std::vector<std::uint64_t>> ids(2, std::vector<std::uint64_t>(block));
+  FeatureBlockStream stream(reader, {{rows[0].data(), ids[0].data()}, {rows[1].data(), ids[1].data()}},
+                            block);
+  std::uint64_t expected = 0;
+  while (auto b = stream.next()) {
+    ASSERT_EQ(b->start, expected);
+    for (std::uint64_t i = 0; i < b->rows; ++i) {
+      ASSERT_EQ(b->ids[i], 7 * (expected + i));
+      ASSERT_EQ(b->data[i * d + 2], static_cast<float>((expected + i) * d + 2));
+    }
+    expected += b->rows;
+  }
+  EXPECT_EQ(expected, n);
 }
 
 TEST(AtomicOutput, CommitRenamesAndAbandonRemoves) {
@@ -251,7 +306,8 @@ TEST(BadInput, MissingDataset) {
   EXPECT_NE(msg.find("ev.h5"), std::string::npos) << msg;
 }
 
-void write_event_columns(const std::filesystem::path& path, std::function<DatasetOptions(const EventColumnSpec&)> shape,
+void write_event_columns(const std::filesystem::path& path,
+                         std::function<DatasetOptions(const EventColumnSpec&)> shape,
                          std::function<ElementType(const EventColumnSpec&)> type) {
   File f = File::create(path);
   f.create_group("/events");
@@ -263,8 +319,13 @@ TEST(BadInput, WrongType) {
   TempDir dir;
   const auto path = dir / "ev.h5";
   write_event_columns(
-      path, [](auto&) { return DatasetOptions{{10}, {}, false, 0}; },
-      [](const EventColumnSpec& s) { return std::string(s.name) == "timestamp" ? ElementType::kFloat64 : s.type; });
+      path,
+      [](auto&) {
+        return DatasetOptions{{10}, {}, false, 0};
+      },
+      [](const EventColumnSpec& s) {
+        return std::string(s.name) == "timestamp" ? ElementType::kFloat64 : s.type;
+      });
   const std::string msg = error_of([&] { EventFileReader r(path); });
   EXPECT_NE(msg.find("dataset /events/timestamp has type float64, expected int64"), std::string::npos) << msg;
 }
@@ -275,7 +336,8 @@ TEST(BadInput, WrongRank) {
   write_event_columns(
       path,
       [](const EventColumnSpec& s) {
-        return std::string(s.name) == "amount" ? DatasetOptions{{10, 2}, {}, false, 0} : DatasetOptions{{10}, {}, false, 0};
+        return std::string(s.name) == "amount" ? DatasetOptions{{10, 2}, {}, false, 0}
+                                               : DatasetOptions{{10}, {}, false, 0};
       },
       [](const EventColumnSpec& s) { return s.type; });
   const std::string msg = error_of([&] { EventFileReader r(path); });
@@ -326,7 +388,8 @@ TEST(BadInput, FeatureNamesMustMatchColumns) {
     ids.write_rows(0, 4, id.data());
   }
   const std::string msg = error_of([&] { FeatureFileReader r(path); });
-  EXPECT_NE(msg.find("/features has 3 columns but its feature_names attribute names 2"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("/features has 3 columns but its feature_names attribute names 2"), std::string::npos)
+      << msg;
 }
 
 TEST(Hdf5, AttributesRoundTrip) {

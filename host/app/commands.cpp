@@ -44,7 +44,8 @@ std::array<double, host::kArchetypeCount> parse_mix(const std::string& text) {
         weight = std::stod(item.substr(eq + 1), &used);
         if (used != item.size() - eq - 1) throw std::invalid_argument("trailing characters");
       } catch (const std::exception&) {
-        throw UsageError("--archetypes: weight of '" + name + "' is not a number: '" + item.substr(eq + 1) + "'");
+        throw UsageError("--archetypes: weight of '" + name + "' is not a number: '" + item.substr(eq + 1) +
+                         "'");
       }
       if (!(weight >= 0.0)) throw UsageError("--archetypes: weight of '" + name + "' must be non-negative");
     }
@@ -56,11 +57,11 @@ std::array<double, host::kArchetypeCount> parse_mix(const std::string& text) {
 void log_device(const GlobalOptions& g) {
   const auto kind = host::parse_device_kind(g.device);
   const kernels::DeviceInfo device = host::select_device(*kind, g.threads);
-  host::log_record(host::LogLevel::kDebug,
-                   fmt::format("device: {} ({}, {} {}) — {}", host::device_kind_name(device.kind), device.name,
-                               device.threads, device.kind == kernels::DeviceKind::kCuda ? "SMs" : "threads",
-                               device.note),
-                   {{"device", host::device_kind_name(device.kind)}, {"device_name", device.name}});
+  host::log_record(
+      host::LogLevel::kDebug,
+      fmt::format("device: {} ({}, {} {}) — {}", host::device_kind_name(device.kind), device.name,
+                  device.threads, device.kind == kernels::DeviceKind::kCuda ? "SMs" : "threads", device.note),
+      {{"device", host::device_kind_name(device.kind)}, {"device_name", device.name}});
 }
 
 std::string with_commas(std::uint64_t v) {
@@ -93,29 +94,37 @@ Action add_generate(CLI::App& sub) {
     double separation = 8.0;
   };
   auto o = std::make_shared<Options>();
-  sub.add_option("-o,--out", o->out, "Output file (events.h5, or features.h5 with --features-only)")->required();
+  sub.add_option("-o,--out", o->out, "Output file (events.h5, or features.h5 with --features-only)")
+      ->required();
   sub.add_flag("--overwrite", o->overwrite, "Replace the output if it exists");
-  sub.add_option("-n,--customers", o->customers, "Number of customers (rows with --features-only)")->capture_default_str();
+  sub.add_option("-n,--customers", o->customers, "Number of customers (rows with --features-only)")
+      ->capture_default_str();
   sub.add_option("--days", o->days, "Length of the generated window in days")->capture_default_str();
   sub.add_option("--start", o->start, "First day of the window (YYYY-MM-DD, UTC)")->capture_default_str();
-  sub.add_option("--seed", o->seed, "Random seed; the output is a function of it alone")->capture_default_str();
-  sub.add_option("--archetypes", o->archetypes,
-                 "Archetype mix as name[=weight],… (default: the built-in mix of all ten; see docs/GENERATOR.md)");
-  sub.add_option("--drift-fraction", o->drift_fraction, "Fraction of customers who switch archetype at --drift-at");
+  sub.add_option("--seed", o->seed, "Random seed; the output is a function of it alone")
+      ->capture_default_str();
+  sub.add_option(
+      "--archetypes", o->archetypes,
+      "Archetype mix as name[=weight],… (default: the built-in mix of all ten; see docs/GENERATOR.md)");
+  sub.add_option("--drift-fraction", o->drift_fraction,
+                 "Fraction of customers who switch archetype at --drift-at");
   sub.add_option("--drift-at", o->drift_at, "Date of the behaviour change (YYYY-MM-DD)");
-  sub.add_option("--order", o->order, "Event order: customer (grouped, time-sorted) or shuffled (within blocks)")
+  sub.add_option("--order", o->order,
+                 "Event order: customer (grouped, time-sorted) or shuffled (within blocks)")
       ->check(CLI::IsMember({"customer", "shuffled"}))
       ->capture_default_str();
   sub.add_option("--shuffle-block", o->shuffle_block, "Customers per shuffled block")->capture_default_str();
   sub.add_option("--chunk-rows", o->chunk_rows, "HDF5 chunk rows (0 = default; does not change the data)");
   sub.add_option("--batch", o->batch, "Customers per generation batch (memory; does not change the data)")
       ->capture_default_str();
-  sub.add_flag("--features-only", o->features_only, "Write a Gaussian-mixture feature matrix with true labels");
+  sub.add_flag("--features-only", o->features_only,
+               "Write a Gaussian-mixture feature matrix with true labels");
   sub.add_option("--dims", o->dims, "Feature columns (--features-only)")->capture_default_str();
   sub.add_option("--clusters", o->clusters, "Mixture components (--features-only)")->capture_default_str();
   sub.add_option("--cluster-std", o->cluster_std, "Within-cluster standard deviation (--features-only)")
       ->capture_default_str();
-  sub.add_option("--separation", o->separation, "Minimum centre distance in cluster_std units (--features-only)")
+  sub.add_option("--separation", o->separation,
+                 "Minimum centre distance in cluster_std units (--features-only)")
       ->capture_default_str();
   sub.footer(
       "Examples:\n"
@@ -148,8 +157,8 @@ Action add_generate(CLI::App& sub) {
       host::Progress bar("generate", "rows");
       report = host::generate_mixture(c, o->out, o->overwrite, [&](auto d, auto t) { bar.update(d, t); });
       bar.finish();
-      std::printf("wrote %s: %s rows x %llu features from %llu clusters in %.1f s (%s rows/s)\n", o->out.c_str(),
-                  with_commas(report.events).c_str(), static_cast<unsigned long long>(c.dims),
+      std::printf("wrote %s: %s rows x %llu features from %llu clusters in %.1f s (%s rows/s)\n",
+                  o->out.c_str(), with_commas(report.events).c_str(), static_cast<unsigned long long>(c.dims),
                   static_cast<unsigned long long>(c.clusters), report.seconds,
                   host::human_count(static_cast<double>(report.events) / report.seconds).c_str());
     } else {
@@ -169,21 +178,28 @@ Action add_generate(CLI::App& sub) {
       c.chunk_rows = static_cast<std::uint64_t>(o->chunk_rows);
       c.threads = threads;
       c.validate();
-      host::log_info("generating {} customers over {} days from {}, {} threads", with_commas(c.customers), c.days,
-                     format_iso_time(c.start), threads);
+      host::log_info("generating {} customers over {} days from {}, {} threads", with_commas(c.customers),
+                     c.days, format_iso_time(c.start), threads);
       host::Progress bar("generate", "customers");
       report = host::generate_events(c, o->out, o->overwrite, [&](auto d, auto t) { bar.update(d, t); });
       bar.finish();
       nlohmann::json by_archetype, by_type;
       for (int a = 0; a < host::kArchetypeCount; ++a)
-        by_archetype[host::archetype_names()[static_cast<std::size_t>(a)]] = report.customers_by_archetype[static_cast<std::size_t>(a)];
+        by_archetype[host::archetype_names()[static_cast<std::size_t>(a)]] =
+            report.customers_by_archetype[static_cast<std::size_t>(a)];
       for (int t = 0; t < io::kEventTypeCount; ++t)
-        by_type[io::standard_event_type_names()[static_cast<std::size_t>(t)]] = report.events_by_type[static_cast<std::size_t>(t)];
+        by_type[io::standard_event_type_names()[static_cast<std::size_t>(t)]] =
+            report.events_by_type[static_cast<std::size_t>(t)];
       const double rate = static_cast<double>(report.events) / report.seconds;
       host::log_record(host::LogLevel::kInfo, "generate finished",
-                       {{"out", o->out}, {"customers", report.customers}, {"events", report.events},
-                        {"drifted", report.drifted}, {"seconds", report.seconds}, {"events_per_second", rate},
-                        {"customers_by_archetype", by_archetype}, {"events_by_type", by_type}});
+                       {{"out", o->out},
+                        {"customers", report.customers},
+                        {"events", report.events},
+                        {"drifted", report.drifted},
+                        {"seconds", report.seconds},
+                        {"events_per_second", rate},
+                        {"customers_by_archetype", by_archetype},
+                        {"events_by_type", by_type}});
       std::printf("wrote %s: %s customers, %s events in %.1f s (%s events/s)\n", o->out.c_str(),
                   with_commas(report.customers).c_str(), with_commas(report.events).c_str(), report.seconds,
                   host::human_count(rate).c_str());
@@ -211,12 +227,14 @@ Action add_inspect(CLI::App& sub) {
   sub.add_option("file", o->file, "HDF5 file to describe")->required();
   sub.add_flag("--no-stats", o->no_stats, "Skip the per-column statistics (no pass over the data)");
   sub.add_flag("--json", o->json, "Print the description as one JSON document");
-  sub.footer("Example:\n  segstream inspect events.h5\n  segstream inspect --json features.h5 > features.json");
+  sub.footer(
+      "Example:\n  segstream inspect events.h5\n  segstream inspect --json features.h5 > features.json");
 
   return [o](const GlobalOptions& g) {
     log_device(g);
     host::Progress bar("inspect", "rows");
-    const io::FileSummary s = io::inspect_file(o->file, !o->no_stats, [&](auto d, auto t) { bar.update(d, t); });
+    const io::FileSummary s =
+        io::inspect_file(o->file, !o->no_stats, [&](auto d, auto t) { bar.update(d, t); });
     bar.finish();
     if (o->json) {
       nlohmann::json doc = {{"path", s.path}, {"bytes", s.file_bytes}, {"format", s.format}};
@@ -228,12 +246,18 @@ Action add_inspect(CLI::App& sub) {
       doc["attributes"] = attrs(s.attributes);
       doc["datasets"] = nlohmann::json::array();
       for (const auto& d : s.datasets) {
-        nlohmann::json dj = {{"path", d.path},   {"type", d.type},           {"shape", d.shape},
-                             {"chunk", d.chunk}, {"bytes", d.storage_bytes}, {"attributes", attrs(d.attributes)}};
+        nlohmann::json dj = {{"path", d.path},           {"type", d.type},
+                             {"shape", d.shape},         {"chunk", d.chunk},
+                             {"bytes", d.storage_bytes}, {"attributes", attrs(d.attributes)}};
         dj["columns"] = nlohmann::json::array();
         for (const auto& c : d.columns)
-          dj["columns"].push_back({{"name", c.name}, {"count", c.count}, {"non_finite", c.non_finite}, {"min", c.min},
-                                   {"max", c.max}, {"mean", c.mean}, {"std", c.stddev}});
+          dj["columns"].push_back({{"name", c.name},
+                                   {"count", c.count},
+                                   {"non_finite", c.non_finite},
+                                   {"min", c.min},
+                                   {"max", c.max},
+                                   {"mean", c.mean},
+                                   {"std", c.stddev}});
         doc["datasets"].push_back(dj);
       }
       std::printf("%s\n", doc.dump(2).c_str());
@@ -242,7 +266,8 @@ Action add_inspect(CLI::App& sub) {
     std::printf("%s  (%s%s)\n", s.path.c_str(), host::human_bytes(static_cast<double>(s.file_bytes)).c_str(),
                 s.format.empty() ? "" : (", " + s.format).c_str());
     for (const auto& a : s.attributes) std::printf("  @%s = %s\n", a.name.c_str(), a.value.c_str());
-    for (const auto& a : s.group_attributes_events) std::printf("  /events @%s = %s\n", a.name.c_str(), a.value.c_str());
+    for (const auto& a : s.group_attributes_events)
+      std::printf("  /events @%s = %s\n", a.name.c_str(), a.value.c_str());
     for (const auto& d : s.datasets) {
       std::string shape, chunk;
       for (auto x : d.shape) shape += (shape.empty() ? "" : " x ") + with_commas(x);
@@ -256,11 +281,12 @@ Action add_inspect(CLI::App& sub) {
         std::printf("  @%s = %s\n", a.name.c_str(), v.c_str());
       }
       if (!d.columns.empty())
-        std::printf("  %-24s %14s %10s %14s %14s %14s %14s\n", "column", "count", "non-finite", "min", "max", "mean",
-                    "std");
+        std::printf("  %-24s %14s %10s %14s %14s %14s %14s\n", "column", "count", "non-finite", "min", "max",
+                    "mean", "std");
       for (const auto& c : d.columns)
-        std::printf("  %-24s %14s %10s %14.6g %14.6g %14.6g %14.6g\n", c.name.c_str(), with_commas(c.count).c_str(),
-                    with_commas(c.non_finite).c_str(), c.min, c.max, c.mean, c.stddev);
+        std::printf("  %-24s %14s %10s %14.6g %14.6g %14.6g %14.6g\n", c.name.c_str(),
+                    with_commas(c.count).c_str(), with_commas(c.non_finite).c_str(), c.min, c.max, c.mean,
+                    c.stddev);
     }
   };
 }

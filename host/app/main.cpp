@@ -33,16 +33,19 @@ int main(int argc, char** argv) {
   using namespace segstream;
   host::install_interrupt_handlers();
 
-  CLI::App app{"segstream — behavioural segmentation of large customer bases on CPU and GPU.\n"
-               "Pipeline: generate/events.h5 → features → fit → assign → update → report."};
+  CLI::App app{
+      "segstream — behavioural segmentation of large customer bases on CPU and GPU.\n"
+      "Pipeline: generate/events.h5 → features → fit → assign → update → report."};
   app.name("segstream");
-  app.set_version_flag("--version", std::string("segstream ") + host::kVersion + " (commit " + host::kGitCommit +
+  app.set_version_flag("--version", std::string("segstream ") + host::kVersion + " (commit " +
+                                        host::kGitCommit +
                                         (host::kBuiltWithCuda ? ", CUDA backend built" : ", CPU only") + ")");
   app.require_subcommand(0, 1);
   app.allow_extras();  // unknown words reach us, so the error can name them
-  app.footer("Run `segstream SUBCOMMAND --help` for a subcommand's options and an example.\n"
-             "Exit codes: 0 ok, 1 internal error, 2 usage, 3 bad input, 4 resource (memory, disk, device),\n"
-             "75 interrupted (no partial output; safe to requeue).");
+  app.footer(
+      "Run `segstream SUBCOMMAND --help` for a subcommand's options and an example.\n"
+      "Exit codes: 0 ok, 1 internal error, 2 usage, 3 bad input, 4 resource (memory, disk, device),\n"
+      "75 interrupted (no partial output; safe to requeue).");
 
   app::GlobalOptions global;
   app.add_option("--threads", global.threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber);
@@ -55,7 +58,8 @@ int main(int argc, char** argv) {
   std::map<CLI::App*, app::Action> actions;
   CLI::App* generate = app.add_subcommand("generate", "Generate a synthetic customer base with ground truth");
   actions[generate] = app::add_generate(*generate);
-  CLI::App* inspect = app.add_subcommand("inspect", "Show an HDF5 file's datasets, attributes and column statistics");
+  CLI::App* inspect =
+      app.add_subcommand("inspect", "Show an HDF5 file's datasets, attributes and column statistics");
   actions[inspect] = app::add_inspect(*inspect);
   for (auto& [sub, action] : actions) sub->fallthrough();
 
@@ -79,12 +83,13 @@ int main(int argc, char** argv) {
   }
   if (app.get_subcommands().empty()) {
     host::configure_logging({global.log_json, host::LogLevel::kInfo});
-    exit_with_error(ExitCode::kUsage, "a subcommand is required: generate or inspect (run `segstream --help`)");
+    exit_with_error(ExitCode::kUsage,
+                    "a subcommand is required: generate or inspect (run `segstream --help`)");
   }
 
   host::configure_logging({global.log_json, global.verbose ? host::LogLevel::kDebug
-                                            : global.quiet  ? host::LogLevel::kWarn
-                                                            : host::LogLevel::kInfo});
+                                            : global.quiet ? host::LogLevel::kWarn
+                                                           : host::LogLevel::kInfo});
   try {
     for (auto& [sub, action] : actions)
       if (sub->parsed()) action(global);

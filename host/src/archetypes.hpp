@@ -13,40 +13,42 @@ enum class Activity : std::uint8_t {
   kDeclining,  // intensity decays with a time constant of decline_days from the phase start
   kDropout,    // active until a drop-out time early in the phase, then near-silent
   kRecent,     // acquired near the end of the window; silent before
-  kSeasonal,   // steady, with a low base rate; its large holiday_boost (applied by the calendar, 15 Nov – 31 Dec) dominates
+  kSeasonal,   // steady at a low base rate; the calendar's holiday_boost (15 Nov – 31 Dec) dominates
 };
 
 struct ArchetypeProfile {
   Activity activity;
-  double visit_rate;      // site or app visits per day at full activity
-  double pageviews_mean;  // page views per visit
-  double content_prob;    // P(content_view | visit)
-  double search_prob;     // P(search | visit)
-  double cart_prob;       // P(cart_add | visit)
-  double buy_prob;        // P(purchase | cart_add)
-  double spend_mean;      // mean list price of an order
-  double spend_sigma;     // log-scale spread of order values
-  double discount_prob;   // P(an order uses a discount)
-  double discount_depth;  // mean discount as a fraction of the list price
-  double return_prob;     // P(an order is returned)
-  double review_prob;     // P(a review follows an order)
-  double referral_prob;   // P(a referral follows an order)
-  double app_rate;        // app sessions per day
-  double app_visit_share; // share of visits made in the app (channel app, else web)
-  double store_share;     // share of orders placed in a store
-  double subscribed;      // P(subscribed to e-mail campaigns)
-  double open_prob;       // P(open | e-mail sent) at full activity
-  double click_prob;      // P(click | open)
-  double support_rate;    // support tickets per day
-  double weekend_weight;  // intensity on Saturday and Sunday relative to weekdays
-  double holiday_boost;   // intensity multiplier in the holiday season
-  double peak_hour;       // hour of day (UTC) around which the customer acts
-  double hour_sd;         // spread of that hour, in hours
-  double category_focus;  // share of orders in the customer's favourite category
-  double decline_days;    // kDeclining: time constant of the decay
+  double visit_rate;       // site or app visits per day at full activity
+  double pageviews_mean;   // page views per visit
+  double content_prob;     // P(content_view | visit)
+  double search_prob;      // P(search | visit)
+  double cart_prob;        // P(cart_add | visit)
+  double buy_prob;         // P(purchase | cart_add)
+  double spend_mean;       // mean list price of an order
+  double spend_sigma;      // log-scale spread of order values
+  double discount_prob;    // P(an order uses a discount)
+  double discount_depth;   // mean discount as a fraction of the list price
+  double return_prob;      // P(an order is returned)
+  double review_prob;      // P(a review follows an order)
+  double referral_prob;    // P(a referral follows an order)
+  double app_rate;         // app sessions per day
+  double app_visit_share;  // share of visits made in the app (channel app, else web)
+  double store_share;      // share of orders placed in a store
+  double subscribed;       // P(subscribed to e-mail campaigns)
+  double open_prob;        // P(open | e-mail sent) at full activity
+  double click_prob;       // P(click | open)
+  double support_rate;     // support tickets per day
+  double weekend_weight;   // intensity on Saturday and Sunday relative to weekdays
+  double holiday_boost;    // intensity multiplier in the holiday season
+  double peak_hour;        // hour of day (UTC) around which the customer acts
+  double hour_sd;          // spread of that hour, in hours
+  double category_focus;   // share of orders in the customer's favourite category
+  double decline_days;     // kDeclining: time constant of the decay
 };
 
 inline const ArchetypeProfile& profile_of(Archetype a) {
+  // One row per archetype, columns in the order of ArchetypeProfile's members.
+  // clang-format off
   //                           act                 visit  pv   cont  srch  cart  buy   spend sig   dprob depth ret   rev   ref    app   appv  store subs  open  click supp    wkend hol   hour sd   focus decl
   static const std::array<ArchetypeProfile, kArchetypeCount> profiles = {{
       /* champion */         {Activity::kSteady,    0.090, 2.5, 0.30, 0.40, 0.70, 0.85, 120., 0.50, 0.10, 0.10, 0.04, 0.15, 0.040, 0.05, 0.30, 0.15, 0.80, 0.55, 0.35, 0.0015, 1.2, 1.3, 19., 3.0, 0.35, 0.},
@@ -60,6 +62,7 @@ inline const ArchetypeProfile& profile_of(Archetype a) {
       /* category_special */ {Activity::kSteady,    0.045, 2.5, 0.50, 0.45, 0.60, 0.75,  90., 0.45, 0.10, 0.10, 0.04, 0.12, 0.010, 0.02, 0.20, 0.15, 0.70, 0.45, 0.30, 0.0010, 1.2, 1.2, 20., 3.0, 0.90, 0.},
       /* prospect */         {Activity::kRecent,    0.050, 3.0, 0.55, 0.55, 0.25, 0.00,  40., 0.50, 0.00, 0.00, 0.00, 0.00, 0.000, 0.01, 0.30, 0.00, 0.60, 0.40, 0.15, 0.0003, 1.2, 1.2, 20., 4.0, 0.30, 0.},
   }};
+  // clang-format on
   return profiles[static_cast<std::size_t>(a)];
 }
 

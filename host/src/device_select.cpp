@@ -21,9 +21,12 @@ std::optional<DeviceKind> parse_device_kind(std::string_view name) {
 
 const char* device_kind_name(DeviceKind kind) {
   switch (kind) {
-    case DeviceKind::kAuto: return "auto";
-    case DeviceKind::kCpu: return "cpu";
-    case DeviceKind::kCuda: return "cuda";
+    case DeviceKind::kAuto:
+      return "auto";
+    case DeviceKind::kCpu:
+      return "cpu";
+    case DeviceKind::kCuda:
+      return "cuda";
   }
   return "unknown";
 }
@@ -38,13 +41,15 @@ DeviceInfo select_device(DeviceKind requested, int threads) {
   std::string why;
   if (kernels::cuda_device_count(&why) > 0) {
     DeviceInfo info = kernels::cuda_device_info(0);
-    info.note = requested == DeviceKind::kAuto ? "auto: a CUDA device is present" : "requested with --device cuda";
+    info.note =
+        requested == DeviceKind::kAuto ? "auto: a CUDA device is present" : "requested with --device cuda";
     return info;
   }
 #else
   const std::string why = "this build has no CUDA backend";
 #endif
-  if (requested == DeviceKind::kCuda) throw ResourceError("--device cuda: no CUDA device can be used (" + why + ")");
+  if (requested == DeviceKind::kCuda)
+    throw ResourceError("--device cuda: no CUDA device can be used (" + why + ")");
   DeviceInfo info = kernels::cpu_device_info(threads);
   info.note = "auto: no CUDA device (" + why + ")";
   return info;

@@ -27,9 +27,9 @@ using detail::profile_of;
 using io::EventType;
 
 const std::vector<std::string>& archetype_names() {
-  static const std::vector<std::string> names = {"champion", "loyal",          "new_buyer", "at_risk",
-                                                 "lapsed",   "seasonal",       "bargain_hunter",
-                                                 "app_heavy", "category_specialist", "prospect"};
+  static const std::vector<std::string> names = {
+      "champion",       "loyal",     "new_buyer",           "at_risk", "lapsed", "seasonal",
+      "bargain_hunter", "app_heavy", "category_specialist", "prospect"};
   return names;
 }
 
@@ -47,25 +47,35 @@ std::array<double, kArchetypeCount> default_archetype_mix() {
 
 Archetype drift_target(Archetype from) {
   switch (from) {
-    case Archetype::kChampion: return Archetype::kAtRisk;
-    case Archetype::kLoyal: return Archetype::kChampion;
-    case Archetype::kNewBuyer: return Archetype::kLoyal;
-    case Archetype::kAtRisk: return Archetype::kLapsed;
-    case Archetype::kLapsed: return Archetype::kLoyal;  // won back
-    case Archetype::kSeasonal: return Archetype::kLoyal;
-    case Archetype::kBargainHunter: return Archetype::kLoyal;
-    case Archetype::kAppHeavy: return Archetype::kChampion;
-    case Archetype::kCategorySpecialist: return Archetype::kAtRisk;
-    case Archetype::kProspect: return Archetype::kNewBuyer;
+    case Archetype::kChampion:
+      return Archetype::kAtRisk;
+    case Archetype::kLoyal:
+      return Archetype::kChampion;
+    case Archetype::kNewBuyer:
+      return Archetype::kLoyal;
+    case Archetype::kAtRisk:
+      return Archetype::kLapsed;
+    case Archetype::kLapsed:
+      return Archetype::kLoyal;  // won back
+    case Archetype::kSeasonal:
+      return Archetype::kLoyal;
+    case Archetype::kBargainHunter:
+      return Archetype::kLoyal;
+    case Archetype::kAppHeavy:
+      return Archetype::kChampion;
+    case Archetype::kCategorySpecialist:
+      return Archetype::kAtRisk;
+    case Archetype::kProspect:
+      return Archetype::kNewBuyer;
   }
   return from;
 }
 
 const std::vector<std::string>& category_names() {
   static const std::vector<std::string> names = {
-      "none",  "electronics", "books",   "music",  "fashion", "home",     "garden", "toys",      "sports",
-      "beauty", "grocery",    "pets",    "auto",   "health",  "kitchen",  "office", "outdoor",   "games",
-      "baby",  "jewellery",   "shoes",   "movies", "tools",   "crafts",   "travel"};
+      "none",   "electronics", "books", "music",  "fashion", "home",    "garden", "toys",    "sports",
+      "beauty", "grocery",     "pets",  "auto",   "health",  "kitchen", "office", "outdoor", "games",
+      "baby",   "jewellery",   "shoes", "movies", "tools",   "crafts",  "travel"};
   return names;
 }
 
@@ -83,8 +93,8 @@ void EventGeneratorConfig::validate() const {
   SEGSTREAM_EXPECTS(drift_fraction == 0.0 || drift_at.has_value(), "--drift-fraction needs --drift-at DATE");
   if (drift_at)
     SEGSTREAM_EXPECTS(*drift_at > start && *drift_at < end(),
-                      "--drift-at {} must fall inside the generated window ({} .. {})", format_iso_time(*drift_at),
-                      format_iso_time(start), format_iso_time(end()));
+                      "--drift-at {} must fall inside the generated window ({} .. {})",
+                      format_iso_time(*drift_at), format_iso_time(start), format_iso_time(end()));
   double total = 0;
   for (double w : mix) {
     SEGSTREAM_EXPECTS(w >= 0.0 && std::isfinite(w), "archetype weights must be finite and non-negative");
@@ -123,7 +133,8 @@ struct Calendar {
   std::vector<std::int64_t> campaigns;
   std::array<double, 32> category_cdf{};  // popularity of categories 1..24 (Zipf, s = 0.8)
 
-  explicit Calendar(const EventGeneratorConfig& c) : start(c.start), end(c.end()), first_day(day_of(c.start)) {
+  explicit Calendar(const EventGeneratorConfig& c)
+      : start(c.start), end(c.end()), first_day(day_of(c.start)) {
     const std::int64_t last_day = day_of(end - 1);
     for (std::int64_t d = first_day; d <= last_day; ++d) {
       weekend.push_back(weekday_of_day(d) >= 5);
@@ -138,11 +149,13 @@ struct Calendar {
     double total = 0;
     for (int k = 1; k <= n; ++k) total += 1.0 / std::pow(k, 0.8);
     double acc = 0;
-    for (int k = 1; k <= n; ++k) category_cdf[static_cast<std::size_t>(k - 1)] = (acc += 1.0 / std::pow(k, 0.8) / total);
+    for (int k = 1; k <= n; ++k)
+      category_cdf[static_cast<std::size_t>(k - 1)] = (acc += 1.0 / std::pow(k, 0.8) / total);
   }
   std::size_t day_index(double t) const {
     const std::int64_t d = day_of(static_cast<std::int64_t>(t)) - first_day;
-    return static_cast<std::size_t>(std::clamp<std::int64_t>(d, 0, static_cast<std::int64_t>(weekend.size()) - 1));
+    return static_cast<std::size_t>(
+        std::clamp<std::int64_t>(d, 0, static_cast<std::int64_t>(weekend.size()) - 1));
   }
   std::uint16_t popular_category(double u) const {
     const int n = static_cast<int>(category_names().size()) - 1;
@@ -167,7 +180,8 @@ class CustomerSimulator {
     double total = 0;
     for (double w : config.mix) total += w;
     double acc = 0;
-    for (int a = 0; a < kArchetypeCount; ++a) mix_cdf_[static_cast<std::size_t>(a)] = (acc += config.mix[static_cast<std::size_t>(a)] / total);
+    for (int a = 0; a < kArchetypeCount; ++a)
+      mix_cdf_[static_cast<std::size_t>(a)] = (acc += config.mix[static_cast<std::size_t>(a)] / total);
     mix_cdf_[kArchetypeCount - 1] = 1.0;
   }
 
@@ -198,18 +212,20 @@ class CustomerSimulator {
     for (int p = 0; p < (drifts ? 2 : 1); ++p) simulate_phase(phases[p]);
 
     if (out.size() == begin) {  // every customer in the file has at least one event
-      const double t = std::max(phases[0].acquired, start) + rng.uniform() * (end - std::max(phases[0].acquired, start));
+      const double t =
+          std::max(phases[0].acquired, start) + rng.uniform() * (end - std::max(phases[0].acquired, start));
       push(t, EventType::kPageView, 0, 0, browse_category(profile_of(first)), 0);
     }
     // Sort by time, ties broken on every field, so the order is defined by the events alone.
-    std::sort(out.begin() + static_cast<std::ptrdiff_t>(begin), out.end(), [](const Event& x, const Event& y) {
-      if (x.timestamp != y.timestamp) return x.timestamp < y.timestamp;
-      if (x.type != y.type) return x.type < y.type;
-      if (x.category != y.category) return x.category < y.category;
-      if (x.channel != y.channel) return x.channel < y.channel;
-      if (x.amount != y.amount) return x.amount < y.amount;
-      return x.discount < y.discount;
-    });
+    std::sort(out.begin() + static_cast<std::ptrdiff_t>(begin), out.end(),
+              [](const Event& x, const Event& y) {
+                if (x.timestamp != y.timestamp) return x.timestamp < y.timestamp;
+                if (x.type != y.type) return x.type < y.type;
+                if (x.category != y.category) return x.category < y.category;
+                if (x.channel != y.channel) return x.channel < y.channel;
+                if (x.amount != y.amount) return x.amount < y.amount;
+                return x.discount < y.discount;
+              });
     return CustomerTruth{0, static_cast<std::uint8_t>(first), static_cast<std::uint8_t>(second), drifts};
   }
 
@@ -237,10 +253,14 @@ class CustomerSimulator {
   double activity(const Phase& ph, const ArchetypeProfile& p, double t) const {
     switch (p.activity) {
       case Activity::kSteady:
-      case Activity::kSeasonal: return 1.0;
-      case Activity::kDeclining: return std::max(0.04, std::exp(-(t - ph.begin) / (p.decline_days * kDay)));
-      case Activity::kDropout: return t < ph.dropout ? 1.0 : 0.02;
-      case Activity::kRecent: return t >= ph.acquired ? 1.0 : 0.0;
+      case Activity::kSeasonal:
+        return 1.0;
+      case Activity::kDeclining:
+        return std::max(0.04, std::exp(-(t - ph.begin) / (p.decline_days * kDay)));
+      case Activity::kDropout:
+        return t < ph.dropout ? 1.0 : 0.02;
+      case Activity::kRecent:
+        return t >= ph.acquired ? 1.0 : 0.0;
     }
     return 1.0;
   }
@@ -269,9 +289,11 @@ class CustomerSimulator {
     return calendar_.popular_category(rng_->uniform());
   }
 
-  void push(double t, EventType type, float amount, float discount, std::uint16_t category, std::uint8_t channel) {
+  void push(double t, EventType type, float amount, float discount, std::uint16_t category,
+            std::uint8_t channel) {
     if (t < static_cast<double>(calendar_.start) || t >= static_cast<double>(calendar_.end)) return;
-    events_->push_back(Event{static_cast<std::int64_t>(t), amount, discount, category, static_cast<std::uint8_t>(type), channel});
+    events_->push_back(Event{static_cast<std::int64_t>(t), amount, discount, category,
+                             static_cast<std::uint8_t>(type), channel});
   }
 
   // Runs a thinned Poisson process over [lo, hi) with intensity rate·g(t) ≤ rate·g_max, calling emit(t).
@@ -283,21 +305,28 @@ class CustomerSimulator {
       if (rng_->uniform() * g_max < g(t)) emit(t);
   }
 
-  void purchase(const Phase& ph, const ArchetypeProfile& p, double t, std::uint16_t category, std::uint8_t channel) {
+  void purchase(const Phase& ph, const ArchetypeProfile& p, double t, std::uint16_t category,
+                std::uint8_t channel) {
     if (rng_->bernoulli(p.store_share)) channel = 2;
-    const double list = std::round(p.spend_mean * spend_mult_ * rng_->lognormal_mean(1.0, p.spend_sigma) * 100.0) / 100.0 + 0.99;
+    const double list =
+        std::round(p.spend_mean * spend_mult_ * rng_->lognormal_mean(1.0, p.spend_sigma) * 100.0) / 100.0 +
+        0.99;
     double discount = 0;
     if (rng_->bernoulli(p.discount_prob))
-      discount = std::round(list * std::clamp(rng_->normal(p.discount_depth, 0.07), 0.05, 0.7) * 100.0) / 100.0;
+      discount =
+          std::round(list * std::clamp(rng_->normal(p.discount_depth, 0.07), 0.05, 0.7) * 100.0) / 100.0;
     const float amount = static_cast<float>(list - discount);
     push(t, EventType::kPurchase, amount, static_cast<float>(discount), category, channel);
     if (rng_->bernoulli(p.return_prob)) {
       const double tr = t + rng_->uniform(3.0, 30.0) * kDay;
       push(tr, EventType::kReturn, -amount, 0.0f, category, channel);
-      if (rng_->bernoulli(0.3)) push(tr - 3600.0 * rng_->uniform(1.0, 48.0), EventType::kSupportTicket, 0, 0, 0, 3);
+      if (rng_->bernoulli(0.3))
+        push(tr - 3600.0 * rng_->uniform(1.0, 48.0), EventType::kSupportTicket, 0, 0, 0, 3);
     }
-    if (rng_->bernoulli(p.review_prob)) push(t + rng_->uniform(2.0, 14.0) * kDay, EventType::kReview, 0, 0, category, 0);
-    if (rng_->bernoulli(p.referral_prob)) push(t + rng_->uniform(1.0, 60.0) * kDay, EventType::kReferral, 0, 0, 0, 0);
+    if (rng_->bernoulli(p.review_prob))
+      push(t + rng_->uniform(2.0, 14.0) * kDay, EventType::kReview, 0, 0, category, 0);
+    if (rng_->bernoulli(p.referral_prob))
+      push(t + rng_->uniform(1.0, 60.0) * kDay, EventType::kReferral, 0, 0, 0, 0);
     (void)ph;
   }
 
@@ -308,8 +337,10 @@ class CustomerSimulator {
     double at = t;
     for (std::uint32_t v = 0; v < views; ++v, at += rng_->uniform(20.0, 120.0))
       push(at, EventType::kPageView, 0, 0, v == 0 ? category : browse_category(p), channel);
-    if (rng_->bernoulli(p.content_prob)) push(at += rng_->uniform(30.0, 300.0), EventType::kContentView, 0, 0, category, channel);
-    if (rng_->bernoulli(p.search_prob)) push(at += rng_->uniform(10.0, 60.0), EventType::kSearch, 0, 0, category, channel);
+    if (rng_->bernoulli(p.content_prob))
+      push(at += rng_->uniform(30.0, 300.0), EventType::kContentView, 0, 0, category, channel);
+    if (rng_->bernoulli(p.search_prob))
+      push(at += rng_->uniform(10.0, 60.0), EventType::kSearch, 0, 0, category, channel);
     const bool cart = force_purchase || rng_->bernoulli(p.cart_prob);
     if (!cart) return;
     push(at += rng_->uniform(30.0, 300.0), EventType::kCartAdd, 0, 0, category, channel);
@@ -326,16 +357,19 @@ class CustomerSimulator {
     if (p.activity == Activity::kRecent && ph.acquired >= ph.begin && ph.acquired < ph.end)
       visit(ph, p, at_hour(p, ph.acquired, ph.begin, ph.end), ph.archetype == Archetype::kNewBuyer);
 
-    poisson_process(lo, ph.end, p.visit_rate * activity_mult_, g_cal,
-                    [&](double t) { return activity(ph, p, t) * calendar_factor(p, t, seasonal); },
-                    [&](double t) { visit(ph, p, at_hour(p, t, lo, ph.end), false); });
+    poisson_process(
+        lo, ph.end, p.visit_rate * activity_mult_, g_cal,
+        [&](double t) { return activity(ph, p, t) * calendar_factor(p, t, seasonal); },
+        [&](double t) { visit(ph, p, at_hour(p, t, lo, ph.end), false); });
 
-    poisson_process(lo, ph.end, p.app_rate * app_mult_, std::max(p.weekend_weight, 1.0),
-                    [&](double t) { return activity(ph, p, t) * calendar_factor(p, t, false); },
-                    [&](double t) { push(at_hour(p, t, lo, ph.end), EventType::kAppSession, 0, 0, 0, 1); });
+    poisson_process(
+        lo, ph.end, p.app_rate * app_mult_, std::max(p.weekend_weight, 1.0),
+        [&](double t) { return activity(ph, p, t) * calendar_factor(p, t, false); },
+        [&](double t) { push(at_hour(p, t, lo, ph.end), EventType::kAppSession, 0, 0, 0, 1); });
 
-    poisson_process(lo, ph.end, p.support_rate, 1.5, [&](double t) { return 0.5 + activity(ph, p, t); },
-                    [&](double t) { push(t, EventType::kSupportTicket, 0, 0, 0, rng_->bernoulli(0.5) ? 3 : 4); });
+    poisson_process(
+        lo, ph.end, p.support_rate, 1.5, [&](double t) { return 0.5 + activity(ph, p, t); },
+        [&](double t) { push(t, EventType::kSupportTicket, 0, 0, 0, rng_->bernoulli(0.5) ? 3 : 4); });
 
     if (subscribed_) {
       for (std::int64_t c : calendar_.campaigns) {
@@ -380,20 +414,23 @@ GenerateReport generate_events(const EventGeneratorConfig& config, const std::fi
   config.validate();
   const auto t_begin = std::chrono::steady_clock::now();
   io::AtomicOutput output(out, overwrite);
-  io::EventFileWriter writer(output.temp_path(), config.chunk_rows ? config.chunk_rows : io::kDefaultEventChunkRows,
-                            output.final_path().string());
+  io::EventFileWriter writer(output.temp_path(),
+                             config.chunk_rows ? config.chunk_rows : io::kDefaultEventChunkRows,
+                             output.final_path().string());
   const io::File& file = writer.file();
   file.create_group("/customers");
   const std::uint64_t truth_chunk = std::min<std::uint64_t>(config.customers, std::uint64_t{1} << 16);
   const io::DatasetOptions truth_options{{0}, {truth_chunk}, true, 0};
   io::Dataset truth_id = file.create_dataset<std::uint64_t>("/customers/customer_id", truth_options);
   io::Dataset truth_archetype = file.create_dataset<std::uint8_t>("/customers/archetype", truth_options);
-  io::Dataset truth_after = file.create_dataset<std::uint8_t>("/customers/archetype_after_drift", truth_options);
+  io::Dataset truth_after =
+      file.create_dataset<std::uint8_t>("/customers/archetype_after_drift", truth_options);
   io::Dataset truth_drifted = file.create_dataset<std::uint8_t>("/customers/drifted", truth_options);
 
   const Calendar calendar(config);
   const std::uint64_t id_offset = mix64(config.seed ^ 0x5E6573747265616Dull);
-  const std::uint64_t batch = config.order == EventOrder::kShuffled ? config.shuffle_block : config.batch_customers;
+  const std::uint64_t batch =
+      config.order == EventOrder::kShuffled ? config.shuffle_block : config.batch_customers;
   constexpr std::uint64_t kTask = 256;  // customers per parallel task
   std::vector<std::vector<Event>> task_events((batch + kTask - 1) / kTask);
   std::vector<CustomerTruth> truths(batch);
@@ -422,18 +459,19 @@ GenerateReport generate_events(const EventGeneratorConfig& config, const std::fi
     auto write_previous = [&] {
       if (unwritten != nullptr) write_batch(*unwritten);
     };
-    detail::run_tasks_beside(threads, static_cast<std::int64_t>(tasks), write_previous, [&](std::int64_t task) {
-      CustomerSimulator sim(config, calendar);
-      std::vector<Event>& events = task_events[static_cast<std::size_t>(task)];
-      events.clear();
-      const std::uint64_t lo = static_cast<std::uint64_t>(task) * kTask, hi = std::min(n, lo + kTask);
-      for (std::uint64_t i = lo; i < hi; ++i) {
-        const std::size_t before = events.size();
-        truths[i] = sim.simulate(first + i, events);
-        truths[i].id = mix64(first + i + id_offset);
-        counts[i] = static_cast<std::uint32_t>(events.size() - before);
-      }
-    });
+    detail::run_tasks_beside(
+        threads, static_cast<std::int64_t>(tasks), write_previous, [&](std::int64_t task) {
+          CustomerSimulator sim(config, calendar);
+          std::vector<Event>& events = task_events[static_cast<std::size_t>(task)];
+          events.clear();
+          const std::uint64_t lo = static_cast<std::uint64_t>(task) * kTask, hi = std::min(n, lo + kTask);
+          for (std::uint64_t i = lo; i < hi; ++i) {
+            const std::size_t before = events.size();
+            truths[i] = sim.simulate(first + i, events);
+            truths[i].id = mix64(first + i + id_offset);
+            counts[i] = static_cast<std::uint32_t>(events.size() - before);
+          }
+        });
 
     Batch& buf = buffers[b % 2];
     std::uint64_t total = 0;
@@ -527,7 +565,8 @@ GenerateReport generate_events(const EventGeneratorConfig& config, const std::fi
   truth_drifted = io::Dataset();
   writer.close();
   output.commit();
-  SEGSTREAM_ASSERT(events_written == report.events, "events written {} != generated {}", events_written, report.events);
+  SEGSTREAM_ASSERT(events_written == report.events, "events written {} != generated {}", events_written,
+                   report.events);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_begin).count();
   return report;
 }

@@ -22,10 +22,13 @@ namespace segstream::host {
 void MixtureGeneratorConfig::validate() const {
   SEGSTREAM_EXPECTS(rows > 0, "--customers must be at least 1 (got {})", rows);
   SEGSTREAM_EXPECTS(dims > 0 && dims <= 4096, "--dims must be within [1, 4096] (got {})", dims);
-  SEGSTREAM_EXPECTS(clusters > 0 && clusters <= 65536, "--clusters must be within [1, 65536] (got {})", clusters);
+  SEGSTREAM_EXPECTS(clusters > 0 && clusters <= 65536, "--clusters must be within [1, 65536] (got {})",
+                    clusters);
   SEGSTREAM_EXPECTS(clusters <= rows, "--clusters ({}) must not exceed --customers ({})", clusters, rows);
-  SEGSTREAM_EXPECTS(cluster_std > 0 && std::isfinite(cluster_std), "--cluster-std must be positive (got {})", cluster_std);
-  SEGSTREAM_EXPECTS(separation >= 0 && std::isfinite(separation), "--separation must be non-negative (got {})", separation);
+  SEGSTREAM_EXPECTS(cluster_std > 0 && std::isfinite(cluster_std), "--cluster-std must be positive (got {})",
+                    cluster_std);
+  SEGSTREAM_EXPECTS(separation >= 0 && std::isfinite(separation),
+                    "--separation must be non-negative (got {})", separation);
   SEGSTREAM_EXPECTS(batch_rows > 0, "batch rows must be positive");
   SEGSTREAM_EXPECTS(threads >= 0, "--threads must be non-negative (got {})", threads);
 }
@@ -100,7 +103,8 @@ GenerateReport generate_mixture(const MixtureGeneratorConfig& config, const std:
   const io::File& file = writer.file();
   file.create_group("/truth");
   const std::uint64_t label_chunk = std::min<std::uint64_t>(config.rows, std::uint64_t{1} << 18);
-  io::Dataset labels = file.create_dataset<std::int32_t>("/truth/cluster", io::DatasetOptions{{0}, {label_chunk}, true, 0});
+  io::Dataset labels =
+      file.create_dataset<std::int32_t>("/truth/cluster", io::DatasetOptions{{0}, {label_chunk}, true, 0});
 
   const std::uint64_t id_offset = mix64(config.seed ^ 0x5E6573747265616Dull);
   const int threads = config.threads > 0 ? config.threads : omp_get_max_threads();
@@ -126,9 +130,13 @@ GenerateReport generate_mixture(const MixtureGeneratorConfig& config, const std:
     buf.count = n;
     const auto tasks = static_cast<std::int64_t>((n + kTaskRows - 1) / kTaskRows);
     detail::run_tasks_beside(
-        threads, tasks, [&] { if (unwritten != nullptr) write_batch(*unwritten); },
+        threads, tasks,
+        [&] {
+          if (unwritten != nullptr) write_batch(*unwritten);
+        },
         [&](std::int64_t task) {
-          const std::uint64_t lo = static_cast<std::uint64_t>(task) * kTaskRows, hi = std::min(n, lo + kTaskRows);
+          const std::uint64_t lo = static_cast<std::uint64_t>(task) * kTaskRows,
+                              hi = std::min(n, lo + kTaskRows);
           for (std::uint64_t r = lo; r < hi; ++r) {
             const std::uint64_t row = first + r;
             RandomStream rng(config.seed, RandomPurpose::kMixtureRow, row);
@@ -147,17 +155,22 @@ GenerateReport generate_mixture(const MixtureGeneratorConfig& config, const std:
   }
   if (unwritten != nullptr) write_batch(*unwritten);
 
-  io::Dataset centers = file.create_dataset<float>("/truth/centers", io::DatasetOptions{{config.clusters, d}, {}, false, 0});
+  io::Dataset centers =
+      file.create_dataset<float>("/truth/centers", io::DatasetOptions{{config.clusters, d}, {}, false, 0});
   centers.write_rows(0, config.clusters, mixture.centers.data());
   centers = io::Dataset();
   labels = io::Dataset();
-  const nlohmann::json params = {{"rows", config.rows},         {"dims", config.dims},
-                                 {"clusters", config.clusters}, {"seed", config.seed},
-                                 {"cluster_std", config.cluster_std}, {"separation", config.separation}};
+  const nlohmann::json params = {{"rows", config.rows},
+                                 {"dims", config.dims},
+                                 {"clusters", config.clusters},
+                                 {"seed", config.seed},
+                                 {"cluster_std", config.cluster_std},
+                                 {"separation", config.separation}};
   file.set_attribute("format", "segstream.features");
   file.set_attribute("format_version", std::int64_t{1});
   file.set_attribute("mode", "synthetic-mixture");
-  file.set_attribute("created_by", std::string("segstream ") + kVersion + " (" + kGitCommit + ") generate --features-only");
+  file.set_attribute("created_by",
+                     std::string("segstream ") + kVersion + " (" + kGitCommit + ") generate --features-only");
   file.set_attribute("generator", params.dump());
   writer.close();
   output.commit();

@@ -8,7 +8,9 @@
 namespace segstream::host {
 namespace {
 std::atomic<int> g_signal{0};
-extern "C" void on_signal(int sig) { g_signal.store(sig); }
+extern "C" void on_signal(int sig) {
+  g_signal.store(sig);
+}
 }  // namespace
 
 void install_interrupt_handlers() {
@@ -19,7 +21,9 @@ void install_interrupt_handlers() {
   std::signal(SIGXFSZ, SIG_IGN);
 }
 
-bool interrupt_requested() { return g_signal.load() != 0; }
+bool interrupt_requested() {
+  return g_signal.load() != 0;
+}
 
 void throw_if_interrupted() {
   if (const int sig = g_signal.load(); sig != 0)

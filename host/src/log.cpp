@@ -28,17 +28,25 @@ std::string utc_timestamp() {
 
 const char* level_name(LogLevel level) {
   switch (level) {
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kWarn: return "warn";
-    case LogLevel::kError: return "error";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
   }
   return "info";
 }
 }  // namespace
 
-void configure_logging(const LogConfig& config) { g_config = config; }
-const LogConfig& log_config() { return g_config; }
+void configure_logging(const LogConfig& config) {
+  g_config = config;
+}
+const LogConfig& log_config() {
+  return g_config;
+}
 
 void log_record(LogLevel level, const std::string& message, const nlohmann::json& fields) {
   if (level < g_config.level) return;
@@ -75,10 +83,14 @@ std::string human_bytes(double b) {
 }
 
 Progress::Progress(std::string label, std::string unit)
-    : label_(std::move(label)), unit_(std::move(unit)), enabled_(!g_config.json && ::isatty(STDERR_FILENO) == 1),
+    : label_(std::move(label)),
+      unit_(std::move(unit)),
+      enabled_(!g_config.json && ::isatty(STDERR_FILENO) == 1),
       start_(now_seconds()) {}
 
-Progress::~Progress() { finish(); }
+Progress::~Progress() {
+  finish();
+}
 
 void Progress::update(std::uint64_t done, std::uint64_t total) {
   if (!enabled_) return;
@@ -96,7 +108,8 @@ void Progress::update(std::uint64_t done, std::uint64_t total) {
   bar.resize(width, ' ');
   std::fprintf(stderr, "\r%s [%s] %3.0f%%  %s/%s %s  %s/s  ETA %.0fs \x1b[K", label_.c_str(), bar.c_str(),
                fraction * 100.0, human_count(static_cast<double>(done)).c_str(),
-               human_count(static_cast<double>(total)).c_str(), unit_.c_str(), human_count(rate).c_str(), eta);
+               human_count(static_cast<double>(total)).c_str(), unit_.c_str(), human_count(rate).c_str(),
+               eta);
   std::fflush(stderr);
 }
 

@@ -12,7 +12,8 @@
 
 namespace segstream::io {
 
-AtomicOutput::AtomicOutput(std::filesystem::path final_path, bool overwrite) : final_path_(std::move(final_path)) {
+AtomicOutput::AtomicOutput(std::filesystem::path final_path, bool overwrite)
+    : final_path_(std::move(final_path)) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::path dir = final_path_.has_parent_path() ? final_path_.parent_path() : fs::path(".");
@@ -54,7 +55,8 @@ void AtomicOutput::commit() {
   // Data first, then the rename, then the directory entry: after a power cut the final name holds either
   // the complete new file or what it held before, never a file whose blocks were not yet written.
   if (!sync_path(temp_path_, O_RDONLY))
-    throw ResourceError(final_path_.string() + ": cannot flush the output to disk (" + std::strerror(errno) + ")");
+    throw ResourceError(final_path_.string() + ": cannot flush the output to disk (" + std::strerror(errno) +
+                        ")");
   if (std::rename(temp_path_.c_str(), final_path_.c_str()) != 0)
     throw ResourceError(final_path_.string() + ": cannot move the finished output into place (" +
                         std::strerror(errno) + ")");

@@ -25,46 +25,85 @@ const std::array<EventColumnSpec, 7>& event_columns() {
 
 void* EventColumns::column(std::size_t i) const {
   switch (i) {
-    case 0: return customer_id;
-    case 1: return timestamp;
-    case 2: return event_type;
-    case 3: return amount;
-    case 4: return category;
-    case 5: return channel;
-    case 6: return discount;
-    default: return nullptr;
+    case 0:
+      return customer_id;
+    case 1:
+      return timestamp;
+    case 2:
+      return event_type;
+    case 3:
+      return amount;
+    case 4:
+      return category;
+    case 5:
+      return channel;
+    case 6:
+      return discount;
+    default:
+      return nullptr;
   }
 }
 
 namespace {
 std::size_t element_size(ElementType t) {
   switch (t) {
-    case ElementType::kUint8: case ElementType::kInt8: return 1;
-    case ElementType::kUint16: case ElementType::kInt16: return 2;
-    case ElementType::kUint32: case ElementType::kInt32: case ElementType::kFloat32: return 4;
-    default: return 8;
+    case ElementType::kUint8:
+    case ElementType::kInt8:
+      return 1;
+    case ElementType::kUint16:
+    case ElementType::kInt16:
+      return 2;
+    case ElementType::kUint32:
+    case ElementType::kInt32:
+    case ElementType::kFloat32:
+      return 4;
+    default:
+      return 8;
   }
 }
 
 void read_column(const Dataset& ds, ElementType type, std::uint64_t start, std::uint64_t count, void* dst) {
   switch (type) {
-    case ElementType::kUint64: ds.read_rows(start, count, static_cast<std::uint64_t*>(dst)); break;
-    case ElementType::kInt64: ds.read_rows(start, count, static_cast<std::int64_t*>(dst)); break;
-    case ElementType::kUint8: ds.read_rows(start, count, static_cast<std::uint8_t*>(dst)); break;
-    case ElementType::kUint16: ds.read_rows(start, count, static_cast<std::uint16_t*>(dst)); break;
-    case ElementType::kFloat32: ds.read_rows(start, count, static_cast<float*>(dst)); break;
-    default: SEGSTREAM_ASSERT(false, "unexpected event column type {}", element_type_name(type));
+    case ElementType::kUint64:
+      ds.read_rows(start, count, static_cast<std::uint64_t*>(dst));
+      break;
+    case ElementType::kInt64:
+      ds.read_rows(start, count, static_cast<std::int64_t*>(dst));
+      break;
+    case ElementType::kUint8:
+      ds.read_rows(start, count, static_cast<std::uint8_t*>(dst));
+      break;
+    case ElementType::kUint16:
+      ds.read_rows(start, count, static_cast<std::uint16_t*>(dst));
+      break;
+    case ElementType::kFloat32:
+      ds.read_rows(start, count, static_cast<float*>(dst));
+      break;
+    default:
+      SEGSTREAM_ASSERT(false, "unexpected event column type {}", element_type_name(type));
   }
 }
 
-void write_column(const Dataset& ds, ElementType type, std::uint64_t start, std::uint64_t count, const void* src) {
+void write_column(const Dataset& ds, ElementType type, std::uint64_t start, std::uint64_t count,
+                  const void* src) {
   switch (type) {
-    case ElementType::kUint64: ds.write_rows(start, count, static_cast<const std::uint64_t*>(src)); break;
-    case ElementType::kInt64: ds.write_rows(start, count, static_cast<const std::int64_t*>(src)); break;
-    case ElementType::kUint8: ds.write_rows(start, count, static_cast<const std::uint8_t*>(src)); break;
-    case ElementType::kUint16: ds.write_rows(start, count, static_cast<const std::uint16_t*>(src)); break;
-    case ElementType::kFloat32: ds.write_rows(start, count, static_cast<const float*>(src)); break;
-    default: SEGSTREAM_ASSERT(false, "unexpected event column type {}", element_type_name(type));
+    case ElementType::kUint64:
+      ds.write_rows(start, count, static_cast<const std::uint64_t*>(src));
+      break;
+    case ElementType::kInt64:
+      ds.write_rows(start, count, static_cast<const std::int64_t*>(src));
+      break;
+    case ElementType::kUint8:
+      ds.write_rows(start, count, static_cast<const std::uint8_t*>(src));
+      break;
+    case ElementType::kUint16:
+      ds.write_rows(start, count, static_cast<const std::uint16_t*>(src));
+      break;
+    case ElementType::kFloat32:
+      ds.write_rows(start, count, static_cast<const float*>(src));
+      break;
+    default:
+      SEGSTREAM_ASSERT(false, "unexpected event column type {}", element_type_name(type));
   }
 }
 }  // namespace
@@ -85,7 +124,8 @@ EventColumns EventBuffer::view() {
 }
 
 EventFileReader::EventFileReader(const std::filesystem::path& path) : file_(File::open(path)) {
-  if (!file_.has("/events")) throw InputError(file_.path() + ": group /events is missing (not an events file?)");
+  if (!file_.has("/events"))
+    throw InputError(file_.path() + ": group /events is missing (not an events file?)");
   std::optional<std::uint64_t> length;
   std::string first_name;
   for (const auto& spec : event_columns()) {
@@ -93,8 +133,9 @@ EventFileReader::EventFileReader(const std::filesystem::path& path) : file_(File
     Dataset ds = file_.dataset(name, spec.type, 1);
     const std::uint64_t n = ds.rows();
     if (length && n != *length)
-      throw InputError(fmt::format("{}: dataset {} has {} rows but {} has {}; event columns must be of equal length",
-                                   file_.path(), name, n, first_name, *length));
+      throw InputError(
+          fmt::format("{}: dataset {} has {} rows but {} has {}; event columns must be of equal length",
+                      file_.path(), name, n, first_name, *length));
     if (!length) {
       length = n;
       first_name = name;

@@ -8,7 +8,8 @@ namespace segstream::io {
 
 std::uint64_t default_feature_chunk_rows(std::uint64_t columns) {
   const std::uint64_t target = (std::uint64_t{4} << 20) / (4 * std::max<std::uint64_t>(columns, 1));
-  return std::clamp<std::uint64_t>(std::bit_floor(std::max<std::uint64_t>(target, 1)), 1024, std::uint64_t{1} << 20);
+  return std::clamp<std::uint64_t>(std::bit_floor(std::max<std::uint64_t>(target, 1)), 1024,
+                                   std::uint64_t{1} << 20);
 }
 
 FeatureFileReader::FeatureFileReader(const std::filesystem::path& path)
@@ -18,8 +19,10 @@ FeatureFileReader::FeatureFileReader(const std::filesystem::path& path)
   const auto dims = features_.dims();
   rows_ = dims[0];
   columns_ = dims[1];
-  if (rows_ == 0) throw InputError(file_.path() + ": /features has zero rows, expected at least one customer");
-  if (columns_ == 0) throw InputError(file_.path() + ": /features has zero columns, expected at least one feature");
+  if (rows_ == 0)
+    throw InputError(file_.path() + ": /features has zero rows, expected at least one customer");
+  if (columns_ == 0)
+    throw InputError(file_.path() + ": /features has zero columns, expected at least one feature");
   if (ids_.rows() != rows_)
     throw InputError(fmt::format("{}: /customer_id has {} rows but /features has {}; expected one id per row",
                                  file_.path(), ids_.rows(), rows_));
@@ -35,8 +38,9 @@ FeatureFileReader::FeatureFileReader(const std::filesystem::path& path)
   chunk_rows_ = chunk.empty() ? default_feature_chunk_rows(columns_) : chunk[0];
 }
 
-FeatureFileWriter::FeatureFileWriter(const std::filesystem::path& path, std::vector<std::string> feature_names,
-                                     std::uint64_t chunk_rows, const std::string& display_name)
+FeatureFileWriter::FeatureFileWriter(const std::filesystem::path& path,
+                                     std::vector<std::string> feature_names, std::uint64_t chunk_rows,
+                                     const std::string& display_name)
     : file_(File::create(path, display_name)),
       names_(std::move(feature_names)),
       chunk_rows_(chunk_rows ? chunk_rows : default_feature_chunk_rows(names_.size())) {

@@ -1,9 +1,9 @@
 #include "segstream/io/hdf5.hpp"
 
+#include <unistd.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <unistd.h>
 
 namespace segstream::io {
 namespace {
@@ -14,7 +14,8 @@ std::string clean_description(std::string text) {
   const std::string marker = "error message = '";
   if (const auto at = text.find(marker); at != std::string::npos) {
     const auto end = text.find('\'', at + marker.size());
-    return text.substr(at + marker.size(), end == std::string::npos ? std::string::npos : end - at - marker.size());
+    return text.substr(at + marker.size(),
+                       end == std::string::npos ? std::string::npos : end - at - marker.size());
   }
   if (const auto at = text.find(": time ="); at != std::string::npos) text.resize(at);
   if (const auto at = text.find(", name ="); at != std::string::npos) text.resize(at);
@@ -114,35 +115,58 @@ std::string hdf5_error_stack() {
 
 const char* element_type_name(ElementType t) {
   switch (t) {
-    case ElementType::kUint8: return "uint8";
-    case ElementType::kUint16: return "uint16";
-    case ElementType::kUint32: return "uint32";
-    case ElementType::kUint64: return "uint64";
-    case ElementType::kInt8: return "int8";
-    case ElementType::kInt16: return "int16";
-    case ElementType::kInt32: return "int32";
-    case ElementType::kInt64: return "int64";
-    case ElementType::kFloat32: return "float32";
-    case ElementType::kFloat64: return "float64";
-    case ElementType::kString: return "string";
-    case ElementType::kOther: return "other";
+    case ElementType::kUint8:
+      return "uint8";
+    case ElementType::kUint16:
+      return "uint16";
+    case ElementType::kUint32:
+      return "uint32";
+    case ElementType::kUint64:
+      return "uint64";
+    case ElementType::kInt8:
+      return "int8";
+    case ElementType::kInt16:
+      return "int16";
+    case ElementType::kInt32:
+      return "int32";
+    case ElementType::kInt64:
+      return "int64";
+    case ElementType::kFloat32:
+      return "float32";
+    case ElementType::kFloat64:
+      return "float64";
+    case ElementType::kString:
+      return "string";
+    case ElementType::kOther:
+      return "other";
   }
   return "other";
 }
 
 hid_t native_type(ElementType t) {
   switch (t) {
-    case ElementType::kUint8: return H5T_NATIVE_UINT8;
-    case ElementType::kUint16: return H5T_NATIVE_UINT16;
-    case ElementType::kUint32: return H5T_NATIVE_UINT32;
-    case ElementType::kUint64: return H5T_NATIVE_UINT64;
-    case ElementType::kInt8: return H5T_NATIVE_INT8;
-    case ElementType::kInt16: return H5T_NATIVE_INT16;
-    case ElementType::kInt32: return H5T_NATIVE_INT32;
-    case ElementType::kInt64: return H5T_NATIVE_INT64;
-    case ElementType::kFloat32: return H5T_NATIVE_FLOAT;
-    case ElementType::kFloat64: return H5T_NATIVE_DOUBLE;
-    default: break;
+    case ElementType::kUint8:
+      return H5T_NATIVE_UINT8;
+    case ElementType::kUint16:
+      return H5T_NATIVE_UINT16;
+    case ElementType::kUint32:
+      return H5T_NATIVE_UINT32;
+    case ElementType::kUint64:
+      return H5T_NATIVE_UINT64;
+    case ElementType::kInt8:
+      return H5T_NATIVE_INT8;
+    case ElementType::kInt16:
+      return H5T_NATIVE_INT16;
+    case ElementType::kInt32:
+      return H5T_NATIVE_INT32;
+    case ElementType::kInt64:
+      return H5T_NATIVE_INT64;
+    case ElementType::kFloat32:
+      return H5T_NATIVE_FLOAT;
+    case ElementType::kFloat64:
+      return H5T_NATIVE_DOUBLE;
+    default:
+      break;
   }
   throw InternalError(std::string("no native HDF5 type for ") + element_type_name(t));
 }
@@ -153,17 +177,24 @@ ElementType classify_type(hid_t type) {
     case H5T_INTEGER: {
       const bool is_signed = H5Tget_sign(type) == H5T_SGN_2;
       switch (size) {
-        case 1: return is_signed ? ElementType::kInt8 : ElementType::kUint8;
-        case 2: return is_signed ? ElementType::kInt16 : ElementType::kUint16;
-        case 4: return is_signed ? ElementType::kInt32 : ElementType::kUint32;
-        case 8: return is_signed ? ElementType::kInt64 : ElementType::kUint64;
-        default: return ElementType::kOther;
+        case 1:
+          return is_signed ? ElementType::kInt8 : ElementType::kUint8;
+        case 2:
+          return is_signed ? ElementType::kInt16 : ElementType::kUint16;
+        case 4:
+          return is_signed ? ElementType::kInt32 : ElementType::kUint32;
+        case 8:
+          return is_signed ? ElementType::kInt64 : ElementType::kUint64;
+        default:
+          return ElementType::kOther;
       }
     }
     case H5T_FLOAT:
       return size == 4 ? ElementType::kFloat32 : size == 8 ? ElementType::kFloat64 : ElementType::kOther;
-    case H5T_STRING: return ElementType::kString;
-    default: return ElementType::kOther;
+    case H5T_STRING:
+      return ElementType::kString;
+    default:
+      return ElementType::kOther;
   }
 }
 
@@ -229,7 +260,8 @@ namespace {
 Handle open_attribute(hid_t obj, const std::string& where, const std::string& name) {
   quiet_hdf5_errors();
   if (H5Aexists(obj, name.c_str()) <= 0) throw InputError(where + ": attribute '" + name + "' is missing");
-  return check_id(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose, where + ": cannot open attribute " + name);
+  return check_id(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose,
+                  where + ": cannot open attribute " + name);
 }
 
 template <class T>
@@ -327,7 +359,9 @@ std::uint64_t Dataset::rows() const {
   return d.empty() ? 1 : d[0];
 }
 
-std::uint64_t Dataset::storage_bytes() const { return H5Dget_storage_size(id()); }
+std::uint64_t Dataset::storage_bytes() const {
+  return H5Dget_storage_size(id());
+}
 
 void Dataset::expect(ElementType type, int rank) const {
   const ElementType actual = element_type();
@@ -352,13 +386,15 @@ void Dataset::read_rows_raw(std::uint64_t start, std::uint64_t count, ElementTyp
   offset[0] = start;
   extent[0] = count;
   Handle mem_space(H5Screate_simple(static_cast<int>(extent.size()), extent.data(), nullptr), H5Sclose);
-  if (H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, offset.data(), nullptr, extent.data(), nullptr) < 0 ||
+  if (H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, offset.data(), nullptr, extent.data(), nullptr) <
+          0 ||
       H5Dread(id(), native_type(type), mem_space.get(), file_space.get(), H5P_DEFAULT, dst) < 0)
-    throw_hdf5<InputError>(fmt::format("{}: reading dataset {} rows [{}, {}) failed", file_, object_, start,
-                                       start + count));
+    throw_hdf5<InputError>(
+        fmt::format("{}: reading dataset {} rows [{}, {}) failed", file_, object_, start, start + count));
 }
 
-void Dataset::write_rows_raw(std::uint64_t start, std::uint64_t count, ElementType type, const void* src) const {
+void Dataset::write_rows_raw(std::uint64_t start, std::uint64_t count, ElementType type,
+                             const void* src) const {
   if (count == 0) return;
   quiet_hdf5_errors();
   std::vector<hsize_t> d = dims();
@@ -373,10 +409,11 @@ void Dataset::write_rows_raw(std::uint64_t start, std::uint64_t count, ElementTy
   offset[0] = start;
   extent[0] = count;
   Handle mem_space(H5Screate_simple(static_cast<int>(extent.size()), extent.data(), nullptr), H5Sclose);
-  if (H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, offset.data(), nullptr, extent.data(), nullptr) < 0 ||
+  if (H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, offset.data(), nullptr, extent.data(), nullptr) <
+          0 ||
       H5Dwrite(id(), native_type(type), mem_space.get(), file_space.get(), H5P_DEFAULT, src) < 0)
-    throw_hdf5<ResourceError>(fmt::format("{}: writing dataset {} rows [{}, {}) failed", file_, object_, start,
-                                          start + count));
+    throw_hdf5<ResourceError>(
+        fmt::format("{}: writing dataset {} rows [{}, {}) failed", file_, object_, start, start + count));
 }
 
 std::vector<std::string> Dataset::read_strings() const {
@@ -391,7 +428,8 @@ File File::open(const std::filesystem::path& path) {
   const std::string p = path.string();
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw InputError(p + ": no such file");
-  if (std::filesystem::is_directory(path, ec)) throw InputError(p + ": is a directory, expected an HDF5 file");
+  if (std::filesystem::is_directory(path, ec))
+    throw InputError(p + ": is a directory, expected an HDF5 file");
   if (::access(p.c_str(), R_OK) != 0) throw InputError(p + ": cannot read (" + std::strerror(errno) + ")");
   const htri_t is_hdf5 = H5Fis_hdf5(p.c_str());
   if (is_hdf5 == 0) throw InputError(p + ": not an HDF5 file");
@@ -521,8 +559,8 @@ Dataset File::create_dataset(const std::string& name, ElementType type, const Da
   // Never write fill values: every element is written by the caller, and filling first doubles the I/O.
   H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
   H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_INCR);
-  const hid_t ds = H5Dcreate2(id(), name.c_str(), native_type(type), space.get(), H5P_DEFAULT, dcpl.get(),
-                              H5P_DEFAULT);
+  const hid_t ds =
+      H5Dcreate2(id(), name.c_str(), native_type(type), space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT);
   if (ds < 0) throw_hdf5<ResourceError>(file_ + ": cannot create dataset " + name);
   return Dataset(Handle(ds, H5Dclose), file_, name);
 }
@@ -534,7 +572,8 @@ Dataset File::write_strings(const std::string& name, const std::vector<std::stri
   Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
   Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
   H5Pset_obj_track_times(dcpl.get(), false);
-  const hid_t ds = H5Dcreate2(id(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT);
+  const hid_t ds =
+      H5Dcreate2(id(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT);
   if (ds < 0) throw_hdf5<ResourceError>(file_ + ": cannot create dataset " + name);
   Dataset out(Handle(ds, H5Dclose), file_, name);
   std::vector<const char*> ptrs;
@@ -577,7 +616,8 @@ void File::close() {
   if (H5Fflush(handle_.get(), H5F_SCOPE_LOCAL) < 0 || handle_.close() < 0) {
     const int err = errno;
     handle_.reset();
-    throw_hdf5<ResourceError>(file_ + ": writing failed" + (err ? std::string(" (") + std::strerror(err) + ")" : ""));
+    throw_hdf5<ResourceError>(file_ + ": writing failed" +
+                              (err ? std::string(" (") + std::strerror(err) + ")" : ""));
   }
 }
 

@@ -46,7 +46,8 @@ void summarise_columns(const Dataset& ds, DatasetSummary& summary,
   const std::uint64_t rows = dims[0];
   const std::uint64_t cols = dims.size() == 2 ? dims[1] : 1;
   std::vector<std::string> names;
-  if (dims.size() == 2 && ds.has_attribute("feature_names")) names = ds.string_list_attribute("feature_names");
+  if (dims.size() == 2 && ds.has_attribute("feature_names"))
+    names = ds.string_list_attribute("feature_names");
   if (names.size() != cols) {
     names.clear();
     for (std::uint64_t c = 0; c < cols; ++c)
@@ -56,9 +57,10 @@ void summarise_columns(const Dataset& ds, DatasetSummary& summary,
   const std::uint64_t block_rows = std::max<std::uint64_t>(1, (std::uint64_t{8} << 20) / (8 * cols));
   std::vector<std::vector<double>> storage(3, std::vector<double>(block_rows * cols));
   std::vector<std::vector<double>*> ring{&storage[0], &storage[1], &storage[2]};
-  Prefetcher<std::vector<double>> reader(
-      ring, rows, block_rows,
-      [&](std::uint64_t start, std::uint64_t n, std::vector<double>& buf) { ds.read_rows(start, n, buf.data()); });
+  Prefetcher<std::vector<double>> reader(ring, rows, block_rows,
+                                         [&](std::uint64_t start, std::uint64_t n, std::vector<double>& buf) {
+                                           ds.read_rows(start, n, buf.data());
+                                         });
   while (auto block = reader.next()) {
     const double* data = block->slot->data();
     for (std::uint64_t r = 0; r < block->rows; ++r)

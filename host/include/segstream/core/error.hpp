@@ -49,21 +49,21 @@ struct InternalError : Error {
 }  // namespace segstream
 
 // Argument checks at API boundaries: throws UsageError with a formatted message.
-#define SEGSTREAM_EXPECTS(cond, ...) \
-  do {                               \
+#define SEGSTREAM_EXPECTS(cond, ...)                                      \
+  do {                                                                    \
     if (!(cond)) throw ::segstream::UsageError(fmt::format(__VA_ARGS__)); \
   } while (0)
 
 // Input validation: throws InputError with a formatted message naming file, dataset, row or column.
-#define SEGSTREAM_CHECK_INPUT(cond, ...) \
-  do {                                   \
+#define SEGSTREAM_CHECK_INPUT(cond, ...)                                  \
+  do {                                                                    \
     if (!(cond)) throw ::segstream::InputError(fmt::format(__VA_ARGS__)); \
   } while (0)
 
 // Internal invariants: always checked (cheap), never for user errors.
-#define SEGSTREAM_ASSERT(cond, ...)                                                                   \
-  do {                                                                                                \
-    if (!(cond))                                                                                      \
+#define SEGSTREAM_ASSERT(cond, ...)                                                                        \
+  do {                                                                                                     \
+    if (!(cond))                                                                                           \
       throw ::segstream::InternalError(fmt::format("internal error at {}:{}: {} ({})", __FILE__, __LINE__, \
-                                                   #cond, fmt::format(__VA_ARGS__)));                 \
+                                                   #cond, fmt::format(__VA_ARGS__)));                      \
   } while (0)

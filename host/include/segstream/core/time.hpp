@@ -2,8 +2,8 @@
 // Unix seconds; dates on the command line are ISO `YYYY-MM-DD` (midnight UTC).
 #pragma once
 
-#include <cstdint>
 #include <fmt/format.h>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,7 +44,8 @@ constexpr CivilDate civil_from_days(std::int64_t z) {
 
 // Floor division of a timestamp into days since the epoch (correct for negative timestamps).
 constexpr std::int64_t day_of(std::int64_t unix_seconds) {
-  return unix_seconds >= 0 ? unix_seconds / kSecondsPerDay : -((-unix_seconds + kSecondsPerDay - 1) / kSecondsPerDay);
+  return unix_seconds >= 0 ? unix_seconds / kSecondsPerDay
+                           : -((-unix_seconds + kSecondsPerDay - 1) / kSecondsPerDay);
 }
 
 // 0 = Monday … 6 = Sunday.
@@ -97,8 +98,8 @@ inline std::string format_iso_time(std::int64_t unix_seconds) {
   const std::int64_t rem = unix_seconds - days * kSecondsPerDay;
   const CivilDate d = civil_from_days(days);
   if (rem == 0) return fmt::format("{:04}-{:02}-{:02}", d.year, d.month, d.day);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", d.year, d.month, d.day, rem / 3600, rem / 60 % 60,
-                     rem % 60);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", d.year, d.month, d.day, rem / 3600,
+                     rem / 60 % 60, rem % 60);
 }
 
 }  // namespace segstream

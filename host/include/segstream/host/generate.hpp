@@ -59,7 +59,7 @@ struct EventGeneratorConfig {
   double drift_fraction = 0.0;
   std::optional<std::int64_t> drift_at;  // Unix seconds; required when drift_fraction > 0
   EventOrder order = EventOrder::kCustomer;
-  std::uint64_t shuffle_block = std::uint64_t{1} << 15;  // customers per shuffled block
+  std::uint64_t shuffle_block = std::uint64_t{1} << 15;    // customers per shuffled block
   std::uint64_t batch_customers = std::uint64_t{1} << 15;  // generation batch (customer order only)
   std::uint64_t chunk_rows = 0;                            // 0 = the events default
   int threads = 0;                                         // 0 = OpenMP default
@@ -73,8 +73,8 @@ struct MixtureGeneratorConfig {
   std::uint64_t dims = 16;
   std::uint64_t clusters = 8;
   std::uint64_t seed = 42;
-  double cluster_std = 1.0;    // mean within-cluster standard deviation per dimension
-  double separation = 8.0;     // minimum distance between centres, in units of cluster_std
+  double cluster_std = 1.0;  // mean within-cluster standard deviation per dimension
+  double separation = 8.0;   // minimum distance between centres, in units of cluster_std
   std::uint64_t batch_rows = std::uint64_t{1} << 16;
   std::uint64_t chunk_rows = 0;  // 0 = the features default
   int threads = 0;

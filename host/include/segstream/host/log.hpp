@@ -21,7 +21,8 @@ const LogConfig& log_config();
 
 // One record: `message` for people, `fields` for machines (merged into the JSON object; appended as
 // key=value to the human line).
-void log_record(LogLevel level, const std::string& message, const nlohmann::json& fields = nlohmann::json::object());
+void log_record(LogLevel level, const std::string& message,
+                const nlohmann::json& fields = nlohmann::json::object());
 
 template <class... Args>
 void log_info(fmt::format_string<Args...> f, Args&&... args) {

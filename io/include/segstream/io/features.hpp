@@ -29,8 +29,12 @@ class FeatureFileReader {
   std::uint64_t chunk_rows() const { return chunk_rows_; }
 
   // Rows [start, start + count) into dst (count × columns floats, row-major).
-  void read_rows(std::uint64_t start, std::uint64_t count, float* dst) const { features_.read_rows(start, count, dst); }
-  void read_ids(std::uint64_t start, std::uint64_t count, std::uint64_t* dst) const { ids_.read_rows(start, count, dst); }
+  void read_rows(std::uint64_t start, std::uint64_t count, float* dst) const {
+    features_.read_rows(start, count, dst);
+  }
+  void read_ids(std::uint64_t start, std::uint64_t count, std::uint64_t* dst) const {
+    ids_.read_rows(start, count, dst);
+  }
 
  private:
   File file_;

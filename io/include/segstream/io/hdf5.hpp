@@ -73,23 +73,45 @@ class Handle {
 
 // The element types segstream stores, with their HDF5 native types and names.
 enum class ElementType : std::uint8_t {
-  kUint8, kUint16, kUint32, kUint64, kInt8, kInt16, kInt32, kInt64, kFloat32, kFloat64, kString, kOther
+  kUint8,
+  kUint16,
+  kUint32,
+  kUint64,
+  kInt8,
+  kInt16,
+  kInt32,
+  kInt64,
+  kFloat32,
+  kFloat64,
+  kString,
+  kOther
 };
 const char* element_type_name(ElementType t);
 
 template <class T>
 constexpr ElementType element_type_of() {
-  if constexpr (std::is_same_v<T, std::uint8_t>) return ElementType::kUint8;
-  else if constexpr (std::is_same_v<T, std::uint16_t>) return ElementType::kUint16;
-  else if constexpr (std::is_same_v<T, std::uint32_t>) return ElementType::kUint32;
-  else if constexpr (std::is_same_v<T, std::uint64_t>) return ElementType::kUint64;
-  else if constexpr (std::is_same_v<T, std::int8_t>) return ElementType::kInt8;
-  else if constexpr (std::is_same_v<T, std::int16_t>) return ElementType::kInt16;
-  else if constexpr (std::is_same_v<T, std::int32_t>) return ElementType::kInt32;
-  else if constexpr (std::is_same_v<T, std::int64_t>) return ElementType::kInt64;
-  else if constexpr (std::is_same_v<T, float>) return ElementType::kFloat32;
-  else if constexpr (std::is_same_v<T, double>) return ElementType::kFloat64;
-  else static_assert(sizeof(T) == 0, "unsupported element type");
+  if constexpr (std::is_same_v<T, std::uint8_t>)
+    return ElementType::kUint8;
+  else if constexpr (std::is_same_v<T, std::uint16_t>)
+    return ElementType::kUint16;
+  else if constexpr (std::is_same_v<T, std::uint32_t>)
+    return ElementType::kUint32;
+  else if constexpr (std::is_same_v<T, std::uint64_t>)
+    return ElementType::kUint64;
+  else if constexpr (std::is_same_v<T, std::int8_t>)
+    return ElementType::kInt8;
+  else if constexpr (std::is_same_v<T, std::int16_t>)
+    return ElementType::kInt16;
+  else if constexpr (std::is_same_v<T, std::int32_t>)
+    return ElementType::kInt32;
+  else if constexpr (std::is_same_v<T, std::int64_t>)
+    return ElementType::kInt64;
+  else if constexpr (std::is_same_v<T, float>)
+    return ElementType::kFloat32;
+  else if constexpr (std::is_same_v<T, double>)
+    return ElementType::kFloat64;
+  else
+    static_assert(sizeof(T) == 0, "unsupported element type");
 }
 
 // The native HDF5 memory type of an element type (not to be closed).
@@ -108,7 +130,9 @@ class AttributeHolder {
   std::vector<std::string> attribute_names() const;
 
   void set_attribute(const std::string& name, const std::string& value) const;
-  void set_attribute(const std::string& name, const char* value) const { set_attribute(name, std::string(value)); }
+  void set_attribute(const std::string& name, const char* value) const {
+    set_attribute(name, std::string(value));
+  }
   void set_attribute(const std::string& name, std::int64_t value) const;
   void set_attribute(const std::string& name, double value) const;
   void set_attribute(const std::string& name, const std::vector<std::string>& values) const;
@@ -123,7 +147,8 @@ class AttributeHolder {
   std::string attribute_as_text(const std::string& name) const;
 
  protected:
-  AttributeHolder(std::string file, std::string object) : file_(std::move(file)), object_(std::move(object)) {}
+  AttributeHolder(std::string file, std::string object)
+      : file_(std::move(file)), object_(std::move(object)) {}
   virtual ~AttributeHolder() = default;
   virtual hid_t id() const = 0;
   std::string where() const { return file_ + ": " + object_; }
@@ -134,10 +159,10 @@ class AttributeHolder {
 
 // Options for a new dataset. Rows (the first dimension) may grow when `extendible`.
 struct DatasetOptions {
-  std::vector<hsize_t> dims;        // initial shape
-  std::vector<hsize_t> chunk;       // chunk shape; empty = contiguous
-  bool extendible = false;          // first dimension unlimited (requires a chunk shape)
-  int deflate_level = 0;            // 0 = no compression
+  std::vector<hsize_t> dims;   // initial shape
+  std::vector<hsize_t> chunk;  // chunk shape; empty = contiguous
+  bool extendible = false;     // first dimension unlimited (requires a chunk shape)
+  int deflate_level = 0;       // 0 = no compression
 };
 
 class Dataset : public AttributeHolder {
@@ -208,9 +233,9 @@ class File : public AttributeHolder {
   const std::string& path() const { return file_; }
   hid_t id() const override { return handle_.get(); }
 
-  bool has(const std::string& object_path) const;   // a link exists at this absolute path
+  bool has(const std::string& object_path) const;  // a link exists at this absolute path
   bool is_dataset(const std::string& object_path) const;
-  Dataset dataset(const std::string& name) const;   // InputError "file: dataset /x is missing"
+  Dataset dataset(const std::string& name) const;  // InputError "file: dataset /x is missing"
   Dataset dataset(const std::string& name, ElementType type, int rank) const;  // and expect()
   Group create_group(const std::string& name) const;
   Group group(const std::string& name) const;

@@ -11,8 +11,8 @@
 namespace segstream::io {
 
 struct ColumnSummary {
-  std::string name;           // column name (feature_names for 2-D datasets), else the dataset name
-  std::uint64_t count = 0;    // finite values
+  std::string name;         // column name (feature_names for 2-D datasets), else the dataset name
+  std::uint64_t count = 0;  // finite values
   std::uint64_t non_finite = 0;
   double min = 0, max = 0, mean = 0, stddev = 0;  // over finite values (population standard deviation)
 };
