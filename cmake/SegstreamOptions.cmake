@@ -16,14 +16,3 @@ if(SEGSTREAM_SANITIZE)
     $<$<COMPILE_LANGUAGE:CXX>:${_san} -fno-omit-frame-pointer -fno-sanitize-recover=all>)
   target_link_options(segstream_sanitize INTERFACE ${_san})
 endif()
-
-find_package(Git QUIET)
-set(SEGSTREAM_GIT_COMMIT "unknown")
-if(GIT_FOUND AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/.git)
-  execute_process(COMMAND ${GIT_EXECUTABLE} rev-parse --short=12 HEAD
-                  WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}
-                  OUTPUT_VARIABLE _commit OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET RESULT_VARIABLE _rc)
-  if(_rc EQUAL 0 AND _commit)
-    set(SEGSTREAM_GIT_COMMIT ${_commit})
-  endif()
-endif()

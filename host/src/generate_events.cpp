@@ -441,10 +441,10 @@ GenerateReport generate_events(const EventGeneratorConfig& config, const std::fi
   GenerateReport report;
   // Two batches alternate: batch b is simulated while batch b − 1 is written by one thread of the team.
   Batch buffers[2];
-  const Batch* unwritten = nullptr;
+  Batch* unwritten = nullptr;
   std::uint64_t events_written = 0;
-  auto write_batch = [&](const Batch& buf) {
-    writer.append(const_cast<io::EventBuffer&>(buf.events).view(), buf.count);
+  auto write_batch = [&](Batch& buf) {
+    writer.append(buf.events.view(), buf.count);
     const std::uint64_t n = buf.truth_id.size();
     truth_id.write_rows(buf.first_customer, n, buf.truth_id.data());
     truth_archetype.write_rows(buf.first_customer, n, buf.truth_archetype.data());
