@@ -3,8 +3,8 @@
 #
 #   bench/io_read.sh [--mb N] [--dir SCRATCH] [--build DIR]
 #
-# Writes bench/results/io_read-DATE.json (Google Benchmark's output) and prints a table of each reader's
-# median throughput as a share of the raw median with the same block size. Target: >= 85%.
+# Writes bench/results/io_read-DATE.json (Google Benchmark's output) and .txt (the table: each reader's
+# throughput as a share of the raw read measured in the same iterations). Target: >= 85%.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 mb=1024
@@ -23,5 +23,8 @@ out="$root/bench/results/io_read-$(date -u +%Y-%m-%d).json"
 SEGSTREAM_BENCH_DIR=$dir SEGSTREAM_BENCH_MB=$mb "$build/bench/io_read_bench" \
   --benchmark_out="$out" --benchmark_out_format=json >/dev/null
 rm -f "$dir"/segstream-bench-features.h5 "$dir"/segstream-bench-events.h5
-python3 "$root/bench/io_read_report.py" "$out"
+{
+  echo "# bench/io_read.sh --mb $mb, $("$build/host/segstream" --version)"
+  python3 "$root/bench/io_read_report.py" "$out"
+} | tee "${out%.json}.txt"
 echo "raw results: $out"

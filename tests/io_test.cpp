@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <map>
 #include <numeric>
 
 #include "segstream/core/error.hpp"
@@ -229,6 +230,64 @@ TEST(Streams, FeatureBlocksCarryRowsAndIds) {
     expected += b->rows;
   }
   EXPECT_EQ(expected, n);
+}
+
+// The direct read path (plain preads at the addresses HDF5 reports) applies exactly where it is valid and
+// reads the same values as HDF5 would.
+TEST(DirectRead, QualifiesOnlyForPlainRowLayoutsAndMatchesHdf5) {
+  TempDir dir;
+  const auto path = dir / "layouts.h5";
+  const hsize_t n = 5000, d = 3;
+  std::vector<float> values(n * d);
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(i) * 0.5f;
+  {
+    File f = File::create(path);
+    f.create_dataset<float>("/contiguous", DatasetOptions{{n, d}, {}, false, 0}).write_rows(0, n, values.data());
+    f.create_dataset<float>("/row_chunks", DatasetOptions{{n, d}, {512, d}, false, 0}).write_rows(0, n, values.data());
+    f.create_dataset<float>("/column_chunks", DatasetOptions{{n, d}, {512, 1}, false, 0}).write_rows(0, n, values.data());
+    f.create_dataset<float>("/deflated", DatasetOptions{{n, d}, {512, d}, false, 4}).write_rows(0, n, values.data());
+    // Extended to n rows but only the first 1000 written: the rest are unallocated chunks.
+    Dataset sparse = f.create_dataset<float>("/sparse", DatasetOptions{{0, d}, {512, d}, true, 0});
+    sparse.write_rows(0, 1000, values.data());
+    std::vector<hsize_t> grown{n, d};
+    H5Dset_extent(sparse.id(), grown.data());
+  }
+  File f = File::open(path);
+  const std::map<std::string, bool> qualifies = {
+      {"/contiguous", true}, {"/row_chunks", true}, {"/column_chunks", false}, {"/deflated", false}, {"/sparse", false}};
+  for (const auto& [name, direct] : qualifies) {
+    const Dataset ds = f.dataset(name);
+    std::vector<FileSegment> plan;
+    std::vector<float> got(700 * d);
+    EXPECT_EQ(ds.plan_direct_read(4000, 700, ElementType::kFloat32, got.data(), plan), direct) << name;
+    ds.read_rows(4000, 700, got.data());  // through whichever path applies
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      const float want = name == "/sparse" ? 0.0f : values[4000 * d + i];
+      ASSERT_EQ(got[i], want) << name << " element " << i;
+    }
+  }
+  // A read in another type than stored goes through HDF5's conversion.
+  std::vector<double> as_double(10 * d);
+  std::vector<FileSegment> plan;
+  EXPECT_FALSE(f.dataset("/row_chunks").plan_direct_read(0, 10, ElementType::kFloat64, as_double.data(), plan));
+  f.dataset("/row_chunks").read_rows(0, 10, as_double.data());
+  EXPECT_EQ(as_double[29], 14.5);
+}
+
+TEST(DirectRead, ChunkPiecesSplitAtChunkBoundaries) {
+  TempDir dir;
+  const auto path = dir / "ev.h5";
+  write_events(path, 10000, 1000, 10000);
+  EventFileReader reader(path);
+  const Dataset ts = reader.file().dataset("/events/timestamp");
+  std::vector<std::int64_t> buf(2500);
+  std::vector<FileSegment> plan;
+  ASSERT_TRUE(ts.plan_direct_read(999, 1002, ElementType::kInt64, buf.data(), plan));
+  ASSERT_EQ(plan.size(), 3u);  // 1 row of chunk 0, all of chunk 1, 1 row of chunk 2
+  EXPECT_EQ(plan[0].bytes, 8u);
+  EXPECT_EQ(plan[1].bytes, 8000u);
+  EXPECT_EQ(plan[2].bytes, 8u);
+  EXPECT_EQ(static_cast<char*>(plan[2].dst) - static_cast<char*>(plan[0].dst), 1001 * 8);
 }
 
 TEST(AtomicOutput, CommitRenamesAndAbandonRemoves) {

@@ -1,5 +1,7 @@
 #include "segstream/io/events.hpp"
 
+#include "parallel_pread.hpp"
+
 #include <algorithm>
 #include <cstring>
 
@@ -147,8 +149,13 @@ EventFileReader::EventFileReader(const std::filesystem::path& path) : file_(File
 }
 
 void EventFileReader::read(std::uint64_t start, std::uint64_t count, const EventColumns& dst) const {
+  // The direct pieces of all seven columns go to the read pool together, so the disk sees them at once;
+  // a column that does not qualify is read through HDF5.
+  std::vector<FileSegment> segments;
   for (std::size_t i = 0; i < columns_.size(); ++i)
-    read_column(columns_[i], event_columns()[i].type, start, count, dst.column(i));
+    if (!columns_[i].plan_direct_read(start, count, event_columns()[i].type, dst.column(i), segments))
+      read_column(columns_[i], event_columns()[i].type, start, count, dst.column(i));
+  if (!segments.empty()) detail::PreadPool::shared().read(columns_[0].direct_fd(), segments, file_.path());
 }
 
 EventFileWriter::EventFileWriter(const std::filesystem::path& path, std::uint64_t chunk_rows,

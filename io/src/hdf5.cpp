@@ -1,11 +1,33 @@
 #include "segstream/io/hdf5.hpp"
 
+#include "parallel_pread.hpp"
+
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <mutex>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 namespace segstream::io {
+
+namespace detail {
+// Where a dataset's rows are in the file, for reads that bypass HDF5 (Dataset::plan_direct_read).
+struct DirectLayout {
+  std::shared_ptr<int> fd;
+  ElementType type;
+  std::uint64_t rows;
+  std::uint64_t row_bytes;
+  std::uint64_t base = 0;        // contiguous layout: file offset of row 0
+  std::uint64_t chunk_rows = 0;  // chunked layout: rows per chunk (0 = contiguous)
+  std::mutex mutex;              // guards chunk_address
+  std::vector<std::uint64_t> chunk_address;  // kUnknown until looked up
+  static constexpr std::uint64_t kUnknown = ~std::uint64_t{0};
+  static constexpr std::uint64_t kUnallocated = ~std::uint64_t{0} - 1;
+};
+}  // namespace detail
+
 namespace {
 
 // HDF5's descriptions of I/O failures span lines and carry buffer addresses and times; keep what a person
@@ -90,6 +112,48 @@ std::vector<std::string> read_string_values(hid_t obj, bool is_attr, const std::
     }
   }
   return out;
+}
+
+// The direct-read description of dataset `ds`, or null when it must be read through HDF5: not a plain
+// number type in native byte order, compressed or filtered, chunks that split rows, or storage that is not
+// allocated yet.
+std::shared_ptr<detail::DirectLayout> direct_layout(hid_t ds, const std::shared_ptr<int>& fd) {
+  Handle type(H5Dget_type(ds), H5Tclose);
+  const ElementType element = classify_type(type.get());
+  if (element == ElementType::kString || element == ElementType::kOther) return nullptr;
+  if (H5Tequal(type.get(), native_type(element)) <= 0) return nullptr;
+  Handle space(H5Dget_space(ds), H5Sclose);
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  if (rank < 1) return nullptr;
+  std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+  H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  auto layout = std::make_shared<detail::DirectLayout>();
+  layout->fd = fd;
+  layout->type = element;
+  layout->rows = dims[0];
+  layout->row_bytes = H5Tget_size(type.get());
+  for (int i = 1; i < rank; ++i) layout->row_bytes *= dims[static_cast<std::size_t>(i)];
+  Handle plist(H5Dget_create_plist(ds), H5Pclose);
+  switch (H5Pget_layout(plist.get())) {
+    case H5D_CONTIGUOUS: {
+      const haddr_t base = H5Dget_offset(ds);
+      H5Eclear2(H5E_DEFAULT);
+      if (base == HADDR_UNDEF) return nullptr;
+      layout->base = base;
+      return layout;
+    }
+    case H5D_CHUNKED: {
+      if (H5Pget_nfilters(plist.get()) != 0) return nullptr;
+      std::vector<hsize_t> chunk(static_cast<std::size_t>(rank));
+      H5Pget_chunk(plist.get(), rank, chunk.data());
+      for (int i = 1; i < rank; ++i)
+        if (chunk[static_cast<std::size_t>(i)] != dims[static_cast<std::size_t>(i)]) return nullptr;
+      layout->chunk_rows = chunk[0];
+      layout->chunk_address.assign((dims[0] + chunk[0] - 1) / chunk[0], detail::DirectLayout::kUnknown);
+      return layout;
+    }
+    default: return nullptr;
+  }
 }
 
 }  // namespace
@@ -377,6 +441,11 @@ void Dataset::expect(ElementType type, int rank) const {
 void Dataset::read_rows_raw(std::uint64_t start, std::uint64_t count, ElementType type, void* dst) const {
   if (count == 0) return;
   quiet_hdf5_errors();
+  std::vector<FileSegment> segments;
+  if (plan_direct_read(start, count, type, dst, segments)) {
+    detail::PreadPool::shared().read(direct_fd(), segments, where());
+    return;
+  }
   std::vector<hsize_t> d = dims();
   if (d.empty() || start + count > d[0])
     throw InputError(fmt::format("{}: dataset {} has {} rows, cannot read rows [{}, {})", file_, object_,
@@ -416,6 +485,49 @@ void Dataset::write_rows_raw(std::uint64_t start, std::uint64_t count, ElementTy
         fmt::format("{}: writing dataset {} rows [{}, {}) failed", file_, object_, start, start + count));
 }
 
+bool Dataset::plan_direct_read(std::uint64_t start, std::uint64_t count, ElementType type, void* dst,
+                               std::vector<FileSegment>& out) const {
+  detail::DirectLayout* layout = direct_.get();
+  if (layout == nullptr || type != layout->type) return false;
+  if (count == 0) return true;
+  if (start + count > layout->rows)
+    throw InputError(fmt::format("{}: dataset {} has {} rows, cannot read rows [{}, {})", file_, object_,
+                                 layout->rows, start, start + count));
+  char* out_ptr = static_cast<char*>(dst);
+  if (layout->chunk_rows == 0) {
+    out.push_back(FileSegment{layout->base + start * layout->row_bytes, count * layout->row_bytes, out_ptr});
+    return true;
+  }
+  const std::size_t first_chunk = start / layout->chunk_rows;
+  const std::size_t last_chunk = (start + count - 1) / layout->chunk_rows;
+  const std::size_t planned = out.size();
+  std::lock_guard lock(layout->mutex);
+  for (std::size_t c = first_chunk; c <= last_chunk; ++c) {
+    std::uint64_t& address = layout->chunk_address[c];
+    if (address == detail::DirectLayout::kUnknown) {
+      std::vector<hsize_t> coord(dims().size(), 0);
+      coord[0] = c * layout->chunk_rows;
+      unsigned filter_mask = 0;
+      haddr_t addr = HADDR_UNDEF;
+      hsize_t size = 0;
+      const herr_t rc = H5Dget_chunk_info_by_coord(id(), coord.data(), &filter_mask, &addr, &size);
+      H5Eclear2(H5E_DEFAULT);
+      address = (rc < 0 || addr == HADDR_UNDEF) ? detail::DirectLayout::kUnallocated : addr;
+    }
+    if (address == detail::DirectLayout::kUnallocated) {  // never written: let HDF5 supply the fill value
+      out.resize(planned);
+      return false;
+    }
+    const std::uint64_t lo = std::max<std::uint64_t>(start, c * layout->chunk_rows);
+    const std::uint64_t hi = std::min<std::uint64_t>(start + count, (c + 1) * layout->chunk_rows);
+    out.push_back(FileSegment{address + (lo - c * layout->chunk_rows) * layout->row_bytes, (hi - lo) * layout->row_bytes,
+                              out_ptr + (lo - start) * layout->row_bytes});
+  }
+  return true;
+}
+
+int Dataset::direct_fd() const { return direct_ ? *direct_->fd : -1; }
+
 std::vector<std::string> Dataset::read_strings() const {
   return read_string_values(id(), false, where());
 }
@@ -436,7 +548,13 @@ File File::open(const std::filesystem::path& path) {
   if (is_hdf5 < 0) throw_hdf5<InputError>(p + ": cannot be read as HDF5");
   const hid_t id = H5Fopen(p.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   if (id < 0) throw_hdf5<InputError>(p + ": cannot open as HDF5 (truncated or corrupt?)");
-  return File(Handle(id, H5Fclose), p);
+  File file(Handle(id, H5Fclose), p);
+  const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) file.read_fd_ = std::shared_ptr<int>(new int(fd), [](int* f) {
+    ::close(*f);
+    delete f;
+  });
+  return file;
 }
 
 File File::create(const std::filesystem::path& path, const std::string& display_name) {
@@ -512,7 +630,9 @@ Dataset File::dataset(const std::string& name) const {
     ds.reset();
     ds = check_id(H5Dopen2(id(), name.c_str(), dapl.get()), H5Dclose, file_ + ": cannot open " + name);
   }
-  return Dataset(std::move(ds), file_, name);
+  Dataset out(std::move(ds), file_, name);
+  if (read_fd_) out.direct_ = direct_layout(out.id(), read_fd_);
+  return out;
 }
 
 Dataset File::dataset(const std::string& name, ElementType type, int rank) const {
@@ -559,8 +679,15 @@ Dataset File::create_dataset(const std::string& name, ElementType type, const Da
   // Never write fill values: every element is written by the caller, and filling first doubles the I/O.
   H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
   H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_INCR);
+  // No chunk cache when writing uncompressed chunks either: a cached chunk is allocated in the file only
+  // when it is evicted, long after it was written, which scatters the chunks of one row block. Uncached,
+  // every chunk is allocated and written when the writer hands it over, so the chunks the writers flush
+  // together (one per event column) lie together in the file, and a reader fetches a row block in one
+  // sequential request.
+  Handle dapl(H5Pcreate(H5P_DATASET_ACCESS), H5Pclose);
+  if (options.deflate_level == 0) H5Pset_chunk_cache(dapl.get(), 521, 0, 1.0);
   const hid_t ds =
-      H5Dcreate2(id(), name.c_str(), native_type(type), space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT);
+      H5Dcreate2(id(), name.c_str(), native_type(type), space.get(), H5P_DEFAULT, dcpl.get(), dapl.get());
   if (ds < 0) throw_hdf5<ResourceError>(file_ + ": cannot create dataset " + name);
   return Dataset(Handle(ds, H5Dclose), file_, name);
 }

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -124,6 +125,17 @@ ElementType classify_type(hid_t type);
 class Dataset;
 class Group;
 
+// `bytes` bytes at file offset `offset` belong at `dst` (the direct read path, see Dataset).
+struct FileSegment {
+  std::uint64_t offset;
+  std::uint64_t bytes;
+  void* dst;
+};
+
+namespace detail {
+struct DirectLayout;
+}
+
 // Attributes of a file, group or dataset: scalar numbers, strings and string lists.
 class AttributeHolder {
  public:
@@ -206,12 +218,25 @@ class Dataset : public AttributeHolder {
   }
   std::vector<std::string> read_strings() const;
 
+  // The direct read path. A dataset of a file opened for reading, stored uncompressed in the native byte
+  // order, contiguous or in chunks that each hold whole rows, can be read without HDF5: its bytes are where
+  // HDF5's chunk index says, and plain preads, several in flight, fetch them (libhdf5 issues one read at a
+  // time under its global lock, which leaves a cold disk idle). Appends the pieces of rows
+  // [start, start + count) to `out` and returns true, or returns false when the dataset does not qualify
+  // (the caller then reads through HDF5). `dst` is where row `start` goes.
+  bool plan_direct_read(std::uint64_t start, std::uint64_t count, ElementType type, void* dst,
+                        std::vector<FileSegment>& out) const;
+  // The descriptor the direct path reads from (-1 when there is none).
+  int direct_fd() const;
+
   hid_t id() const override { return handle_.get(); }
 
  private:
+  friend class File;
   void read_rows_raw(std::uint64_t start, std::uint64_t count, ElementType type, void* dst) const;
   void write_rows_raw(std::uint64_t start, std::uint64_t count, ElementType type, const void* src) const;
   Handle handle_;
+  std::shared_ptr<detail::DirectLayout> direct_;  // null: read through HDF5 only
 };
 
 class Group : public AttributeHolder {
@@ -257,6 +282,7 @@ class File : public AttributeHolder {
  private:
   File(Handle handle, std::string path) : AttributeHolder(std::move(path), "/"), handle_(std::move(handle)) {}
   Handle handle_;
+  std::shared_ptr<int> read_fd_;  // a plain descriptor for the direct read path (files opened for reading)
 };
 
 }  // namespace segstream::io
