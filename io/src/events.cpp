@@ -46,69 +46,6 @@ void* EventColumns::column(std::size_t i) const {
   }
 }
 
-namespace {
-std::size_t element_size(ElementType t) {
-  switch (t) {
-    case ElementType::kUint8:
-    case ElementType::kInt8:
-      return 1;
-    case ElementType::kUint16:
-    case ElementType::kInt16:
-      return 2;
-    case ElementType::kUint32:
-    case ElementType::kInt32:
-    case ElementType::kFloat32:
-      return 4;
-    default:
-      return 8;
-  }
-}
-
-void read_column(const Dataset& ds, ElementType type, std::uint64_t start, std::uint64_t count, void* dst) {
-  switch (type) {
-    case ElementType::kUint64:
-      ds.read_rows(start, count, static_cast<std::uint64_t*>(dst));
-      break;
-    case ElementType::kInt64:
-      ds.read_rows(start, count, static_cast<std::int64_t*>(dst));
-      break;
-    case ElementType::kUint8:
-      ds.read_rows(start, count, static_cast<std::uint8_t*>(dst));
-      break;
-    case ElementType::kUint16:
-      ds.read_rows(start, count, static_cast<std::uint16_t*>(dst));
-      break;
-    case ElementType::kFloat32:
-      ds.read_rows(start, count, static_cast<float*>(dst));
-      break;
-    default:
-      SEGSTREAM_ASSERT(false, "unexpected event column type {}", element_type_name(type));
-  }
-}
-
-void write_column(const Dataset& ds, ElementType type, std::uint64_t start, std::uint64_t count,
-                  const void* src) {
-  switch (type) {
-    case ElementType::kUint64:
-      ds.write_rows(start, count, static_cast<const std::uint64_t*>(src));
-      break;
-    case ElementType::kInt64:
-      ds.write_rows(start, count, static_cast<const std::int64_t*>(src));
-      break;
-    case ElementType::kUint8:
-      ds.write_rows(start, count, static_cast<const std::uint8_t*>(src));
-      break;
-    case ElementType::kUint16:
-      ds.write_rows(start, count, static_cast<const std::uint16_t*>(src));
-      break;
-    case ElementType::kFloat32:
-      ds.write_rows(start, count, static_cast<const float*>(src));
-      break;
-    default:
-      SEGSTREAM_ASSERT(false, "unexpected event column type {}", element_type_name(type));
-  }
-}
-}  // namespace
 
 void EventBuffer::resize(std::size_t capacity) {
   customer_id_.resize(capacity);
@@ -154,7 +91,7 @@ void EventFileReader::read(std::uint64_t start, std::uint64_t count, const Event
   std::vector<FileSegment> segments;
   for (std::size_t i = 0; i < columns_.size(); ++i)
     if (!columns_[i].plan_direct_read(start, count, event_columns()[i].type, dst.column(i), segments))
-      read_column(columns_[i], event_columns()[i].type, start, count, dst.column(i));
+      columns_[i].read_rows(start, count, event_columns()[i].type, dst.column(i));
   if (!segments.empty()) detail::PreadPool::shared().read(columns_[0].direct_fd(), segments, file_.path());
 }
 
@@ -188,7 +125,7 @@ void EventFileWriter::flush_staged() {
   if (staged_ == 0) return;
   const EventColumns stage = staging_.view();
   for (std::size_t c = 0; c < columns_.size(); ++c)
-    write_column(columns_[c], event_columns()[c].type, written_, staged_, stage.column(c));
+    columns_[c].write_rows(written_, staged_, event_columns()[c].type, stage.column(c));
   written_ += staged_;
   staged_ = 0;
 }

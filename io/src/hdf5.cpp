@@ -207,6 +207,28 @@ const char* element_type_name(ElementType t) {
   return "other";
 }
 
+std::size_t element_size(ElementType t) {
+  switch (t) {
+    case ElementType::kUint8:
+    case ElementType::kInt8:
+      return 1;
+    case ElementType::kUint16:
+    case ElementType::kInt16:
+      return 2;
+    case ElementType::kUint32:
+    case ElementType::kInt32:
+    case ElementType::kFloat32:
+      return 4;
+    case ElementType::kUint64:
+    case ElementType::kInt64:
+    case ElementType::kFloat64:
+      return 8;
+    default:
+      break;
+  }
+  throw InternalError(std::string("no element size for ") + element_type_name(t));
+}
+
 hid_t native_type(ElementType t) {
   switch (t) {
     case ElementType::kUint8:

@@ -89,6 +89,8 @@ enum class ElementType : std::uint8_t {
   kOther
 };
 const char* element_type_name(ElementType t);
+// Bytes per element of a number type.
+std::size_t element_size(ElementType t);
 
 template <class T>
 constexpr ElementType element_type_of() {
@@ -205,6 +207,13 @@ class Dataset : public AttributeHolder {
   template <class T>
   void write_rows(std::uint64_t start, std::uint64_t count, const T* src) const {
     write_rows_raw(start, count, element_type_of<T>(), src);
+  }
+  // The same with the element type given at run time (dst holds elements of `type`).
+  void read_rows(std::uint64_t start, std::uint64_t count, ElementType type, void* dst) const {
+    read_rows_raw(start, count, type, dst);
+  }
+  void write_rows(std::uint64_t start, std::uint64_t count, ElementType type, const void* src) const {
+    write_rows_raw(start, count, type, src);
   }
   // Whole-dataset helpers for small datasets.
   template <class T>
