@@ -149,8 +149,8 @@ std::uint64_t feature_pass(std::uint64_t block_rows) {
     for (int i = 0; i < 3; ++i) ring.push_back(std::make_unique<AlignedBuffer<float>>(block_rows * kDims));
   }
   io::FeatureFileReader reader(inputs().features);
-  io::FeatureBlockStream stream(reader, {{ring[0]->data, nullptr}, {ring[1]->data, nullptr}, {ring[2]->data, nullptr}},
-                                block_rows);
+  io::FeatureBlockStream stream(
+      reader, {{ring[0]->data, nullptr}, {ring[1]->data, nullptr}, {ring[2]->data, nullptr}}, block_rows);
   std::uint64_t bytes = 0;
   float sink = 0;
   while (auto block = stream.next()) {
@@ -162,7 +162,8 @@ std::uint64_t feature_pass(std::uint64_t block_rows) {
 }
 
 struct EventSlot {
-  explicit EventSlot(std::uint64_t n) : id(n), ts(n), type(n), amount(n), category(n), channel(n), discount(n) {}
+  explicit EventSlot(std::uint64_t n)
+      : id(n), ts(n), type(n), amount(n), category(n), channel(n), discount(n) {}
   AlignedBuffer<std::uint64_t> id;
   AlignedBuffer<std::int64_t> ts;
   AlignedBuffer<std::uint8_t> type;
@@ -170,7 +171,9 @@ struct EventSlot {
   AlignedBuffer<std::uint16_t> category;
   AlignedBuffer<std::uint8_t> channel;
   AlignedBuffer<float> discount;
-  io::EventColumns view() { return {id.data, ts.data, type.data, amount.data, category.data, channel.data, discount.data}; }
+  io::EventColumns view() {
+    return {id.data, ts.data, type.data, amount.data, category.data, channel.data, discount.data};
+  }
 };
 
 std::uint64_t event_pass(std::uint64_t block_rows) {
@@ -228,12 +231,12 @@ void BM_ReaderVsRaw(benchmark::State& state, bool features, bool cold) {
 
 // Block sizes: features 2^16 rows (4 MiB, one chunk) and 2^18 rows (16 MiB); events 2^18 rows (7 MiB, one
 // chunk per column) and 2^20 rows (28 MiB).
-#define SEGSTREAM_IO_BENCH(name, features, cold)                                                     \
-  BENCHMARK_CAPTURE(BM_ReaderVsRaw, name, features, cold)                                            \
-      ->Arg(features ? 1 << 16 : 1 << 18)                                                             \
-      ->Arg(features ? 1 << 18 : 1 << 20)                                                             \
-      ->Unit(benchmark::kMillisecond)                                                                 \
-      ->UseManualTime()                                                                               \
+#define SEGSTREAM_IO_BENCH(name, features, cold)          \
+  BENCHMARK_CAPTURE(BM_ReaderVsRaw, name, features, cold) \
+      ->Arg(features ? 1 << 16 : 1 << 18)                 \
+      ->Arg(features ? 1 << 18 : 1 << 20)                 \
+      ->Unit(benchmark::kMillisecond)                     \
+      ->UseManualTime()                                   \
       ->MinTime(cold ? 4.0 : 2.0)
 SEGSTREAM_IO_BENCH(features_warm, true, false);
 SEGSTREAM_IO_BENCH(events_warm, false, false);

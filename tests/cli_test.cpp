@@ -57,7 +57,7 @@ TEST(Cli, HelpShowsSubcommandsAndExamples) {
   EXPECT_NE(top.output.find("generate"), std::string::npos);
   EXPECT_NE(top.output.find("inspect"), std::string::npos);
   EXPECT_NE(top.output.find("Exit codes"), std::string::npos);
-  for (const std::string sub : {"generate", "inspect"}) {
+  for (const std::string sub : {"generate", "inspect", "import-csv"}) {
     const auto r = segstream(sub + " --help");
     EXPECT_EQ(r.exit_code, 0) << sub;
     EXPECT_NE(r.output.find("Example"), std::string::npos) << sub;
@@ -237,6 +237,37 @@ TEST(Cli, InspectRejectsBadInputsWithExitThree) {
                          events_file("empty.h5", [](const std::string&, auto& o, auto&) { o.dims = {0}; })),
                3, "empty.h5: /events has zero rows");
   EXPECT_EQ(dir.entries().size(), 7u) << "inspect must not write anything";
+}
+
+TEST(Cli, ImportCsvWritesEventsAndNamesBadRows) {
+  TempDir dir;
+  std::ofstream(dir / "orders.csv")
+      << "CustomerID,InvoiceDate,TotalPrice\n17850,2010-12-01,139.12\n13047,2010-12-02,-22.5\n";
+  const std::string out = (dir / "events.h5").string();
+  const auto ok = segstream("import-csv " + (dir / "orders.csv").string() +
+                            " --customer CustomerID --time InvoiceDate --amount TotalPrice --out " + out);
+  ASSERT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_NE(ok.output.find("wrote " + out + ": 2 events"), std::string::npos) << ok.output;
+  EXPECT_NE(ok.output.find("1 purchases with a negative amount recorded as returns"), std::string::npos)
+      << ok.output;
+  EXPECT_EQ(segstream("inspect --no-stats " + out).exit_code, 0);
+
+  std::ofstream(dir / "bad.csv") << "CustomerID,InvoiceDate,TotalPrice\n17850,2010-12-01,nan\n";
+  const std::string bad_out = (dir / "bad.h5").string();
+  const std::string args = " --customer CustomerID --time InvoiceDate --amount TotalPrice --out " + bad_out;
+  expect_error(segstream("import-csv " + (dir / "bad.csv").string() + args), 3,
+               "bad.csv:2: column 'TotalPrice' (amount): an amount is not a finite number ('nan')");
+  EXPECT_FALSE(std::filesystem::exists(bad_out));
+  const auto skipped = segstream("import-csv " + (dir / "orders.csv").string() + " --on-bad-row skip" + args);
+  EXPECT_EQ(skipped.exit_code, 0) << skipped.output;
+  expect_error(segstream("import-csv " + (dir / "orders.csv").string() +
+                         " --customer Client --time InvoiceDate --out " + bad_out + " --overwrite"),
+               3, "column 'Client' (customer) is not in the header line");
+  expect_error(segstream("import-csv " + (dir / "missing.csv").string() + args + " --overwrite"), 3,
+               "missing.csv: no such file");
+  expect_error(
+      segstream("import-csv " + (dir / "orders.csv").string() + args + " --overwrite --delimiter pipes"), 2,
+      "--delimiter");
 }
 
 TEST(Cli, JsonLogsAreOneObjectPerLine) {

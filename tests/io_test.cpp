@@ -242,10 +242,14 @@ TEST(DirectRead, QualifiesOnlyForPlainRowLayoutsAndMatchesHdf5) {
   for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(i) * 0.5f;
   {
     File f = File::create(path);
-    f.create_dataset<float>("/contiguous", DatasetOptions{{n, d}, {}, false, 0}).write_rows(0, n, values.data());
-    f.create_dataset<float>("/row_chunks", DatasetOptions{{n, d}, {512, d}, false, 0}).write_rows(0, n, values.data());
-    f.create_dataset<float>("/column_chunks", DatasetOptions{{n, d}, {512, 1}, false, 0}).write_rows(0, n, values.data());
-    f.create_dataset<float>("/deflated", DatasetOptions{{n, d}, {512, d}, false, 4}).write_rows(0, n, values.data());
+    f.create_dataset<float>("/contiguous", DatasetOptions{{n, d}, {}, false, 0})
+        .write_rows(0, n, values.data());
+    f.create_dataset<float>("/row_chunks", DatasetOptions{{n, d}, {512, d}, false, 0})
+        .write_rows(0, n, values.data());
+    f.create_dataset<float>("/column_chunks", DatasetOptions{{n, d}, {512, 1}, false, 0})
+        .write_rows(0, n, values.data());
+    f.create_dataset<float>("/deflated", DatasetOptions{{n, d}, {512, d}, false, 4})
+        .write_rows(0, n, values.data());
     // Extended to n rows but only the first 1000 written: the rest are unallocated chunks.
     Dataset sparse = f.create_dataset<float>("/sparse", DatasetOptions{{0, d}, {512, d}, true, 0});
     sparse.write_rows(0, 1000, values.data());
@@ -253,8 +257,11 @@ TEST(DirectRead, QualifiesOnlyForPlainRowLayoutsAndMatchesHdf5) {
     H5Dset_extent(sparse.id(), grown.data());
   }
   File f = File::open(path);
-  const std::map<std::string, bool> qualifies = {
-      {"/contiguous", true}, {"/row_chunks", true}, {"/column_chunks", false}, {"/deflated", false}, {"/sparse", false}};
+  const std::map<std::string, bool> qualifies = {{"/contiguous", true},
+                                                 {"/row_chunks", true},
+                                                 {"/column_chunks", false},
+                                                 {"/deflated", false},
+                                                 {"/sparse", false}};
   for (const auto& [name, direct] : qualifies) {
     const Dataset ds = f.dataset(name);
     std::vector<FileSegment> plan;
@@ -269,7 +276,8 @@ TEST(DirectRead, QualifiesOnlyForPlainRowLayoutsAndMatchesHdf5) {
   // A read in another type than stored goes through HDF5's conversion.
   std::vector<double> as_double(10 * d);
   std::vector<FileSegment> plan;
-  EXPECT_FALSE(f.dataset("/row_chunks").plan_direct_read(0, 10, ElementType::kFloat64, as_double.data(), plan));
+  EXPECT_FALSE(
+      f.dataset("/row_chunks").plan_direct_read(0, 10, ElementType::kFloat64, as_double.data(), plan));
   f.dataset("/row_chunks").read_rows(0, 10, as_double.data());
   EXPECT_EQ(as_double[29], 14.5);
 }

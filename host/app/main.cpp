@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{
       "segstream — behavioural segmentation of large customer bases on CPU and GPU.\n"
-      "Pipeline: generate/events.h5 → features → fit → assign → update → report."};
+      "Pipeline: generate or import-csv → events.h5 → features → fit → assign → update → report."};
   app.name("segstream");
   app.set_version_flag("--version", std::string("segstream ") + host::kVersion + " (commit " +
                                         host::kGitCommit +
@@ -61,6 +61,8 @@ int main(int argc, char** argv) {
   CLI::App* inspect =
       app.add_subcommand("inspect", "Show an HDF5 file's datasets, attributes and column statistics");
   actions[inspect] = app::add_inspect(*inspect);
+  CLI::App* import_csv = app.add_subcommand("import-csv", "Turn a transactions CSV into events.h5");
+  actions[import_csv] = app::add_import_csv(*import_csv);
   for (auto& [sub, action] : actions) sub->fallthrough();
 
   try {
@@ -84,7 +86,7 @@ int main(int argc, char** argv) {
   if (app.get_subcommands().empty()) {
     host::configure_logging({global.log_json, host::LogLevel::kInfo});
     exit_with_error(ExitCode::kUsage,
-                    "a subcommand is required: generate or inspect (run `segstream --help`)");
+                    "a subcommand is required: generate, import-csv or inspect (run `segstream --help`)");
   }
 
   host::configure_logging({global.log_json, global.verbose ? host::LogLevel::kDebug

@@ -46,7 +46,6 @@ void* EventColumns::column(std::size_t i) const {
   }
 }
 
-
 void EventBuffer::resize(std::size_t capacity) {
   customer_id_.resize(capacity);
   timestamp_.resize(capacity);
@@ -55,11 +54,12 @@ void EventBuffer::resize(std::size_t capacity) {
   category_.resize(capacity);
   channel_.resize(capacity);
   discount_.resize(capacity);
+  order_id_.resize(capacity);
 }
 
 EventColumns EventBuffer::view() {
   return EventColumns{customer_id_.data(), timestamp_.data(), event_type_.data(), amount_.data(),
-                      category_.data(),    channel_.data(),   discount_.data()};
+                      category_.data(),    channel_.data(),   discount_.data(),   order_id_.data()};
 }
 
 EventFileReader::EventFileReader(const std::filesystem::path& path) : file_(File::open(path)) {
@@ -83,6 +83,12 @@ EventFileReader::EventFileReader(const std::filesystem::path& path) : file_(File
   }
   rows_ = *length;
   if (rows_ == 0) throw InputError(file_.path() + ": /events has zero rows, expected at least one event");
+  if (file_.has("/events/order_id")) {
+    order_id_ = file_.dataset("/events/order_id", ElementType::kUint64, 1);
+    if (order_id_->rows() != rows_)
+      throw InputError(fmt::format("{}: dataset /events/order_id has {} rows but {} has {}", file_.path(),
+                                   order_id_->rows(), first_name, rows_));
+  }
 }
 
 void EventFileReader::read(std::uint64_t start, std::uint64_t count, const EventColumns& dst) const {
@@ -92,17 +98,21 @@ void EventFileReader::read(std::uint64_t start, std::uint64_t count, const Event
   for (std::size_t i = 0; i < columns_.size(); ++i)
     if (!columns_[i].plan_direct_read(start, count, event_columns()[i].type, dst.column(i), segments))
       columns_[i].read_rows(start, count, event_columns()[i].type, dst.column(i));
+  if (order_id_ && dst.order_id != nullptr &&
+      !order_id_->plan_direct_read(start, count, ElementType::kUint64, dst.order_id, segments))
+    order_id_->read_rows(start, count, dst.order_id);
   if (!segments.empty()) detail::PreadPool::shared().read(columns_[0].direct_fd(), segments, file_.path());
 }
 
 EventFileWriter::EventFileWriter(const std::filesystem::path& path, std::uint64_t chunk_rows,
-                                 const std::string& display_name)
+                                 const std::string& display_name, bool with_order_id)
     : file_(File::create(path, display_name)), chunk_rows_(chunk_rows), staging_(chunk_rows) {
   SEGSTREAM_EXPECTS(chunk_rows > 0, "chunk rows must be positive");
   file_.create_group("/events");
   DatasetOptions options{{0}, {chunk_rows}, true, 0};
   for (const auto& spec : event_columns())
     columns_.push_back(file_.create_dataset(std::string("/events/") + spec.name, spec.type, options));
+  if (with_order_id) order_id_ = file_.create_dataset<std::uint64_t>("/events/order_id", options);
 }
 
 void EventFileWriter::append(const EventColumns& src, std::uint64_t count) {
@@ -115,6 +125,10 @@ void EventFileWriter::append(const EventColumns& src, std::uint64_t count) {
       std::memcpy(static_cast<char*>(stage.column(c)) + staged_ * size,
                   static_cast<const char*>(src.column(c)) + done * size, take * size);
     }
+    if (order_id_) {
+      SEGSTREAM_ASSERT(src.order_id != nullptr, "events appended without the order ids the file expects");
+      std::memcpy(stage.order_id + staged_, src.order_id + done, take * sizeof(std::uint64_t));
+    }
     staged_ += take;
     done += take;
     if (staged_ == chunk_rows_) flush_staged();
@@ -126,6 +140,7 @@ void EventFileWriter::flush_staged() {
   const EventColumns stage = staging_.view();
   for (std::size_t c = 0; c < columns_.size(); ++c)
     columns_[c].write_rows(written_, staged_, event_columns()[c].type, stage.column(c));
+  if (order_id_) order_id_->write_rows(written_, staged_, stage.order_id);
   written_ += staged_;
   staged_ = 0;
 }
@@ -134,6 +149,7 @@ void EventFileWriter::close() {
   flush_staged();
   file_.group("/events").set_attribute("event_type_names", standard_event_type_names());
   columns_.clear();
+  order_id_.reset();
   file_.close();
 }
 

@@ -5,10 +5,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <mutex>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 
 namespace segstream::io {
 
@@ -19,9 +19,9 @@ struct DirectLayout {
   ElementType type;
   std::uint64_t rows;
   std::uint64_t row_bytes;
-  std::uint64_t base = 0;        // contiguous layout: file offset of row 0
-  std::uint64_t chunk_rows = 0;  // chunked layout: rows per chunk (0 = contiguous)
-  std::mutex mutex;              // guards chunk_address
+  std::uint64_t base = 0;                    // contiguous layout: file offset of row 0
+  std::uint64_t chunk_rows = 0;              // chunked layout: rows per chunk (0 = contiguous)
+  std::mutex mutex;                          // guards chunk_address
   std::vector<std::uint64_t> chunk_address;  // kUnknown until looked up
   static constexpr std::uint64_t kUnknown = ~std::uint64_t{0};
   static constexpr std::uint64_t kUnallocated = ~std::uint64_t{0} - 1;
@@ -152,7 +152,8 @@ std::shared_ptr<detail::DirectLayout> direct_layout(hid_t ds, const std::shared_
       layout->chunk_address.assign((dims[0] + chunk[0] - 1) / chunk[0], detail::DirectLayout::kUnknown);
       return layout;
     }
-    default: return nullptr;
+    default:
+      return nullptr;
   }
 }
 
@@ -542,13 +543,15 @@ bool Dataset::plan_direct_read(std::uint64_t start, std::uint64_t count, Element
     }
     const std::uint64_t lo = std::max<std::uint64_t>(start, c * layout->chunk_rows);
     const std::uint64_t hi = std::min<std::uint64_t>(start + count, (c + 1) * layout->chunk_rows);
-    out.push_back(FileSegment{address + (lo - c * layout->chunk_rows) * layout->row_bytes, (hi - lo) * layout->row_bytes,
-                              out_ptr + (lo - start) * layout->row_bytes});
+    out.push_back(FileSegment{address + (lo - c * layout->chunk_rows) * layout->row_bytes,
+                              (hi - lo) * layout->row_bytes, out_ptr + (lo - start) * layout->row_bytes});
   }
   return true;
 }
 
-int Dataset::direct_fd() const { return direct_ ? *direct_->fd : -1; }
+int Dataset::direct_fd() const {
+  return direct_ ? *direct_->fd : -1;
+}
 
 std::vector<std::string> Dataset::read_strings() const {
   return read_string_values(id(), false, where());
@@ -572,10 +575,11 @@ File File::open(const std::filesystem::path& path) {
   if (id < 0) throw_hdf5<InputError>(p + ": cannot open as HDF5 (truncated or corrupt?)");
   File file(Handle(id, H5Fclose), p);
   const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) file.read_fd_ = std::shared_ptr<int>(new int(fd), [](int* f) {
-    ::close(*f);
-    delete f;
-  });
+  if (fd >= 0)
+    file.read_fd_ = std::shared_ptr<int>(new int(fd), [](int* f) {
+      ::close(*f);
+      delete f;
+    });
   return file;
 }
 

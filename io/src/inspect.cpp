@@ -12,8 +12,7 @@
 namespace segstream::io {
 namespace {
 
-// Running moments merged in a fixed order (Chan et al.), so the result does not depend on block sizes
-// beyond rounding.
+// Welford's running mean and variance, updated in row order, so the result does not depend on block sizes.
 struct Moments {
   std::uint64_t n = 0, non_finite = 0;
   double mean = 0, m2 = 0;

@@ -468,6 +468,38 @@ def check_features(c, path, events_path):
 # ---------------------------------------------------------------------------------------------------------
 
 
+def check_imported(c, binary, scratch):
+    """events.h5 from import-csv: the seven columns, /events/order_id, the import attributes, no /customers."""
+    csv = os.path.join(scratch, "orders.csv")
+    out = os.path.join(scratch, "imported.h5")
+    with open(csv, "w", newline="") as f:
+        f.write("InvoiceNo,InvoiceDate,CustomerID,TotalPrice\r\n")
+        f.write("536365,2010-12-01 08:26:00,017850,139.12\r\n")
+        f.write("C536379,2010-12-01 09:41:00,14527,-27.50\r\n")
+        f.write("536366,2010-12-02,A-7,22.20\r\n")
+    r = run(binary, ["import-csv", csv, "--customer", "CustomerID", "--time", "InvoiceDate", "--amount", "TotalPrice",
+                     "--order", "InvoiceNo", "--overwrite", "--out", out])
+    if not c.check("import-csv exits 0", r.returncode == 0, r.stdout + r.stderr):
+        return
+    with h5py.File(out, "r") as f:
+        check_string_attr(c, f, "imported /", "format", "segstream.events")
+        check_string_attr(c, f, "imported /", "source", "orders.csv")
+        check_string_attr(c, f, "imported /", "import_columns",
+                          "customer=CustomerID, time=InvoiceDate, amount=TotalPrice, order=InvoiceNo")
+        check_int_attr(c, f, "imported /", "window_start", 1291161600)  # 2010-12-01
+        check_int_attr(c, f, "imported /", "as_of", 1291334400)  # 2010-12-03, the day after the last event
+        c.check("imported file has no /customers group", "customers" not in f)
+        ev = read_group(f, "events", EVENT_COLUMNS + [("order_id", np.uint64)])
+        c.check("/events/order_id is uint64 of the events' length",
+                f["events/order_id"].dtype == np.uint64 and f["events/order_id"].shape == (3,))
+        c.check("numeric ids keep their value, leading zeros dropped", int(ev["customer_id"][0]) == 17850)
+        c.check("numeric order ids keep their value", int(ev["order_id"][0]) == 536365)
+        c.check("a negative purchase is stored as a return", int(ev["event_type"][1]) == 7 and ev["amount"][1] < 0)
+        c.check("other rows are purchases", int(ev["event_type"][0]) == 6 and int(ev["event_type"][2]) == 6)
+        c.check("dates without a time are midnight UTC", int(ev["timestamp"][2]) == 1291248000)
+        c.check("non-numeric ids are hashed to other values", int(ev["customer_id"][2]) not in (0, 7, 17850, 14527))
+
+
 def main():
     if len(sys.argv) != 3:
         print(__doc__.strip().splitlines()[2])
@@ -525,6 +557,8 @@ def main():
                 f"got {f['events/amount'].chunks}")
     c.section("shuffled order", check_shuffled, events, events_shuffled)
     c.section("features.h5", check_features, features, events)
+
+    c.section("events.h5 from import-csv", check_imported, binary, scratch)
 
     # Atomic output: an existing file is replaced only with --overwrite ...
     before = sha256(events)

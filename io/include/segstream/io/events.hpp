@@ -49,6 +49,10 @@ struct EventColumns {
   std::uint16_t* category = nullptr;
   std::uint8_t* channel = nullptr;
   float* discount = nullptr;
+  // Optional eighth column /events/order_id (imported transactions that carry an order or invoice id);
+  // nullptr when absent or not wanted.
+  std::uint64_t* order_id = nullptr;
+  // The i-th of the seven standard columns, in event_columns() order.
   void* column(std::size_t i) const;
 };
 
@@ -68,6 +72,7 @@ class EventBuffer {
   std::vector<std::uint16_t> category_;
   std::vector<std::uint8_t> channel_;
   std::vector<float> discount_;
+  std::vector<std::uint64_t> order_id_;
 };
 
 // Opens events.h5 and validates it: every column present, 1-D, of its type, all of one length, at least one
@@ -78,12 +83,14 @@ class EventFileReader {
   const std::string& path() const { return file_.path(); }
   std::uint64_t rows() const { return rows_; }
   const File& file() const { return file_; }
-  // Reads events [start, start + count) into dst.
+  bool has_order_id() const { return order_id_.has_value(); }
+  // Reads events [start, start + count) into dst (and order ids when dst.order_id and the file has them).
   void read(std::uint64_t start, std::uint64_t count, const EventColumns& dst) const;
 
  private:
   File file_;
   std::vector<Dataset> columns_;
+  std::optional<Dataset> order_id_;
   std::uint64_t rows_ = 0;
 };
 
@@ -96,8 +103,9 @@ inline constexpr std::uint64_t kDefaultEventChunkRows = std::uint64_t{1} << 18;
 class EventFileWriter {
  public:
   // Errors name `display_name` when given (see File::create).
+  // With `with_order_id`, the file also gets /events/order_id, taken from EventColumns::order_id.
   EventFileWriter(const std::filesystem::path& path, std::uint64_t chunk_rows = kDefaultEventChunkRows,
-                  const std::string& display_name = "");
+                  const std::string& display_name = "", bool with_order_id = false);
   const File& file() const { return file_; }
   std::uint64_t rows() const { return written_ + staged_; }
   void append(const EventColumns& src, std::uint64_t count);
@@ -109,6 +117,7 @@ class EventFileWriter {
   void flush_staged();
   File file_;
   std::vector<Dataset> columns_;
+  std::optional<Dataset> order_id_;
   std::uint64_t chunk_rows_;
   EventBuffer staging_;
   std::uint64_t staged_ = 0;

@@ -1,0 +1,58 @@
+// `segstream import-csv`: a transactions export (CSV or whitespace-separated) into events.h5.
+//
+// Real exports are messy; the importer accepts a header or none, CRLF line ends, leading and trailing
+// spaces, leading zeros in ids, quoted fields, and several time formats. Columns are named by their header
+// name or by 1-based position. It streams: memory is one block of events whatever the file's size. Every
+// malformed row is an error naming the file, line and column, unless --on-bad-row skip, which counts and
+// reports them instead. The output is written atomically.
+//
+// Conventions (docs/FORMATS.md, "events.h5 from import-csv"):
+// - customer ids that are unsigned integers (leading zeros and a trailing ".0" allowed) keep their value;
+//   any other id is mapped to a 64-bit hash of its text (FNV-1a then mix64), and the count is reported;
+// - without an event-type column every row is a purchase; a purchase with a negative amount is recorded
+//   as a return (code 7), the refund being the negative amount, and counted;
+// - dates without a time are midnight UTC.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+namespace segstream::io {
+
+enum class BadRowPolicy : std::uint8_t { kError, kSkip };
+
+struct CsvImportOptions {
+  std::filesystem::path input;
+  // Delimiter: "comma", "tab", "semicolon", "whitespace" (runs of spaces and tabs), or one character.
+  std::string delimiter = "comma";
+  // "auto": the first line is a header when the time column's value on it does not parse; "yes"; "no".
+  std::string header = "auto";
+  // Columns, by header name or 1-based position. customer and time are required.
+  std::string customer, time, amount, order, category, channel, event_type, discount;
+  // "auto" (ISO dates and times, YYYYMMDD, Unix seconds), "unix", "unix_ms", or a pattern of %Y %m %d %H
+  // %M %S and literal characters, such as "%m/%d/%Y %H:%M" (one-digit fields allowed).
+  std::string time_format = "auto";
+  BadRowPolicy on_bad_row = BadRowPolicy::kError;
+  std::uint64_t chunk_rows = 0;  // 0 = the events default
+};
+
+struct CsvImportReport {
+  std::uint64_t lines = 0;         // lines read, header included
+  std::uint64_t events = 0;        // events written
+  std::uint64_t skipped_rows = 0;  // bad rows skipped under BadRowPolicy::kSkip
+  std::uint64_t blank_lines = 0;
+  std::uint64_t returns_from_negative_purchases = 0;
+  std::uint64_t hashed_customer_ids = 0;
+  bool had_header = false;
+  std::int64_t first_timestamp = 0, last_timestamp = 0;
+  std::string first_bad_row;  // the first skipped row's error, for the report
+  double seconds = 0;
+};
+
+CsvImportReport import_csv(
+    const CsvImportOptions& options, const std::filesystem::path& out, bool overwrite,
+    const std::function<void(std::uint64_t bytes_done, std::uint64_t bytes_total)>& progress = {});
+
+}  // namespace segstream::io

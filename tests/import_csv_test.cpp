@@ -1,0 +1,300 @@
+// import-csv: real exports from ../shared/data and messy hand-made ones, every bad row it must name.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <set>
+
+#include "segstream/core/error.hpp"
+#include "segstream/core/time.hpp"
+#include "segstream/io/csv_import.hpp"
+#include "segstream/io/events.hpp"
+#include "test_util.hpp"
+
+namespace segstream::io {
+namespace {
+
+using test::TempDir;
+
+const std::filesystem::path kSharedData = SEGSTREAM_SHARED_DATA;
+
+struct Loaded {
+  std::vector<std::uint64_t> id, order;
+  std::vector<std::int64_t> ts;
+  std::vector<std::uint8_t> type;
+  std::vector<float> amount;
+  bool has_order = false;
+};
+
+Loaded load(const std::filesystem::path& path) {
+  EventFileReader r(path);
+  Loaded l;
+  const auto n = r.rows();
+  l.id.resize(n);
+  l.ts.resize(n);
+  l.type.resize(n);
+  l.amount.resize(n);
+  l.order.resize(n);
+  std::vector<std::uint16_t> category(n);
+  std::vector<std::uint8_t> channel(n);
+  std::vector<float> discount(n);
+  l.has_order = r.has_order_id();
+  r.read(0, n,
+         EventColumns{l.id.data(), l.ts.data(), l.type.data(), l.amount.data(), category.data(),
+                      channel.data(), discount.data(), l.order.data()});
+  return l;
+}
+
+std::size_t distinct(const std::vector<std::uint64_t>& v) {
+  return std::set<std::uint64_t>(v.begin(), v.end()).size();
+}
+
+void write_text(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+#define REQUIRE_SHARED_DATA() \
+  if (!std::filesystem::exists(kSharedData / "CDNOW_sample.txt")) GTEST_SKIP() << "no " << kSharedData
+
+TEST(ImportCsv, CdnowSampleWhitespaceWithoutHeader) {
+  REQUIRE_SHARED_DATA();
+  TempDir dir;
+  CsvImportOptions o;
+  o.input = kSharedData / "CDNOW_sample.txt";
+  o.delimiter = "whitespace";
+  o.customer = "1";
+  o.time = "3";
+  o.amount = "5";
+  const CsvImportReport r = import_csv(o, dir / "cdnow.h5", false);
+  EXPECT_FALSE(r.had_header);
+  EXPECT_EQ(r.events, 6919u);
+  const Loaded l = load(dir / "cdnow.h5");
+  EXPECT_EQ(distinct(l.id), 2357u);
+  EXPECT_EQ(l.id[0], 4u) << "'00004' keeps its value";
+  EXPECT_EQ(format_iso_time(l.ts[0]), "1997-01-01");
+  EXPECT_FLOAT_EQ(l.amount[0], 29.33f);
+  EXPECT_EQ(format_iso_time(r.first_timestamp), "1997-01-01");
+  EXPECT_EQ(format_iso_time(r.last_timestamp), "1998-06-30");
+  EXPECT_EQ(EventFileReader(dir / "cdnow.h5").file().int_attribute("as_of"), *parse_iso_time("1998-07-01"));
+}
+
+TEST(ImportCsv, CdnowMasterWithHeaderCrlfAndLeadingZeros) {
+  REQUIRE_SHARED_DATA();
+  TempDir dir;
+  CsvImportOptions o;
+  o.input = kSharedData / "CDNOW_master.txt";
+  o.delimiter = "whitespace";
+  o.customer = "customer_id";
+  o.time = "date";
+  o.time_format = "%Y%m%d";
+  o.amount = "dollar_value";
+  const CsvImportReport r = import_csv(o, dir / "master.h5", false);
+  EXPECT_TRUE(r.had_header);
+  EXPECT_EQ(r.events, 69659u);
+  EXPECT_EQ(distinct(load(dir / "master.h5").id), 23570u);
+}
+
+TEST(ImportCsv, OnlineRetailWithOrderIds) {
+  REQUIRE_SHARED_DATA();
+  TempDir dir;
+  CsvImportOptions o;
+  o.input = kSharedData / "mw_online_retail.csv";
+  o.customer = "CustomerID";
+  o.time = "InvoiceDate";
+  o.amount = "TotalPrice";
+  o.order = "InvoiceNo";
+  const CsvImportReport r = import_csv(o, dir / "retail.h5", false);
+  EXPECT_EQ(r.events, 18532u);
+  const Loaded l = load(dir / "retail.h5");
+  ASSERT_TRUE(l.has_order);
+  EXPECT_EQ(distinct(l.id), 4338u);
+  EXPECT_EQ(distinct(l.order), 18532u) << "one row per invoice";
+  EXPECT_EQ(l.id[0], 17850u);
+  EXPECT_EQ(l.order[0], 536365u);
+  EXPECT_EQ(format_iso_time(r.first_timestamp), "2010-12-01");
+  EXPECT_EQ(format_iso_time(r.last_timestamp), "2011-12-09");
+}
+
+TEST(ImportCsv, MessyExport) {
+  TempDir dir;
+  write_text(dir / "messy.csv",
+             "\r\n"
+             " Customer , When , Total , Kind \r\n"
+             "  00042 , 2025-03-01 10:00:00 , 12.50 , purchase\r\n"
+             "\"A-17\",\"2025-03-02\",\"1,234.0\",6\r\n"
+             "17850.0,2025-03-03T08:00:00Z,-5,purchase\r\n"
+             "\r\n"
+             "42,2025-03-04,3,return\r\n");
+  CsvImportOptions o;
+  o.input = dir / "messy.csv";
+  o.customer = "Customer";
+  o.time = "When";
+  o.amount = "Total";
+  o.event_type = "Kind";
+  o.on_bad_row = BadRowPolicy::kSkip;
+  const CsvImportReport r = import_csv(o, dir / "messy.h5", false);
+  // "1,234.0" is not a number: the quoted comma is kept inside the field, and the row is skipped.
+  EXPECT_EQ(r.events, 3u);
+  EXPECT_EQ(r.skipped_rows, 1u);
+  EXPECT_NE(r.first_bad_row.find("messy.csv:4: column 'Total' (amount): expected an amount, got '1,234.0'"),
+            std::string::npos)
+      << r.first_bad_row;
+  EXPECT_EQ(r.blank_lines, 2u);
+  EXPECT_EQ(r.returns_from_negative_purchases, 1u);
+  const Loaded l = load(dir / "messy.h5");
+  EXPECT_EQ(l.id[0], 42u);
+  EXPECT_EQ(l.id[1], 17850u);
+  EXPECT_EQ(l.type[1], static_cast<int>(EventType::kReturn)) << "a negative purchase is a return";
+  EXPECT_EQ(l.amount[1], -5.0f);
+  EXPECT_EQ(l.type[2], static_cast<int>(EventType::kReturn));
+  EXPECT_EQ(l.ts[0], *parse_iso_time("2025-03-01T10:00:00"));
+  EXPECT_FALSE(l.has_order);
+}
+
+TEST(ImportCsv, NonNumericIdsAreHashedConsistently) {
+  TempDir dir;
+  write_text(dir / "ids.csv", "id,t\nC-1,2025-01-01\nC-2,2025-01-02\nC-1,2025-01-03\n");
+  CsvImportOptions o;
+  o.input = dir / "ids.csv";
+  o.customer = "id";
+  o.time = "t";
+  const CsvImportReport r = import_csv(o, dir / "ids.h5", false);
+  EXPECT_EQ(r.hashed_customer_ids, 3u);
+  const Loaded l = load(dir / "ids.h5");
+  EXPECT_EQ(l.id[0], l.id[2]);
+  EXPECT_NE(l.id[0], l.id[1]);
+  EXPECT_EQ(l.amount[0], 0.0f) << "no amount column: amount 0";
+}
+
+TEST(ImportCsv, TimeFormats) {
+  TempDir dir;
+  write_text(dir / "t.txt", "1;12/1/2010 8:26\n2;1/12/2011 17:05\n");
+  CsvImportOptions o;
+  o.input = dir / "t.txt";
+  o.delimiter = ";";
+  o.customer = "1";
+  o.time = "2";
+  o.time_format = "%m/%d/%Y %H:%M";
+  const CsvImportReport r = import_csv(o, dir / "t.h5", false);
+  EXPECT_FALSE(r.had_header);
+  const Loaded l = load(dir / "t.h5");
+  EXPECT_EQ(l.ts[0], *parse_iso_time("2010-12-01T08:26:00"));
+  EXPECT_EQ(l.ts[1], *parse_iso_time("2011-01-12T17:05:00"));
+
+  write_text(dir / "u.csv", "c,t\n1,1735689600\n2,1735689600123\n");
+  o.input = dir / "u.csv";
+  o.delimiter = "comma";
+  o.customer = "c";
+  o.time = "t";
+  o.time_format = "auto";
+  const Loaded u = load((import_csv(o, dir / "u.h5", false), dir / "u.h5"));
+  EXPECT_EQ(u.ts[0], 1735689600);
+  o.time_format = "unix_ms";
+  write_text(dir / "ms.csv", "c,t\n1,1735689600123\n");
+  o.input = dir / "ms.csv";
+  import_csv(o, dir / "ms.h5", false);
+  EXPECT_EQ(load(dir / "ms.h5").ts[0], 1735689600);
+}
+
+// --- bad input: each names the file, line and column, and leaves no output -------------------------------
+
+std::string import_error(const TempDir& dir, const std::string& text, CsvImportOptions o) {
+  write_text(dir / "bad.csv", text);
+  o.input = dir / "bad.csv";
+  try {
+    import_csv(o, dir / "out.h5", false);
+  } catch (const InputError& e) {
+    EXPECT_FALSE(std::filesystem::exists(dir / "out.h5"));
+    return e.what();
+  }
+  return "(no InputError)";
+}
+
+CsvImportOptions basic() {
+  CsvImportOptions o;
+  o.customer = "id";
+  o.time = "t";
+  o.amount = "amt";
+  return o;
+}
+
+TEST(ImportCsvBadInput, NanOrInfiniteAmount) {
+  TempDir dir;
+  EXPECT_NE(import_error(dir, "id,t,amt\n1,2025-01-01,3\n2,2025-01-02,nan\n", basic())
+                .find("bad.csv:3: column 'amt' (amount): an amount is not a finite number ('nan')"),
+            std::string::npos);
+  EXPECT_NE(import_error(dir, "id,t,amt\n1,2025-01-01,inf\n", basic()).find("bad.csv:2: column 'amt'"),
+            std::string::npos);
+  CsvImportOptions skip = basic();
+  skip.on_bad_row = BadRowPolicy::kSkip;
+  write_text(dir / "skip.csv", "id,t,amt\n1,2025-01-01,3\n2,2025-01-02,nan\n3,2025-01-02,-inf\n");
+  skip.input = dir / "skip.csv";
+  const CsvImportReport r = import_csv(skip, dir / "skip.h5", false);
+  EXPECT_EQ(r.events, 1u);
+  EXPECT_EQ(r.skipped_rows, 2u);
+}
+
+TEST(ImportCsvBadInput, UnparseableDate) {
+  TempDir dir;
+  const std::string msg = import_error(dir, "id,t,amt\n1,2025-02-30,3\n", basic());
+  EXPECT_NE(msg.find("bad.csv:2: column 't' (time): cannot parse '2025-02-30' as a time"), std::string::npos)
+      << msg;
+}
+
+TEST(ImportCsvBadInput, MalformedLine) {
+  TempDir dir;
+  std::string msg = import_error(dir, "id,t,amt\n1,2025-01-01,3\n2,2025-01-02\n", basic());
+  EXPECT_NE(msg.find("bad.csv:3: expected at least 3 fields, found 2"), std::string::npos) << msg;
+  msg = import_error(dir, "id,t,amt\n1,\"2025-01-01,3\n", basic());
+  EXPECT_NE(msg.find("bad.csv:2: unterminated quote"), std::string::npos) << msg;
+}
+
+TEST(ImportCsvBadInput, MissingColumn) {
+  TempDir dir;
+  CsvImportOptions o = basic();
+  o.amount = "price";
+  const std::string msg = import_error(dir, "id,t,amt\n1,2025-01-01,3\n", o);
+  EXPECT_NE(msg.find("bad.csv: column 'price' (amount) is not in the header line (columns: id, t, amt)"),
+            std::string::npos)
+      << msg;
+}
+
+TEST(ImportCsvBadInput, UnknownEventType) {
+  TempDir dir;
+  CsvImportOptions o = basic();
+  o.event_type = "kind";
+  const std::string msg = import_error(dir, "id,t,amt,kind\n1,2025-01-01,3,teleport\n", o);
+  EXPECT_NE(msg.find("bad.csv:2: column 'kind' (event_type): unknown event type 'teleport'"),
+            std::string::npos)
+      << msg;
+  EXPECT_NE(import_error(dir, "id,t,amt,kind\n1,2025-01-01,3,99\n", o).find("unknown event type '99'"),
+            std::string::npos);
+}
+
+TEST(ImportCsvBadInput, EmptyAndHeaderOnlyFiles) {
+  TempDir dir;
+  EXPECT_NE(import_error(dir, "", basic()).find("bad.csv: no rows (the file is empty)"), std::string::npos);
+  EXPECT_NE(import_error(dir, "\n\n", basic()).find("bad.csv: no rows"), std::string::npos);
+  EXPECT_NE(import_error(dir, "id,t,amt\n", basic()).find("bad.csv: no event rows"), std::string::npos);
+  EXPECT_TRUE(dir.entries() == std::vector<std::string>{"bad.csv"});
+}
+
+TEST(ImportCsvBadInput, MissingFileAndBadOptions) {
+  TempDir dir;
+  CsvImportOptions o = basic();
+  o.input = dir / "nope.csv";
+  EXPECT_THROW(import_csv(o, dir / "out.h5", false), InputError);
+  write_text(dir / "x.csv", "1,2025-01-01\n");
+  o.input = dir / "x.csv";
+  o.header = "no";
+  EXPECT_THROW(import_csv(o, dir / "out.h5", false), UsageError) << "named columns need a header";
+  o = basic();
+  o.input = dir / "x.csv";
+  o.delimiter = "pipes";
+  EXPECT_THROW(import_csv(o, dir / "out.h5", false), UsageError);
+  o.delimiter = "comma";
+  o.time_format = "dd.mm.yyyy";
+  EXPECT_THROW(import_csv(o, dir / "out.h5", false), UsageError);
+}
+
+}  // namespace
+}  // namespace segstream::io
