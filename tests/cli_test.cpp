@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 
 #include "segstream/io/events.hpp"
@@ -17,7 +18,9 @@
 namespace segstream::test {
 namespace {
 
-const std::string kBin = SEGSTREAM_BIN;
+// The executable under test: the one this build made, or $SEGSTREAM_BIN (a build carried to another
+// machine, where the build's absolute paths do not exist).
+const std::string kBin = std::getenv("SEGSTREAM_BIN") != nullptr ? std::getenv("SEGSTREAM_BIN") : SEGSTREAM_BIN;
 
 CommandResult segstream(const std::string& args) {
   return run_command(kBin + " " + args);
