@@ -20,7 +20,8 @@ namespace {
 
 // The executable under test: the one this build made, or $SEGSTREAM_BIN (a build carried to another
 // machine, where the build's absolute paths do not exist).
-const std::string kBin = std::getenv("SEGSTREAM_BIN") != nullptr ? std::getenv("SEGSTREAM_BIN") : SEGSTREAM_BIN;
+const std::string kBin =
+    std::getenv("SEGSTREAM_BIN") != nullptr ? std::getenv("SEGSTREAM_BIN") : SEGSTREAM_BIN;
 
 CommandResult segstream(const std::string& args) {
   return run_command(kBin + " " + args);

@@ -1,0 +1,168 @@
+// RFM scoring conventions and segment maps; golden case G11 (FEATURES.md) on the published Online Retail
+// RFM analysis in ../shared/data.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <fstream>
+#include <map>
+#include <numeric>
+#include <sstream>
+
+#include "segstream/core/error.hpp"
+#include "segstream/host/rfm.hpp"
+#include "test_util.hpp"
+
+namespace segstream::host {
+namespace {
+
+const std::filesystem::path kSharedData = SEGSTREAM_SHARED_DATA;
+
+// Splits a CSV line on commas outside double quotes.
+std::vector<std::string> csv_fields(const std::string& line) {
+  std::vector<std::string> out(1);
+  bool quoted = false;
+  for (char c : line) {
+    if (c == '"')
+      quoted = !quoted;
+    else if (c == ',' && !quoted)
+      out.emplace_back();
+    else if (c != '\r')
+      out.back() += c;
+  }
+  return out;
+}
+
+TEST(RfmGolden, G11OnlineRetailRankCutElevenSegments) {
+  const auto path = kSharedData / "mw_rfm_segments.csv";
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << "no " << path;
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  ASSERT_EQ(line.rfind("CustomerID,Recency,Frequency,Monetary,RScore,FScore,MScore", 0), 0u);
+  std::vector<std::uint64_t> ids;
+  std::vector<double> r, f, m;
+  std::vector<int> rs, fs, ms;
+  std::vector<std::string> segments;
+  while (std::getline(in, line)) {
+    const auto x = csv_fields(line);
+    ASSERT_EQ(x.size(), 10u) << line;
+    ids.push_back(std::stoull(x[0]));
+    r.push_back(std::stod(x[1]));
+    f.push_back(std::stod(x[2]));
+    m.push_back(std::stod(x[3]));
+    rs.push_back(std::stoi(x[4]));
+    fs.push_back(std::stoi(x[5]));
+    ms.push_back(std::stoi(x[6]));
+    segments.push_back(x[9]);
+  }
+  ASSERT_EQ(ids.size(), 4338u);
+  const RfmScores scores = score_rfm(r, f, m, ids, RfmScoring::kRankCut);
+  const RfmSegmentMap map = RfmSegmentMap::rfm11();
+  std::map<std::string, int> counts;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    ASSERT_EQ(scores.r[i], rs[i]) << "customer " << ids[i];
+    ASSERT_EQ(scores.f[i], fs[i]) << "customer " << ids[i];
+    ASSERT_EQ(scores.m[i], ms[i]) << "customer " << ids[i];
+    const std::string& name = map.segment_names()[map.segment(scores.r[i], scores.f[i], scores.m[i])];
+    ASSERT_EQ(name, segments[i]) << "customer " << ids[i];
+    counts[name]++;
+  }
+  const std::map<std::string, int> expected = {{"Champions", 798},
+                                               {"Loyal", 403},
+                                               {"Potential Loyalists", 307},
+                                               {"New Customers", 407},
+                                               {"Promising", 243},
+                                               {"Need Attention", 254},
+                                               {"About to Sleep", 219},
+                                               {"Cannot Lose Them", 125},
+                                               {"At Risk", 348},
+                                               {"Hibernating", 657},
+                                               {"Lost", 577}};
+  EXPECT_EQ(counts, expected);
+}
+
+TEST(Rfm, BuiltInElevenSegmentMapEqualsThePublishedTable) {
+  const auto path = kSharedData / "rfm_map_11_segments.csv";
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << "no " << path;
+  const RfmSegmentMap from_file = RfmSegmentMap::from_csv(path), built_in = RfmSegmentMap::rfm11();
+  for (std::uint8_t r = 1; r <= 5; ++r)
+    for (std::uint8_t f = 1; f <= 5; ++f)
+      for (std::uint8_t m = 1; m <= 5; ++m)
+        ASSERT_EQ(from_file.segment_names()[from_file.segment(r, f, m)],
+                  built_in.segment_names()[built_in.segment(r, f, m)])
+            << int(r) << int(f) << int(m);
+}
+
+TEST(Rfm, ClassicRfMapCells) {
+  const RfmSegmentMap map = RfmSegmentMap::rf10();
+  auto name = [&](int r, int f) {
+    return map.segment_names()[map.segment(static_cast<std::uint8_t>(r), static_cast<std::uint8_t>(f), 3)];
+  };
+  EXPECT_EQ(name(1, 1), "Hibernating");
+  EXPECT_EQ(name(2, 4), "At Risk");
+  EXPECT_EQ(name(1, 5), "Can't Lose Them");
+  EXPECT_EQ(name(3, 2), "About to Sleep");
+  EXPECT_EQ(name(3, 3), "Need Attention");
+  EXPECT_EQ(name(4, 5), "Loyal Customers");
+  EXPECT_EQ(name(4, 1), "Promising");
+  EXPECT_EQ(name(5, 1), "New Customers");
+  EXPECT_EQ(name(5, 3), "Potential Loyalists");
+  EXPECT_EQ(name(5, 5), "Champions");
+  EXPECT_EQ(map.segment_names().size(), 10u);
+}
+
+TEST(Rfm, RankCutGivesTiesOneScoreAndReversesRecency) {
+  const std::vector<double> v = {10, 20, 20, 30, 40, 50, 60, 70, 80, 90};
+  std::vector<std::uint64_t> ids(v.size());
+  std::iota(ids.begin(), ids.end(), std::uint64_t{100});
+  const auto up = score_dimension(v, ids, RfmScoring::kRankCut, true);
+  const auto down = score_dimension(v, ids, RfmScoring::kRankCut, false);
+  EXPECT_EQ(up[1], up[2]) << "tied values share a score";
+  EXPECT_EQ(up.front(), 1);
+  EXPECT_EQ(up.back(), 5);
+  for (std::size_t i = 0; i < v.size(); ++i) EXPECT_EQ(up[i] + down[i], 6);
+  // One distinct value: pandas widens the empty range and every rank lands in the middle bin.
+  const std::vector<double> same(4, 7.0);
+  const std::vector<std::uint64_t> four = {1, 2, 3, 4};
+  for (auto s : score_dimension(same, four, RfmScoring::kRankCut, true)) EXPECT_EQ(s, 3);
+}
+
+TEST(Rfm, QuintilesAreEqualSizedAndIndependentOfInputOrder) {
+  std::vector<double> v;
+  std::vector<std::uint64_t> ids;
+  for (int i = 0; i < 1000; ++i) {
+    v.push_back(i % 7);  // many ties
+    ids.push_back(static_cast<std::uint64_t>(1000 - i));
+  }
+  const auto s = score_dimension(v, ids, RfmScoring::kQuintile, true);
+  std::array<int, 6> sizes{};
+  for (auto x : s) sizes[x]++;
+  for (int q = 1; q <= 5; ++q) EXPECT_EQ(sizes[static_cast<std::size_t>(q)], 200);
+  // Reversing the input order gives every customer the same score.
+  std::vector<double> rv(v.rbegin(), v.rend());
+  std::vector<std::uint64_t> rids(ids.rbegin(), ids.rend());
+  const auto rs = score_dimension(rv, rids, RfmScoring::kQuintile, true);
+  for (std::size_t i = 0; i < s.size(); ++i) ASSERT_EQ(s[i], rs[s.size() - 1 - i]);
+}
+
+TEST(Rfm, BadInputs) {
+  const std::vector<double> nan_values = {1, std::nan(""), 3};
+  const std::vector<std::uint64_t> ids = {1, 2, 3};
+  EXPECT_THROW(score_dimension(nan_values, ids, RfmScoring::kRankCut, true), InputError);
+  EXPECT_THROW(parse_rfm_scoring("deciles"), UsageError);
+  EXPECT_THROW(RfmSegmentMap::named("rfm99"), UsageError);
+  test::TempDir dir;
+  std::ofstream(dir / "partial.csv") << "R,F,M,segment\n5,5,5,Champions\n";
+  try {
+    RfmSegmentMap::from_csv(dir / "partial.csv");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("leaves 124 of the 125 (R, F, M) cells without a segment"),
+              std::string::npos);
+  }
+  std::ofstream(dir / "bad.csv") << "R,F,M,segment\n6,5,5,Champions\n";
+  EXPECT_THROW(RfmSegmentMap::from_csv(dir / "bad.csv"), InputError);
+}
+
+}  // namespace
+}  // namespace segstream::host
