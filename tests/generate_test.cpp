@@ -20,35 +20,21 @@ namespace {
 using io::EventType;
 using test::TempDir;
 
-struct LoadedEvents {
-  std::vector<std::uint64_t> customer_id;
-  std::vector<std::int64_t> timestamp;
-  std::vector<std::uint8_t> event_type, channel;
-  std::vector<float> amount, discount;
-  std::vector<std::uint16_t> category;
+// The events and the generator's truth.
+struct LoadedEvents : test::EventTable {
   std::vector<std::uint64_t> truth_id;
   std::vector<std::uint8_t> truth_archetype, truth_after, truth_drifted;
   bool operator==(const LoadedEvents&) const = default;
 };
 
 LoadedEvents load(const std::filesystem::path& path) {
-  io::EventFileReader r(path);
   LoadedEvents e;
-  const auto n = r.rows();
-  e.customer_id.resize(n);
-  e.timestamp.resize(n);
-  e.event_type.resize(n);
-  e.channel.resize(n);
-  e.amount.resize(n);
-  e.discount.resize(n);
-  e.category.resize(n);
-  r.read(0, n,
-         io::EventColumns{e.customer_id.data(), e.timestamp.data(), e.event_type.data(), e.amount.data(),
-                          e.category.data(), e.channel.data(), e.discount.data()});
-  e.truth_id = r.file().dataset("/customers/customer_id").read_all<std::uint64_t>();
-  e.truth_archetype = r.file().dataset("/customers/archetype").read_all<std::uint8_t>();
-  e.truth_after = r.file().dataset("/customers/archetype_after_drift").read_all<std::uint8_t>();
-  e.truth_drifted = r.file().dataset("/customers/drifted").read_all<std::uint8_t>();
+  static_cast<test::EventTable&>(e) = test::read_event_table(path);
+  const io::File file = io::File::open(path);
+  e.truth_id = file.dataset("/customers/customer_id").read_all<std::uint64_t>();
+  e.truth_archetype = file.dataset("/customers/archetype").read_all<std::uint8_t>();
+  e.truth_after = file.dataset("/customers/archetype_after_drift").read_all<std::uint8_t>();
+  e.truth_drifted = file.dataset("/customers/drifted").read_all<std::uint8_t>();
   return e;
 }
 

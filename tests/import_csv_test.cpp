@@ -17,31 +17,9 @@ using test::TempDir;
 
 const std::filesystem::path kSharedData = SEGSTREAM_SHARED_DATA;
 
-struct Loaded {
-  std::vector<std::uint64_t> id, order;
-  std::vector<std::int64_t> ts;
-  std::vector<std::uint8_t> type;
-  std::vector<float> amount;
-  bool has_order = false;
-};
-
+using Loaded = test::EventTable;
 Loaded load(const std::filesystem::path& path) {
-  EventFileReader r(path);
-  Loaded l;
-  const auto n = r.rows();
-  l.id.resize(n);
-  l.ts.resize(n);
-  l.type.resize(n);
-  l.amount.resize(n);
-  l.order.resize(n);
-  std::vector<std::uint16_t> category(n);
-  std::vector<std::uint8_t> channel(n);
-  std::vector<float> discount(n);
-  l.has_order = r.has_order_id();
-  r.read(0, n,
-         EventColumns{l.id.data(), l.ts.data(), l.type.data(), l.amount.data(), category.data(),
-                      channel.data(), discount.data(), l.order.data()});
-  return l;
+  return test::read_event_table(path);
 }
 
 std::size_t distinct(const std::vector<std::uint64_t>& v) {
@@ -68,9 +46,9 @@ TEST(ImportCsv, CdnowSampleWhitespaceWithoutHeader) {
   EXPECT_FALSE(r.had_header);
   EXPECT_EQ(r.events, 6919u);
   const Loaded l = load(dir / "cdnow.h5");
-  EXPECT_EQ(distinct(l.id), 2357u);
-  EXPECT_EQ(l.id[0], 4u) << "'00004' keeps its value";
-  EXPECT_EQ(format_iso_time(l.ts[0]), "1997-01-01");
+  EXPECT_EQ(distinct(l.customer_id), 2357u);
+  EXPECT_EQ(l.customer_id[0], 4u) << "'00004' keeps its value";
+  EXPECT_EQ(format_iso_time(l.timestamp[0]), "1997-01-01");
   EXPECT_FLOAT_EQ(l.amount[0], 29.33f);
   EXPECT_EQ(format_iso_time(r.first_timestamp), "1997-01-01");
   EXPECT_EQ(format_iso_time(r.last_timestamp), "1998-06-30");
@@ -90,7 +68,7 @@ TEST(ImportCsv, CdnowMasterWithHeaderCrlfAndLeadingZeros) {
   const CsvImportReport r = import_csv(o, dir / "master.h5", false);
   EXPECT_TRUE(r.had_header);
   EXPECT_EQ(r.events, 69659u);
-  EXPECT_EQ(distinct(load(dir / "master.h5").id), 23570u);
+  EXPECT_EQ(distinct(load(dir / "master.h5").customer_id), 23570u);
 }
 
 TEST(ImportCsv, OnlineRetailWithOrderIds) {
@@ -105,11 +83,11 @@ TEST(ImportCsv, OnlineRetailWithOrderIds) {
   const CsvImportReport r = import_csv(o, dir / "retail.h5", false);
   EXPECT_EQ(r.events, 18532u);
   const Loaded l = load(dir / "retail.h5");
-  ASSERT_TRUE(l.has_order);
-  EXPECT_EQ(distinct(l.id), 4338u);
-  EXPECT_EQ(distinct(l.order), 18532u) << "one row per invoice";
-  EXPECT_EQ(l.id[0], 17850u);
-  EXPECT_EQ(l.order[0], 536365u);
+  ASSERT_TRUE(l.has_order_id);
+  EXPECT_EQ(distinct(l.customer_id), 4338u);
+  EXPECT_EQ(distinct(l.order_id), 18532u) << "one row per invoice";
+  EXPECT_EQ(l.customer_id[0], 17850u);
+  EXPECT_EQ(l.order_id[0], 536365u);
   EXPECT_EQ(format_iso_time(r.first_timestamp), "2010-12-01");
   EXPECT_EQ(format_iso_time(r.last_timestamp), "2011-12-09");
 }
@@ -141,13 +119,13 @@ TEST(ImportCsv, MessyExport) {
   EXPECT_EQ(r.blank_lines, 2u);
   EXPECT_EQ(r.returns_from_negative_purchases, 1u);
   const Loaded l = load(dir / "messy.h5");
-  EXPECT_EQ(l.id[0], 42u);
-  EXPECT_EQ(l.id[1], 17850u);
-  EXPECT_EQ(l.type[1], static_cast<int>(EventType::kReturn)) << "a negative purchase is a return";
+  EXPECT_EQ(l.customer_id[0], 42u);
+  EXPECT_EQ(l.customer_id[1], 17850u);
+  EXPECT_EQ(l.event_type[1], static_cast<int>(EventType::kReturn)) << "a negative purchase is a return";
   EXPECT_EQ(l.amount[1], -5.0f);
-  EXPECT_EQ(l.type[2], static_cast<int>(EventType::kReturn));
-  EXPECT_EQ(l.ts[0], *parse_iso_time("2025-03-01T10:00:00"));
-  EXPECT_FALSE(l.has_order);
+  EXPECT_EQ(l.event_type[2], static_cast<int>(EventType::kReturn));
+  EXPECT_EQ(l.timestamp[0], *parse_iso_time("2025-03-01T10:00:00"));
+  EXPECT_FALSE(l.has_order_id);
 }
 
 TEST(ImportCsv, NonNumericIdsAreHashedConsistently) {
@@ -160,8 +138,8 @@ TEST(ImportCsv, NonNumericIdsAreHashedConsistently) {
   const CsvImportReport r = import_csv(o, dir / "ids.h5", false);
   EXPECT_EQ(r.hashed_customer_ids, 3u);
   const Loaded l = load(dir / "ids.h5");
-  EXPECT_EQ(l.id[0], l.id[2]);
-  EXPECT_NE(l.id[0], l.id[1]);
+  EXPECT_EQ(l.customer_id[0], l.customer_id[2]);
+  EXPECT_NE(l.customer_id[0], l.customer_id[1]);
   EXPECT_EQ(l.amount[0], 0.0f) << "no amount column: amount 0";
 }
 
@@ -177,8 +155,8 @@ TEST(ImportCsv, TimeFormats) {
   const CsvImportReport r = import_csv(o, dir / "t.h5", false);
   EXPECT_FALSE(r.had_header);
   const Loaded l = load(dir / "t.h5");
-  EXPECT_EQ(l.ts[0], *parse_iso_time("2010-12-01T08:26:00"));
-  EXPECT_EQ(l.ts[1], *parse_iso_time("2011-01-12T17:05:00"));
+  EXPECT_EQ(l.timestamp[0], *parse_iso_time("2010-12-01T08:26:00"));
+  EXPECT_EQ(l.timestamp[1], *parse_iso_time("2011-01-12T17:05:00"));
 
   write_text(dir / "u.csv", "c,t\n1,1735689600\n2,1735689600123\n");
   o.input = dir / "u.csv";
@@ -187,12 +165,12 @@ TEST(ImportCsv, TimeFormats) {
   o.time = "t";
   o.time_format = "auto";
   const Loaded u = load((import_csv(o, dir / "u.h5", false), dir / "u.h5"));
-  EXPECT_EQ(u.ts[0], 1735689600);
+  EXPECT_EQ(u.timestamp[0], 1735689600);
   o.time_format = "unix_ms";
   write_text(dir / "ms.csv", "c,t\n1,1735689600123\n");
   o.input = dir / "ms.csv";
   import_csv(o, dir / "ms.h5", false);
-  EXPECT_EQ(load(dir / "ms.h5").ts[0], 1735689600);
+  EXPECT_EQ(load(dir / "ms.h5").timestamp[0], 1735689600);
 }
 
 // --- bad input: each names the file, line and column, and leaves no output -------------------------------

@@ -12,7 +12,40 @@
 #include <string>
 #include <vector>
 
+#include "segstream/io/events.hpp"
+
 namespace segstream::test {
+
+// A whole (small) events.h5 in memory, column by column.
+struct EventTable {
+  std::vector<std::uint64_t> customer_id, order_id;
+  std::vector<std::int64_t> timestamp;
+  std::vector<std::uint8_t> event_type, channel;
+  std::vector<float> amount, discount;
+  std::vector<std::uint16_t> category;
+  bool has_order_id = false;
+  bool operator==(const EventTable&) const = default;
+};
+
+inline EventTable read_event_table(const std::filesystem::path& path) {
+  io::EventFileReader r(path);
+  EventTable t;
+  const auto n = r.rows();
+  t.customer_id.resize(n);
+  t.timestamp.resize(n);
+  t.event_type.resize(n);
+  t.channel.resize(n);
+  t.amount.resize(n);
+  t.discount.resize(n);
+  t.category.resize(n);
+  t.has_order_id = r.has_order_id();
+  if (t.has_order_id) t.order_id.resize(n);
+  r.read(0, n,
+         io::EventColumns{t.customer_id.data(), t.timestamp.data(), t.event_type.data(), t.amount.data(),
+                          t.category.data(), t.channel.data(), t.discount.data(),
+                          t.has_order_id ? t.order_id.data() : nullptr});
+  return t;
+}
 
 // A fresh directory under the system temp dir, removed with everything in it on destruction.
 class TempDir {
