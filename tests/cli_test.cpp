@@ -61,7 +61,7 @@ TEST(Cli, HelpShowsSubcommandsAndExamples) {
   EXPECT_NE(top.output.find("generate"), std::string::npos);
   EXPECT_NE(top.output.find("inspect"), std::string::npos);
   EXPECT_NE(top.output.find("Exit codes"), std::string::npos);
-  for (const std::string sub : {"generate", "inspect", "import-csv"}) {
+  for (const std::string sub : {"generate", "inspect", "import-csv", "features"}) {
     const auto r = segstream(sub + " --help");
     EXPECT_EQ(r.exit_code, 0) << sub;
     EXPECT_NE(r.output.find("Example"), std::string::npos) << sub;
@@ -272,6 +272,28 @@ TEST(Cli, ImportCsvWritesEventsAndNamesBadRows) {
   expect_error(
       segstream("import-csv " + (dir / "orders.csv").string() + args + " --overwrite --delimiter pipes"), 2,
       "--delimiter");
+}
+
+TEST(Cli, FeaturesSummariseAGeneratedBase) {
+  TempDir dir;
+  const std::string ev = (dir / "ev.h5").string(), out = (dir / "f.h5").string();
+  ASSERT_EQ(segstream("generate --customers 2000 --out " + ev).exit_code, 0);
+  const auto r =
+      segstream("features --events " + ev + " --multiplier 7 --calibration-end 2025-10-01 --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("customers (lifetimes mode, as of 2025-12-31T23:59:59Z)"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(io::File::open(out).dataset("/features").dims()[1], 7u);
+  expect_error(segstream("features --events " + ev + " --out " + out), 2, "already exists");
+  expect_error(segstream("features --events " + ev + " --mode behavioural --out " + out + "2"), 2,
+               "behavioural");
+  expect_error(segstream("features --events " + ev + " --calibration-end 2026-06-01 --out " + out + "2"), 2,
+               "--calibration-end 2026-06-01 must come before --as-of");
+  expect_error(segstream("features --events " + ev + " --host-memory 12Q --out " + out + "2"), 2,
+               "--host-memory");
+  expect_error(segstream("features --events " + (dir / "none.h5").string() + " --out " + out + "2"), 3,
+               "none.h5: no such file");
+  EXPECT_FALSE(std::filesystem::exists(out + "2"));
 }
 
 TEST(Cli, JsonLogsAreOneObjectPerLine) {

@@ -2,13 +2,18 @@
 
 #include <omp.h>
 
+#include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <sstream>
 
 #include "segstream/core/error.hpp"
 #include "segstream/core/time.hpp"
 #include "segstream/host/device_select.hpp"
+#include "segstream/host/features.hpp"
 #include "segstream/host/generate.hpp"
 #include "segstream/host/log.hpp"
 #include "segstream/io/csv_import.hpp"
@@ -22,6 +27,33 @@ std::int64_t parse_date_option(const std::string& option, const std::string& tex
   const auto t = parse_iso_time(text);
   if (!t) throw UsageError(option + ": expected a date YYYY-MM-DD (UTC), got '" + text + "'");
   return *t;
+}
+
+// A positive integer option value, at most `max`.
+std::int64_t parse_count_option(const std::string& option, const std::string& text,
+                                std::int64_t max = std::numeric_limits<std::int64_t>::max()) {
+  std::int64_t v = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || ptr != text.data() + text.size() || v <= 0 || v > max)
+    throw UsageError(option + ": expected a positive integer" +
+                     (max < 1000000 ? " up to " + std::to_string(max) : "") + " or a name, got '" + text +
+                     "'");
+  return v;
+}
+
+// "512M", "4G", "1048576" → bytes.
+std::uint64_t parse_bytes_option(const std::string& option, const std::string& text) {
+  std::string digits = text;
+  std::uint64_t scale = 1;
+  if (!digits.empty()) {
+    const char suffix = static_cast<char>(std::toupper(static_cast<unsigned char>(digits.back())));
+    const std::string units = "KMGT";
+    if (const auto at = units.find(suffix); at != std::string::npos) {
+      scale = std::uint64_t{1} << (10 * (at + 1));
+      digits.pop_back();
+    }
+  }
+  return static_cast<std::uint64_t>(parse_count_option(option, digits)) * scale;
 }
 
 // "champion=2,lapsed" → weights; unnamed archetypes get weight 0.
@@ -364,6 +396,100 @@ Action add_import_csv(CLI::App& sub) {
     if (r.skipped_rows)
       std::printf("  skipped %s bad rows; the first: %s\n", with_commas(r.skipped_rows).c_str(),
                   r.first_bad_row.c_str());
+  };
+}
+
+Action add_features(CLI::App& sub) {
+  struct Options {
+    std::string events, out, mode = "lifetimes", as_of, calibration_end, unit = "day",
+                             purchase_types = "purchase";
+    std::string host_memory = "2G", on_bad_row = "error";
+    double multiplier = 1.0;
+    bool overwrite = false;
+  };
+  auto o = std::make_shared<Options>();
+  sub.add_option("--events", o->events, "Input events.h5")->required();
+  sub.add_option("-o,--out", o->out, "Output features.h5")->required();
+  sub.add_flag("--overwrite", o->overwrite, "Replace the output if it exists");
+  sub.add_option("--mode", o->mode, "Feature set: lifetimes (the BTYD summary of the lifetimes library)")
+      ->check(CLI::IsMember({"lifetimes"}))
+      ->capture_default_str();
+  sub.add_option(
+      "--as-of", o->as_of,
+      "Observation end: events after it are ignored (YYYY-MM-DD[THH:MM:SS]; default: the end of the "
+      "events file's window)");
+  sub.add_option("--unit", o->unit, "Period: day, hour, week, or a number of seconds")->capture_default_str();
+  sub.add_option("--multiplier", o->multiplier, "Durations are divided by it (7 with --unit day gives weeks)")
+      ->capture_default_str();
+  sub.add_option("--calibration-end", o->calibration_end,
+                 "Split calibration (<= this) and holdout (after it, to --as-of), lifetimes-style");
+  sub.add_option("--purchase-types", o->purchase_types,
+                 "Event types that count as purchases: names or codes, comma-separated")
+      ->capture_default_str();
+  sub.add_option("--host-memory", o->host_memory, "Memory for the purchases held at once, e.g. 512M, 4G")
+      ->capture_default_str();
+  sub.add_option("--on-bad-row", o->on_bad_row,
+                 "NaN or infinite amounts: error (naming the row) or skip (count)")
+      ->check(CLI::IsMember({"error", "skip"}))
+      ->capture_default_str();
+  sub.footer(
+      "Examples:\n"
+      "  segstream features --events cdnow.h5 --mode lifetimes --as-of 1997-09-30 --multiplier 7 --out "
+      "summary.h5\n"
+      "  segstream features --events cdnow.h5 --calibration-end 1997-09-30 --as-of 1998-06-30 --out "
+      "holdout.h5");
+
+  return [o](const GlobalOptions& g) {
+    log_device(g);
+    host::FeatureConfig c;
+    if (!o->as_of.empty()) c.as_of = parse_date_option("--as-of", o->as_of);
+    if (!o->calibration_end.empty())
+      c.calibration_end = parse_date_option("--calibration-end", o->calibration_end);
+    if (o->unit == "day")
+      c.unit_seconds = 86400;
+    else if (o->unit == "hour")
+      c.unit_seconds = 3600;
+    else if (o->unit == "week")
+      c.unit_seconds = 7 * 86400;
+    else
+      c.unit_seconds = parse_count_option("--unit", o->unit);
+    c.multiplier = o->multiplier;
+    c.purchase_types.clear();
+    std::stringstream types(o->purchase_types);
+    for (std::string t; std::getline(types, t, ',');) {
+      const auto& names = io::standard_event_type_names();
+      const auto it = std::find(names.begin(), names.end(), t);
+      c.purchase_types.push_back(
+          it != names.end() ? static_cast<std::uint8_t>(it - names.begin())
+                            : static_cast<std::uint8_t>(parse_count_option("--purchase-types", t, 255)));
+    }
+    c.host_memory = parse_bytes_option("--host-memory", o->host_memory);
+    c.on_bad_row = o->on_bad_row == "skip" ? io::BadRowPolicy::kSkip : io::BadRowPolicy::kError;
+    host::Progress bar("features", "event rows");
+    const host::FeatureReport r =
+        host::compute_features(o->events, o->out, o->overwrite, c, [&](auto d, auto t) { bar.update(d, t); });
+    bar.finish();
+    host::log_record(host::LogLevel::kInfo, "features finished",
+                     {{"out", o->out},
+                      {"customers", r.customers},
+                      {"events", r.events},
+                      {"purchases", r.purchases},
+                      {"after_as_of", r.after_as_of},
+                      {"skipped_rows", r.skipped_rows},
+                      {"holdout_only_customers", r.holdout_only_customers},
+                      {"partitions", r.partitions},
+                      {"seconds", r.seconds}});
+    std::printf("wrote %s: %s customers (%s mode, as of %s) from %s events in %.1f s, %llu pass%s\n",
+                o->out.c_str(), with_commas(r.customers).c_str(), o->mode.c_str(),
+                format_iso_time(r.as_of).c_str(), with_commas(r.events).c_str(), r.seconds,
+                static_cast<unsigned long long>(r.partitions), r.partitions == 1 ? "" : "es");
+    if (r.after_as_of)
+      std::printf("  %s events after the as-of time ignored\n", with_commas(r.after_as_of).c_str());
+    if (r.holdout_only_customers)
+      std::printf("  %s customers first seen in the holdout left out\n",
+                  with_commas(r.holdout_only_customers).c_str());
+    if (r.skipped_rows)
+      std::printf("  %s rows with a bad amount skipped\n", with_commas(r.skipped_rows).c_str());
   };
 }
 

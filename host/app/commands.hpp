@@ -21,5 +21,6 @@ using Action = std::function<void(const GlobalOptions&)>;
 Action add_generate(CLI::App& app);
 Action add_inspect(CLI::App& app);
 Action add_import_csv(CLI::App& app);
+Action add_features(CLI::App& app);
 
 }  // namespace segstream::app

@@ -63,6 +63,8 @@ int main(int argc, char** argv) {
   actions[inspect] = app::add_inspect(*inspect);
   CLI::App* import_csv = app.add_subcommand("import-csv", "Turn a transactions CSV into events.h5");
   actions[import_csv] = app::add_import_csv(*import_csv);
+  CLI::App* features = app.add_subcommand("features", "Compute per-customer features from events.h5");
+  actions[features] = app::add_features(*features);
   for (auto& [sub, action] : actions) sub->fallthrough();
 
   try {
@@ -85,8 +87,9 @@ int main(int argc, char** argv) {
   }
   if (app.get_subcommands().empty()) {
     host::configure_logging({global.log_json, host::LogLevel::kInfo});
-    exit_with_error(ExitCode::kUsage,
-                    "a subcommand is required: generate, import-csv or inspect (run `segstream --help`)");
+    exit_with_error(
+        ExitCode::kUsage,
+        "a subcommand is required: generate, import-csv, features or inspect (run `segstream --help`)");
   }
 
   host::configure_logging({global.log_json, global.verbose ? host::LogLevel::kDebug

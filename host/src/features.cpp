@@ -1,0 +1,194 @@
+#include "segstream/host/features.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+#include "segstream/core/error.hpp"
+#include "segstream/core/philox.hpp"
+#include "segstream/core/time.hpp"
+#include "segstream/host/interrupt.hpp"
+#include "segstream/host/version.hpp"
+#include "segstream/io/atomic_output.hpp"
+#include "segstream/io/events.hpp"
+#include "segstream/io/features.hpp"
+#include "segstream/io/streams.hpp"
+#include "segstream/kernels/lifetimes.hpp"
+
+namespace segstream::host {
+namespace {
+
+// One purchase held in memory: 32 bytes.
+struct Purchase {
+  std::uint64_t key;  // mix64(customer_id): the output order and the partition
+  std::uint64_t customer_id;
+  std::int64_t timestamp;
+  double amount;
+};
+
+// Partition of a hashed id when the hash space is cut into `parts` equal ranges: contiguous ranges, so
+// concatenating the partitions in order keeps the global order of keys.
+std::uint64_t partition_of(std::uint64_t key, std::uint64_t parts) {
+  __extension__ using u128 = unsigned __int128;  // GCC and Clang; the high half of a 64 × 64 product
+  return static_cast<std::uint64_t>((static_cast<u128>(key) * parts) >> 64);
+}
+
+std::vector<std::string> lifetimes_columns(bool holdout) {
+  std::vector<std::string> names = {"frequency", "recency", "T", "monetary_value"};
+  if (holdout) names.insert(names.end(), {"frequency_holdout", "monetary_value_holdout", "duration_holdout"});
+  return names;
+}
+
+}  // namespace
+
+FeatureReport compute_features(const std::filesystem::path& events_path, const std::filesystem::path& out,
+                               bool overwrite, const FeatureConfig& config, const FeatureProgress& progress) {
+  const auto t_begin = std::chrono::steady_clock::now();
+  SEGSTREAM_EXPECTS(config.unit_seconds > 0, "--unit must be a positive number of seconds (got {})",
+                    config.unit_seconds);
+  SEGSTREAM_EXPECTS(config.multiplier > 0 && std::isfinite(config.multiplier),
+                    "--multiplier must be positive (got {})", config.multiplier);
+  SEGSTREAM_EXPECTS(!config.purchase_types.empty(), "at least one purchase event type is needed");
+  SEGSTREAM_EXPECTS(config.host_memory >= (std::uint64_t{1} << 20), "--host-memory must be at least 1 MiB");
+
+  const io::EventFileReader reader(events_path);
+  const std::string& in = reader.path();
+  const std::size_t known_types =
+      reader.file().group("/events").has_attribute("event_type_names")
+          ? reader.file().group("/events").string_list_attribute("event_type_names").size()
+          : io::standard_event_type_names().size();
+  FeatureReport report;
+  report.events = reader.rows();
+  if (config.as_of) {
+    report.as_of = *config.as_of;
+  } else {
+    SEGSTREAM_CHECK_INPUT(reader.file().has_attribute("as_of"),
+                          "{}: has no as_of attribute; give the observation end with --as-of", in);
+    report.as_of = reader.file().int_attribute("as_of") - 1;
+  }
+  kernels::LifetimesParams params;
+  params.unit_seconds = config.unit_seconds;
+  params.multiplier = config.multiplier;
+  params.observation_end = report.as_of;
+  if (config.calibration_end) {
+    SEGSTREAM_EXPECTS(*config.calibration_end < report.as_of,
+                      "--calibration-end {} must come before --as-of {}",
+                      format_iso_time(*config.calibration_end), format_iso_time(report.as_of));
+    params.holdout = true;
+    params.calibration_end = *config.calibration_end;
+  }
+  std::array<bool, 256> is_purchase{};
+  for (std::uint8_t t : config.purchase_types) is_purchase[t] = true;
+
+  // Purchases of all customers would need events × 32 bytes at most; split the hash space into as many
+  // ranges as the budget requires.
+  const std::uint64_t parts = std::max<std::uint64_t>(
+      1, (reader.rows() * sizeof(Purchase) + config.host_memory - 1) / config.host_memory);
+  report.partitions = parts;
+
+  io::AtomicOutput output(out, overwrite);
+  const std::vector<std::string> names = lifetimes_columns(params.holdout);
+  io::FeatureFileWriter writer(output.temp_path(), names, 0, output.final_path().string());
+
+  const std::uint64_t block_rows = std::uint64_t{1} << 18;
+  std::vector<io::EventBuffer> storage(3, io::EventBuffer(block_rows));
+  std::vector<Purchase> held;
+  std::vector<float> rows;
+  std::vector<std::uint64_t> ids;
+
+  for (std::uint64_t part = 0; part < parts; ++part) {
+    held.clear();
+    io::EventBlockStream stream(reader, {storage[0].view(), storage[1].view(), storage[2].view()},
+                                block_rows);
+    while (auto block = stream.next()) {
+      throw_if_interrupted();
+      const io::EventColumns& c = block->columns;
+      for (std::uint64_t i = 0; i < block->rows; ++i) {
+        const std::uint8_t type = c.event_type[i];
+        if (type >= known_types)
+          throw InputError(fmt::format("{}: row {}: /events/event_type is {}, not a known code (0..{})", in,
+                                       block->start + i, type, known_types - 1));
+        if (c.timestamp[i] > report.as_of) {
+          if (part == 0) ++report.after_as_of;
+          continue;
+        }
+        if (!is_purchase[type]) continue;
+        if (!std::isfinite(c.amount[i])) {
+          if (config.on_bad_row == io::BadRowPolicy::kError)
+            throw InputError(fmt::format("{}: row {}: /events/amount is {}, expected a finite amount", in,
+                                         block->start + i, c.amount[i]));
+          if (part == 0) ++report.skipped_rows;
+          continue;
+        }
+        const std::uint64_t key = mix64(c.customer_id[i]);
+        if (partition_of(key, parts) != part) continue;
+        held.push_back(Purchase{key, c.customer_id[i], c.timestamp[i], static_cast<double>(c.amount[i])});
+      }
+      if (progress) progress(part * reader.rows() + block->start + block->rows, parts * reader.rows());
+    }
+    report.purchases += held.size();
+    // Customer by customer in key order (ids break the astronomically rare key tie), purchases in time
+    // order; equal times ordered by amount so the sums are the same whatever the file order.
+    std::sort(held.begin(), held.end(), [](const Purchase& a, const Purchase& b) {
+      if (a.key != b.key) return a.key < b.key;
+      if (a.customer_id != b.customer_id) return a.customer_id < b.customer_id;
+      if (a.timestamp != b.timestamp) return a.timestamp < b.timestamp;
+      return a.amount < b.amount;
+    });
+    rows.clear();
+    ids.clear();
+    for (std::size_t i = 0; i < held.size();) {
+      kernels::LifetimesAccumulator acc;
+      std::size_t j = i;
+      for (; j < held.size() && held[j].customer_id == held[i].customer_id && held[j].key == held[i].key; ++j)
+        acc.add(held[j].timestamp, held[j].amount, params);
+      if (!acc.has_summary()) {
+        ++report.holdout_only_customers;
+      } else {
+        ids.push_back(held[i].customer_id);
+        rows.insert(rows.end(),
+                    {static_cast<float>(acc.frequency()), static_cast<float>(acc.recency(params)),
+                     static_cast<float>(acc.age(params)), static_cast<float>(acc.monetary_value())});
+        if (params.holdout)
+          rows.insert(
+              rows.end(),
+              {static_cast<float>(acc.frequency_holdout()), static_cast<float>(acc.monetary_value_holdout()),
+               static_cast<float>(kernels::LifetimesAccumulator::duration_holdout(params))});
+      }
+      i = j;
+    }
+    writer.append(rows.data(), ids.data(), ids.size());
+    report.customers += ids.size();
+  }
+  SEGSTREAM_CHECK_INPUT(
+      report.customers > 0, "{}: no customer has a purchase at or before {} (purchase types: {})", in,
+      format_iso_time(report.as_of),
+      config.purchase_types.size() == 1 && config.purchase_types[0] == 6 ? "purchase" : "as given");
+
+  const io::File& f = writer.file();
+  const std::string duration_unit = fmt::format("{} s periods / {}", config.unit_seconds, config.multiplier);
+  std::vector<std::string> units = {"repeat periods", duration_unit, duration_unit, "currency per period"};
+  if (params.holdout) units.insert(units.end(), {"periods", "currency per purchase", duration_unit});
+  f.dataset("/features").set_attribute("feature_units", units);
+  f.set_attribute("format", "segstream.features");
+  f.set_attribute("format_version", std::int64_t{1});
+  f.set_attribute("mode", "lifetimes");
+  f.set_attribute("created_by", std::string("segstream ") + kVersion + " (" + kGitCommit + ") features");
+  f.set_attribute("as_of", report.as_of);
+  f.set_attribute("customer_order", "ascending mix64(customer_id)");
+  nlohmann::json params_json = {{"unit_seconds", config.unit_seconds},
+                                {"multiplier", config.multiplier},
+                                {"purchase_types", config.purchase_types},
+                                {"as_of", format_iso_time(report.as_of)},
+                                {"source", events_path.filename().string()}};
+  if (config.calibration_end) params_json["calibration_end"] = format_iso_time(*config.calibration_end);
+  f.set_attribute("parameters", params_json.dump());
+  writer.close();
+  output.commit();
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_begin).count();
+  return report;
+}
+
+}  // namespace segstream::host
