@@ -36,10 +36,16 @@ echo "== 2. generate --features-only: a 16-dimensional mixture of 8 segments for
   --out "$out/mixture.h5" --overwrite
 
 echo
-echo "== 3. inspect: datasets, attributes and per-column statistics"
+echo "== 3. features --mode lifetimes: frequency, recency, T and monetary value per customer (in weeks)"
+"$bin" features --events "$out/events.h5" --mode lifetimes --multiplier 7 --calibration-end 2025-10-01 \
+  --out "$out/lifetimes.h5" --overwrite
+
+echo
+echo "== 4. inspect: datasets, attributes and per-column statistics"
 "$bin" inspect "$out/events.h5" > "$out/events-inspect.txt"
 "$bin" inspect --json "$out/events.h5" > "$out/events-inspect.json"
 "$bin" inspect "$out/mixture.h5" > "$out/mixture-inspect.txt"
+"$bin" inspect "$out/lifetimes.h5" > "$out/lifetimes-inspect.txt"
 sed -n '1,12p' "$out/events-inspect.txt"
 
 echo
