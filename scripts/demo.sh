@@ -41,7 +41,12 @@ echo "== 3. features --mode lifetimes: frequency, recency, T and monetary value 
   --out "$out/lifetimes.h5" --overwrite
 
 echo
-echo "== 4. inspect: datasets, attributes and per-column statistics"
+echo "== 4. features --mode rfm, then rfm: classic RFM scores and the 11 named segments"
+"$bin" features --events "$out/events.h5" --mode rfm --out "$out/rfm-features.h5" --overwrite
+"$bin" rfm --features "$out/rfm-features.h5" --scoring rank-cut --map rfm11 --out "$out/rfm.h5" --overwrite
+
+echo
+echo "== 5. inspect: datasets, attributes and per-column statistics"
 "$bin" inspect "$out/events.h5" > "$out/events-inspect.txt"
 "$bin" inspect --json "$out/events.h5" > "$out/events-inspect.json"
 "$bin" inspect "$out/mixture.h5" > "$out/mixture-inspect.txt"

@@ -61,7 +61,7 @@ TEST(Cli, HelpShowsSubcommandsAndExamples) {
   EXPECT_NE(top.output.find("generate"), std::string::npos);
   EXPECT_NE(top.output.find("inspect"), std::string::npos);
   EXPECT_NE(top.output.find("Exit codes"), std::string::npos);
-  for (const std::string sub : {"generate", "inspect", "import-csv", "features"}) {
+  for (const std::string sub : {"generate", "inspect", "import-csv", "features", "rfm"}) {
     const auto r = segstream(sub + " --help");
     EXPECT_EQ(r.exit_code, 0) << sub;
     EXPECT_NE(r.output.find("Example"), std::string::npos) << sub;
@@ -293,6 +293,26 @@ TEST(Cli, FeaturesSummariseAGeneratedBase) {
                "--host-memory");
   expect_error(segstream("features --events " + (dir / "none.h5").string() + " --out " + out + "2"), 3,
                "none.h5: no such file");
+  EXPECT_FALSE(std::filesystem::exists(out + "2"));
+}
+
+TEST(Cli, RfmSegmentsFromRfmFeatures) {
+  TempDir dir;
+  const std::string ev = (dir / "ev.h5").string(), rf = (dir / "rf.h5").string(),
+                    out = (dir / "rfm.h5").string();
+  ASSERT_EQ(segstream("generate --customers 3000 --out " + ev).exit_code, 0);
+  ASSERT_EQ(segstream("features --events " + ev + " --mode rfm --out " + rf).exit_code, 0);
+  const auto r = segstream("rfm --features " + rf + " --map rf10 --scoring quintile --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("Champions"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("Hibernating"), std::string::npos) << r.output;
+  EXPECT_EQ(io::File::open(out).string_attribute("format"), "segstream.rfm");
+  // lifetimes features have no recency_days column
+  const std::string lt = (dir / "lt.h5").string();
+  ASSERT_EQ(segstream("features --events " + ev + " --out " + lt).exit_code, 0);
+  expect_error(segstream("rfm --features " + lt + " --out " + out + "2"), 3, "has no 'recency_days' feature");
+  expect_error(segstream("rfm --features " + rf + " --map rfm99 --out " + out + "2"), 2,
+               "unknown RFM map 'rfm99'");
   EXPECT_FALSE(std::filesystem::exists(out + "2"));
 }
 

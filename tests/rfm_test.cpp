@@ -9,7 +9,11 @@
 #include <sstream>
 
 #include "segstream/core/error.hpp"
+#include "segstream/host/features.hpp"
 #include "segstream/host/rfm.hpp"
+#include "segstream/io/csv_import.hpp"
+#include "segstream/io/features.hpp"
+#include "segstream/io/hdf5.hpp"
 #include "test_util.hpp"
 
 namespace segstream::host {
@@ -79,6 +83,65 @@ TEST(RfmGolden, G11OnlineRetailRankCutElevenSegments) {
                                                {"Hibernating", 657},
                                                {"Lost", 577}};
   EXPECT_EQ(counts, expected);
+}
+
+// G11 end to end: the invoices through import-csv, `features --mode rfm` and `rfm`, against the published
+// per-customer R, F, M values, scores and segments.
+TEST(RfmGolden, G11EndToEndFromTheInvoices) {
+  if (!std::filesystem::exists(kSharedData / "mw_online_retail.csv")) GTEST_SKIP() << "no " << kSharedData;
+  test::TempDir dir;
+  io::CsvImportOptions csv;
+  csv.input = kSharedData / "mw_online_retail.csv";
+  csv.customer = "CustomerID";
+  csv.time = "InvoiceDate";
+  csv.amount = "TotalPrice";
+  csv.order = "InvoiceNo";
+  io::import_csv(csv, dir / "retail.h5", false);
+  FeatureConfig fc;
+  fc.mode = FeatureMode::kRfm;  // t_ref defaults to the day after the last invoice, as published
+  compute_features(dir / "retail.h5", dir / "rfm-features.h5", false, fc);
+  const RfmReport report = segment_rfm_file(dir / "rfm-features.h5", dir / "rfm.h5", false,
+                                            RfmScoring::kRankCut, RfmSegmentMap::rfm11());
+  ASSERT_EQ(report.customers, 4338u);
+
+  // Ours, by customer id.
+  const io::FeatureFileReader features(dir / "rfm-features.h5");
+  ASSERT_EQ(features.feature_names(), (std::vector<std::string>{"recency_days", "frequency", "monetary"}));
+  std::vector<float> x(features.rows() * 3);
+  std::vector<std::uint64_t> fid(features.rows());
+  features.read_rows(0, features.rows(), x.data());
+  features.read_ids(0, features.rows(), fid.data());
+  const io::File rfm = io::File::open(dir / "rfm.h5");
+  const auto ids = rfm.dataset("/customer_id").read_all<std::uint64_t>();
+  const auto scores = rfm.dataset("/scores").read_all<std::uint8_t>();
+  const auto segment = rfm.dataset("/segment").read_all<std::uint8_t>();
+  const auto names = rfm.dataset("/segment").string_list_attribute("segment_names");
+  ASSERT_EQ(ids, fid);
+  std::map<std::uint64_t, std::size_t> row_of;
+  for (std::size_t i = 0; i < ids.size(); ++i) row_of[ids[i]] = i;
+
+  std::ifstream in(kSharedData / "mw_rfm_segments.csv");
+  std::string line;
+  std::getline(in, line);
+  std::size_t n = 0;
+  while (std::getline(in, line)) {
+    const auto v = csv_fields(line);
+    const std::size_t i = row_of.at(std::stoull(v[0]));
+    ASSERT_EQ(x[i * 3], std::stod(v[1])) << "recency of " << v[0];
+    ASSERT_EQ(x[i * 3 + 1], std::stod(v[2])) << "frequency of " << v[0];
+    ASSERT_NEAR(x[i * 3 + 2], std::stod(v[3]), 0.01 + 1e-6 * std::stod(v[3])) << "monetary of " << v[0];
+    ASSERT_EQ(scores[i * 3], std::stoi(v[4])) << v[0];
+    ASSERT_EQ(scores[i * 3 + 1], std::stoi(v[5])) << v[0];
+    ASSERT_EQ(scores[i * 3 + 2], std::stoi(v[6])) << v[0];
+    ASSERT_EQ(names[segment[i]], v[9]) << v[0];
+    ++n;
+  }
+  EXPECT_EQ(n, 4338u);
+  std::uint64_t total = 0;
+  for (const auto& s : report.segments) total += s.customers;
+  EXPECT_EQ(total, 4338u);
+  EXPECT_EQ(report.segments[0].name, "Champions");
+  EXPECT_EQ(report.segments[0].customers, 798u);
 }
 
 TEST(Rfm, BuiltInElevenSegmentMapEqualsThePublishedTable) {

@@ -16,6 +16,7 @@
 #include "segstream/host/features.hpp"
 #include "segstream/host/generate.hpp"
 #include "segstream/host/log.hpp"
+#include "segstream/host/rfm.hpp"
 #include "segstream/io/csv_import.hpp"
 #include "segstream/io/events.hpp"
 #include "segstream/io/inspect.hpp"
@@ -401,7 +402,7 @@ Action add_import_csv(CLI::App& sub) {
 
 Action add_features(CLI::App& sub) {
   struct Options {
-    std::string events, out, mode = "lifetimes", as_of, calibration_end, unit = "day",
+    std::string events, out, mode = "lifetimes", as_of, calibration_end, t_ref, unit = "day",
                              purchase_types = "purchase";
     std::string host_memory = "2G", on_bad_row = "error";
     double multiplier = 1.0;
@@ -411,9 +412,14 @@ Action add_features(CLI::App& sub) {
   sub.add_option("--events", o->events, "Input events.h5")->required();
   sub.add_option("-o,--out", o->out, "Output features.h5")->required();
   sub.add_flag("--overwrite", o->overwrite, "Replace the output if it exists");
-  sub.add_option("--mode", o->mode, "Feature set: lifetimes (the BTYD summary of the lifetimes library)")
-      ->check(CLI::IsMember({"lifetimes"}))
+  sub.add_option("--mode", o->mode,
+                 "Feature set: lifetimes (the BTYD summary of the lifetimes library) or rfm (recency days, "
+                 "frequency, monetary)")
+      ->check(CLI::IsMember({"lifetimes", "rfm"}))
       ->capture_default_str();
+  sub.add_option("--t-ref", o->t_ref,
+                 "rfm: reference time of recency_days (default: the events file's as_of, the day after its "
+                 "last event for imported files)");
   sub.add_option(
       "--as-of", o->as_of,
       "Observation end: events after it are ignored (YYYY-MM-DD[THH:MM:SS]; default: the end of the "
@@ -442,7 +448,9 @@ Action add_features(CLI::App& sub) {
   return [o](const GlobalOptions& g) {
     log_device(g);
     host::FeatureConfig c;
+    c.mode = host::parse_feature_mode(o->mode);
     if (!o->as_of.empty()) c.as_of = parse_date_option("--as-of", o->as_of);
+    if (!o->t_ref.empty()) c.t_ref = parse_date_option("--t-ref", o->t_ref);
     if (!o->calibration_end.empty())
       c.calibration_end = parse_date_option("--calibration-end", o->calibration_end);
     if (o->unit == "day")
@@ -490,6 +498,47 @@ Action add_features(CLI::App& sub) {
                   with_commas(r.holdout_only_customers).c_str());
     if (r.skipped_rows)
       std::printf("  %s rows with a bad amount skipped\n", with_commas(r.skipped_rows).c_str());
+  };
+}
+
+Action add_rfm(CLI::App& sub) {
+  struct Options {
+    std::string features, out, scoring = "rank-cut", map = "rfm11";
+    bool overwrite = false;
+  };
+  auto o = std::make_shared<Options>();
+  sub.add_option("--features", o->features, "features.h5 written by `segstream features --mode rfm`")
+      ->required();
+  sub.add_option("-o,--out", o->out, "Output rfm.h5 (scores and segment per customer, summary per segment)")
+      ->required();
+  sub.add_flag("--overwrite", o->overwrite, "Replace the output if it exists");
+  sub.add_option("--scoring", o->scoring, "Scoring convention: rank-cut or quintile")
+      ->check(CLI::IsMember({"rank-cut", "quintile"}))
+      ->capture_default_str();
+  sub.add_option("--map", o->map,
+                 "Segment map: rfm11 (11 segments on R, F, M), rf10 (classic R/F grid) or a CSV")
+      ->capture_default_str();
+  sub.footer(
+      "Example:\n"
+      "  segstream features --events retail.h5 --mode rfm --out rfm-features.h5\n"
+      "  segstream rfm --features rfm-features.h5 --scoring rank-cut --map rfm11 --out rfm.h5");
+
+  return [o](const GlobalOptions& g) {
+    log_device(g);
+    const host::RfmSegmentMap map = host::RfmSegmentMap::named(o->map);
+    const host::RfmReport r =
+        host::segment_rfm_file(o->features, o->out, o->overwrite, host::parse_rfm_scoring(o->scoring), map);
+    nlohmann::json segments = nlohmann::json::array();
+    for (const auto& s : r.segments)
+      segments.push_back({{"segment", s.name}, {"customers", s.customers}, {"revenue", s.revenue}});
+    host::log_record(host::LogLevel::kInfo, "rfm finished",
+                     {{"out", o->out}, {"customers", r.customers}, {"segments", segments}});
+    std::printf("wrote %s: %s customers, %s scoring, map %s\n", o->out.c_str(),
+                with_commas(r.customers).c_str(), o->scoring.c_str(), map.name().c_str());
+    std::printf("  %-22s %12s %9s %16s %9s\n", "segment", "customers", "share", "revenue", "share");
+    for (const auto& s : r.segments)
+      std::printf("  %-22s %12s %8.1f%% %16.2f %8.1f%%\n", s.name.c_str(), with_commas(s.customers).c_str(),
+                  100 * s.customer_share, s.revenue, 100 * s.revenue_share);
   };
 }
 

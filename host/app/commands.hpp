@@ -22,5 +22,6 @@ Action add_generate(CLI::App& app);
 Action add_inspect(CLI::App& app);
 Action add_import_csv(CLI::App& app);
 Action add_features(CLI::App& app);
+Action add_rfm(CLI::App& app);
 
 }  // namespace segstream::app

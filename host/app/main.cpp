@@ -65,6 +65,8 @@ int main(int argc, char** argv) {
   actions[import_csv] = app::add_import_csv(*import_csv);
   CLI::App* features = app.add_subcommand("features", "Compute per-customer features from events.h5");
   actions[features] = app::add_features(*features);
+  CLI::App* rfm = app.add_subcommand("rfm", "RFM scores and named segments from rfm features");
+  actions[rfm] = app::add_rfm(*rfm);
   for (auto& [sub, action] : actions) sub->fallthrough();
 
   try {
@@ -89,7 +91,7 @@ int main(int argc, char** argv) {
     host::configure_logging({global.log_json, host::LogLevel::kInfo});
     exit_with_error(
         ExitCode::kUsage,
-        "a subcommand is required: generate, import-csv, features or inspect (run `segstream --help`)");
+        "a subcommand is required: generate, import-csv, features, rfm or inspect (run `segstream --help`)");
   }
 
   host::configure_logging({global.log_json, global.verbose ? host::LogLevel::kDebug

@@ -16,16 +16,18 @@
 #include "segstream/io/features.hpp"
 #include "segstream/io/streams.hpp"
 #include "segstream/kernels/lifetimes.hpp"
+#include "segstream/kernels/rfm_fold.hpp"
 
 namespace segstream::host {
 namespace {
 
-// One purchase held in memory: 32 bytes.
+// One purchase held in memory: 40 bytes.
 struct Purchase {
   std::uint64_t key;  // mix64(customer_id): the output order and the partition
   std::uint64_t customer_id;
   std::int64_t timestamp;
   double amount;
+  std::uint64_t order_id;  // 0 when the file has no order ids
 };
 
 // Partition of a hashed id when the hash space is cut into `parts` equal ranges: contiguous ranges, so
@@ -35,6 +37,10 @@ std::uint64_t partition_of(std::uint64_t key, std::uint64_t parts) {
   return static_cast<std::uint64_t>((static_cast<u128>(key) * parts) >> 64);
 }
 
+std::vector<std::string> rfm_columns() {
+  return {"recency_days", "frequency", "monetary"};
+}
+
 std::vector<std::string> lifetimes_columns(bool holdout) {
   std::vector<std::string> names = {"frequency", "recency", "T", "monetary_value"};
   if (holdout) names.insert(names.end(), {"frequency_holdout", "monetary_value_holdout", "duration_holdout"});
@@ -42,6 +48,12 @@ std::vector<std::string> lifetimes_columns(bool holdout) {
 }
 
 }  // namespace
+
+FeatureMode parse_feature_mode(const std::string& name) {
+  if (name == "lifetimes") return FeatureMode::kLifetimes;
+  if (name == "rfm") return FeatureMode::kRfm;
+  throw UsageError("unknown feature mode '" + name + "' (expected lifetimes or rfm)");
+}
 
 FeatureReport compute_features(const std::filesystem::path& events_path, const std::filesystem::path& out,
                                bool overwrite, const FeatureConfig& config, const FeatureProgress& progress) {
@@ -72,6 +84,12 @@ FeatureReport compute_features(const std::filesystem::path& events_path, const s
   params.unit_seconds = config.unit_seconds;
   params.multiplier = config.multiplier;
   params.observation_end = report.as_of;
+  const bool rfm = config.mode == FeatureMode::kRfm;
+  SEGSTREAM_EXPECTS(!(rfm && config.calibration_end), "--calibration-end applies to --mode lifetimes only");
+  const std::int64_t t_ref = config.t_ref                           ? *config.t_ref
+                             : reader.file().has_attribute("as_of") ? reader.file().int_attribute("as_of")
+                                                                    : report.as_of + 1;
+  const bool orders = rfm && reader.has_order_id();
   if (config.calibration_end) {
     SEGSTREAM_EXPECTS(*config.calibration_end < report.as_of,
                       "--calibration-end {} must come before --as-of {}",
@@ -82,14 +100,14 @@ FeatureReport compute_features(const std::filesystem::path& events_path, const s
   std::array<bool, 256> is_purchase{};
   for (std::uint8_t t : config.purchase_types) is_purchase[t] = true;
 
-  // Purchases of all customers would need events × 32 bytes at most; split the hash space into as many
-  // ranges as the budget requires.
+  // Purchases of all customers would need events × sizeof(Purchase) bytes at most; split the hash space into
+  // as many ranges as the budget requires.
   const std::uint64_t parts = std::max<std::uint64_t>(
       1, (reader.rows() * sizeof(Purchase) + config.host_memory - 1) / config.host_memory);
   report.partitions = parts;
 
   io::AtomicOutput output(out, overwrite);
-  const std::vector<std::string> names = lifetimes_columns(params.holdout);
+  const std::vector<std::string> names = rfm ? rfm_columns() : lifetimes_columns(params.holdout);
   io::FeatureFileWriter writer(output.temp_path(), names, 0, output.final_path().string());
 
   const std::uint64_t block_rows = std::uint64_t{1} << 18;
@@ -124,7 +142,8 @@ FeatureReport compute_features(const std::filesystem::path& events_path, const s
         }
         const std::uint64_t key = mix64(c.customer_id[i]);
         if (partition_of(key, parts) != part) continue;
-        held.push_back(Purchase{key, c.customer_id[i], c.timestamp[i], static_cast<double>(c.amount[i])});
+        held.push_back(Purchase{key, c.customer_id[i], c.timestamp[i], static_cast<double>(c.amount[i]),
+                                orders ? c.order_id[i] : 0});
       }
       if (progress) progress(part * reader.rows() + block->start + block->rows, parts * reader.rows());
     }
@@ -135,27 +154,47 @@ FeatureReport compute_features(const std::filesystem::path& events_path, const s
       if (a.key != b.key) return a.key < b.key;
       if (a.customer_id != b.customer_id) return a.customer_id < b.customer_id;
       if (a.timestamp != b.timestamp) return a.timestamp < b.timestamp;
-      return a.amount < b.amount;
+      if (a.amount != b.amount) return a.amount < b.amount;
+      return a.order_id < b.order_id;
     });
     rows.clear();
     ids.clear();
+    std::vector<std::uint64_t> customer_orders;
     for (std::size_t i = 0; i < held.size();) {
-      kernels::LifetimesAccumulator acc;
       std::size_t j = i;
-      for (; j < held.size() && held[j].customer_id == held[i].customer_id && held[j].key == held[i].key; ++j)
-        acc.add(held[j].timestamp, held[j].amount, params);
-      if (!acc.has_summary()) {
-        ++report.holdout_only_customers;
-      } else {
+      while (j < held.size() && held[j].customer_id == held[i].customer_id && held[j].key == held[i].key) ++j;
+      if (rfm) {
+        kernels::RfmAccumulator acc;
+        customer_orders.clear();
+        for (std::size_t k = i; k < j; ++k) {
+          acc.add(held[k].timestamp, held[k].amount, config.unit_seconds);
+          customer_orders.push_back(held[k].order_id);
+        }
+        double frequency = acc.periods;
+        if (orders) {
+          std::sort(customer_orders.begin(), customer_orders.end());
+          frequency = static_cast<double>(std::unique(customer_orders.begin(), customer_orders.end()) -
+                                          customer_orders.begin());
+        }
         ids.push_back(held[i].customer_id);
-        rows.insert(rows.end(),
-                    {static_cast<float>(acc.frequency()), static_cast<float>(acc.recency(params)),
-                     static_cast<float>(acc.age(params)), static_cast<float>(acc.monetary_value())});
-        if (params.holdout)
-          rows.insert(
-              rows.end(),
-              {static_cast<float>(acc.frequency_holdout()), static_cast<float>(acc.monetary_value_holdout()),
-               static_cast<float>(kernels::LifetimesAccumulator::duration_holdout(params))});
+        rows.insert(rows.end(), {static_cast<float>(acc.recency_days(t_ref)), static_cast<float>(frequency),
+                                 static_cast<float>(acc.monetary)});
+      } else {
+        kernels::LifetimesAccumulator acc;
+        for (std::size_t k = i; k < j; ++k) acc.add(held[k].timestamp, held[k].amount, params);
+        if (!acc.has_summary()) {
+          ++report.holdout_only_customers;
+        } else {
+          ids.push_back(held[i].customer_id);
+          rows.insert(rows.end(),
+                      {static_cast<float>(acc.frequency()), static_cast<float>(acc.recency(params)),
+                       static_cast<float>(acc.age(params)), static_cast<float>(acc.monetary_value())});
+          if (params.holdout)
+            rows.insert(rows.end(),
+                        {static_cast<float>(acc.frequency_holdout()),
+                         static_cast<float>(acc.monetary_value_holdout()),
+                         static_cast<float>(kernels::LifetimesAccumulator::duration_holdout(params))});
+        }
       }
       i = j;
     }
@@ -169,12 +208,14 @@ FeatureReport compute_features(const std::filesystem::path& events_path, const s
 
   const io::File& f = writer.file();
   const std::string duration_unit = fmt::format("{} s periods / {}", config.unit_seconds, config.multiplier);
-  std::vector<std::string> units = {"repeat periods", duration_unit, duration_unit, "currency per period"};
+  std::vector<std::string> units =
+      rfm ? std::vector<std::string>{"days", orders ? "orders" : "purchase periods", "currency"}
+          : std::vector<std::string>{"repeat periods", duration_unit, duration_unit, "currency per period"};
   if (params.holdout) units.insert(units.end(), {"periods", "currency per purchase", duration_unit});
   f.dataset("/features").set_attribute("feature_units", units);
   f.set_attribute("format", "segstream.features");
   f.set_attribute("format_version", std::int64_t{1});
-  f.set_attribute("mode", "lifetimes");
+  f.set_attribute("mode", rfm ? "rfm" : "lifetimes");
   f.set_attribute("created_by", std::string("segstream ") + kVersion + " (" + kGitCommit + ") features");
   f.set_attribute("as_of", report.as_of);
   f.set_attribute("customer_order", "ascending mix64(customer_id)");
@@ -184,6 +225,10 @@ FeatureReport compute_features(const std::filesystem::path& events_path, const s
                                 {"as_of", format_iso_time(report.as_of)},
                                 {"source", events_path.filename().string()}};
   if (config.calibration_end) params_json["calibration_end"] = format_iso_time(*config.calibration_end);
+  if (rfm) {
+    params_json["t_ref"] = format_iso_time(t_ref);
+    params_json["frequency"] = orders ? "distinct orders" : "distinct purchase periods";
+  }
   f.set_attribute("parameters", params_json.dump());
   writer.close();
   output.commit();

@@ -7,6 +7,9 @@
 #include <sstream>
 
 #include "segstream/core/error.hpp"
+#include "segstream/host/version.hpp"
+#include "segstream/io/atomic_output.hpp"
+#include "segstream/io/features.hpp"
 
 namespace segstream::host {
 
@@ -174,6 +177,105 @@ RfmSegmentMap RfmSegmentMap::named(const std::string& name) {
   if (name == "rf10") return rf10();
   if (std::filesystem::exists(name)) return from_csv(name);
   throw UsageError("unknown RFM map '" + name + "' (expected rfm11, rf10 or a CSV file with R,F,M,segment)");
+}
+
+}  // namespace segstream::host
+
+// ---------------------------------------------------------------------------------------------------------
+// rfm.h5
+
+namespace segstream::host {
+
+RfmReport segment_rfm_file(const std::filesystem::path& features, const std::filesystem::path& out,
+                           bool overwrite, RfmScoring scoring, const RfmSegmentMap& map) {
+  const io::FeatureFileReader reader(features);
+  const auto& names = reader.feature_names();
+  auto column = [&](const std::string& name) {
+    const auto it = std::find(names.begin(), names.end(), name);
+    SEGSTREAM_CHECK_INPUT(it != names.end(),
+                          "{}: has no '{}' feature (write it with `segstream features --mode rfm`)",
+                          reader.path(), name);
+    return static_cast<std::size_t>(it - names.begin());
+  };
+  const std::size_t cr = column("recency_days"), cf = column("frequency"), cm = column("monetary");
+  const std::uint64_t n = reader.rows(), d = reader.columns();
+  // Ranks need every customer at once: 3 doubles and an id per customer, read a block at a time.
+  std::vector<double> r(n), f(n), m(n);
+  std::vector<std::uint64_t> ids(n);
+  const std::uint64_t block = std::uint64_t{1} << 16;
+  std::vector<float> rows(block * d);
+  for (std::uint64_t at = 0; at < n; at += block) {
+    const std::uint64_t k = std::min(block, n - at);
+    reader.read_rows(at, k, rows.data());
+    reader.read_ids(at, k, ids.data() + at);
+    for (std::uint64_t i = 0; i < k; ++i) {
+      r[at + i] = rows[i * d + cr];
+      f[at + i] = rows[i * d + cf];
+      m[at + i] = rows[i * d + cm];
+    }
+  }
+  const RfmScores scores = score_rfm(r, f, m, ids, scoring);
+  std::vector<std::uint8_t> score_matrix(n * 3), segment(n);
+  RfmReport report;
+  report.customers = n;
+  report.segments.resize(map.segment_names().size());
+  double revenue = 0;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    score_matrix[i * 3] = scores.r[i];
+    score_matrix[i * 3 + 1] = scores.f[i];
+    score_matrix[i * 3 + 2] = scores.m[i];
+    segment[i] = map.segment(scores.r[i], scores.f[i], scores.m[i]);
+    report.segments[segment[i]].customers++;
+    report.segments[segment[i]].revenue += m[i];
+    revenue += m[i];
+  }
+  std::vector<std::uint64_t> seg_customers;
+  std::vector<double> seg_revenue, seg_customer_share, seg_revenue_share;
+  for (std::size_t s = 0; s < report.segments.size(); ++s) {
+    RfmSegmentSummary& seg = report.segments[s];
+    seg.name = map.segment_names()[s];
+    seg.customer_share = static_cast<double>(seg.customers) / static_cast<double>(n);
+    seg.revenue_share = revenue != 0 ? seg.revenue / revenue : 0;
+    seg_customers.push_back(seg.customers);
+    seg_revenue.push_back(seg.revenue);
+    seg_customer_share.push_back(seg.customer_share);
+    seg_revenue_share.push_back(seg.revenue_share);
+  }
+
+  io::AtomicOutput output(out, overwrite);
+  {
+    io::File file = io::File::create(output.temp_path(), output.final_path().string());
+    const hsize_t rows_n = n, segs = report.segments.size();
+    file.create_dataset<std::uint64_t>("/customer_id", io::DatasetOptions{{rows_n}, {}, false, 0})
+        .write_rows(0, n, ids.data());
+    io::Dataset sc =
+        file.create_dataset<std::uint8_t>("/scores", io::DatasetOptions{{rows_n, 3}, {}, false, 0});
+    sc.write_rows(0, n, score_matrix.data());
+    sc.set_attribute("columns", std::vector<std::string>{"R", "F", "M"});
+    io::Dataset sg =
+        file.create_dataset<std::uint8_t>("/segment", io::DatasetOptions{{rows_n}, {}, false, 0});
+    sg.write_rows(0, n, segment.data());
+    sg.set_attribute("segment_names", map.segment_names());
+    file.create_group("/summary");
+    file.write_strings("/summary/segment", map.segment_names());
+    file.create_dataset<std::uint64_t>("/summary/customers", io::DatasetOptions{{segs}, {}, false, 0})
+        .write_rows(0, segs, seg_customers.data());
+    file.create_dataset<double>("/summary/revenue", io::DatasetOptions{{segs}, {}, false, 0})
+        .write_rows(0, segs, seg_revenue.data());
+    file.create_dataset<double>("/summary/customer_share", io::DatasetOptions{{segs}, {}, false, 0})
+        .write_rows(0, segs, seg_customer_share.data());
+    file.create_dataset<double>("/summary/revenue_share", io::DatasetOptions{{segs}, {}, false, 0})
+        .write_rows(0, segs, seg_revenue_share.data());
+    file.set_attribute("format", "segstream.rfm");
+    file.set_attribute("format_version", std::int64_t{1});
+    file.set_attribute("created_by", std::string("segstream ") + kVersion + " (" + kGitCommit + ") rfm");
+    file.set_attribute("scoring", scoring == RfmScoring::kRankCut ? "rank-cut" : "quintile");
+    file.set_attribute("map", map.name());
+    file.set_attribute("source", features.filename().string());
+    file.close();
+  }
+  output.commit();
+  return report;
 }
 
 }  // namespace segstream::host

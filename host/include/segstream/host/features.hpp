@@ -7,8 +7,9 @@
 // the file is read once per range; the output is the same bytes whatever the number of ranges, because rows
 // are always written in ascending order of mix64(customer_id).
 //
-// Modes: `lifetimes` (the BTYD summary of the lifetimes library, with calibration and holdout). The
-// behavioural and RFM feature sets, the CUDA backend and incremental state come next (issue 3).
+// Modes: `lifetimes` (the BTYD summary of the lifetimes library, with calibration and holdout) and `rfm`
+// (recency in days, frequency in orders or periods, monetary value). The behavioural feature set, the CUDA
+// backend and incremental state come next (issue 3).
 #pragma once
 
 #include <cstdint>
@@ -22,7 +23,9 @@
 
 namespace segstream::host {
 
-enum class FeatureMode : std::uint8_t { kLifetimes };
+enum class FeatureMode : std::uint8_t { kLifetimes, kRfm };
+// "lifetimes" | "rfm"; UsageError otherwise.
+FeatureMode parse_feature_mode(const std::string& name);
 
 struct FeatureConfig {
   FeatureMode mode = FeatureMode::kLifetimes;
@@ -32,7 +35,10 @@ struct FeatureConfig {
   std::int64_t unit_seconds = 86400;  // the period
   double multiplier = 1.0;            // durations are divided by it
   std::vector<std::uint8_t> purchase_types = {6};
-  std::optional<std::int64_t> calibration_end;             // lifetimes holdout split
+  std::optional<std::int64_t> calibration_end;  // lifetimes holdout split
+  // rfm: the reference time of recency_days. Default: the events file's `as_of` (the day after its last
+  // event for imported files), else t0 + 1 s.
+  std::optional<std::int64_t> t_ref;
   std::uint64_t host_memory = std::uint64_t{2} << 30;      // bytes for the purchases held at once
   io::BadRowPolicy on_bad_row = io::BadRowPolicy::kError;  // NaN or infinite amounts
 };

@@ -66,3 +66,26 @@ class RfmSegmentMap {
 };
 
 }  // namespace segstream::host
+
+namespace segstream::host {
+
+struct RfmSegmentSummary {
+  std::string name;
+  std::uint64_t customers = 0;
+  double revenue = 0;         // Σ monetary of its customers
+  double customer_share = 0;  // of all customers
+  double revenue_share = 0;   // of all revenue
+};
+
+struct RfmReport {
+  std::uint64_t customers = 0;
+  std::vector<RfmSegmentSummary> segments;  // in the map's order
+};
+
+// `segstream rfm`: scores the recency_days, frequency and monetary columns of a features.h5 written by
+// `features --mode rfm` and writes rfm.h5 (docs/FORMATS.md): per customer the three scores and the
+// segment, per segment the customers, revenue and shares.
+RfmReport segment_rfm_file(const std::filesystem::path& features, const std::filesystem::path& out,
+                           bool overwrite, RfmScoring scoring, const RfmSegmentMap& map);
+
+}  // namespace segstream::host
