@@ -23,6 +23,8 @@ out="$root/bench/results/io_read-$(date -u +%Y-%m-%d).json"
 SEGSTREAM_BENCH_DIR=$dir SEGSTREAM_BENCH_MB=$mb "$build/bench/io_read_bench" \
   --benchmark_out="$out" --benchmark_out_format=json >/dev/null
 rm -f "$dir"/segstream-bench-features.h5 "$dir"/segstream-bench-events.h5
+# Keep the machine's paths out of recorded results.
+sed -i "s|\"$build/|\"build/|g; s|\"$root/|\"|g" "$out"
 {
   echo "# bench/io_read.sh --mb $mb, $("$build/host/segstream" --version)"
   python3 "$root/bench/io_read_report.py" "$out"
