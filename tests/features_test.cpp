@@ -221,14 +221,10 @@ TEST(FeaturesBadInput, NanAmountNamesTheRowOrIsSkipped) {
   write_events(dir / "ev.h5", {{1, "2020-01-01", kPurchase, 10}, {1, "2020-01-02", kPurchase, NAN}});
   FeatureConfig c;
   c.as_of = *parse_iso_time("2020-02-01");
-  try {
-    compute_features(dir / "ev.h5", dir / "f.h5", false, c);
-    FAIL();
-  } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("ev.h5: row 1: /events/amount is nan, expected a finite amount"),
-              std::string::npos)
-        << e.what();
-  }
+  const std::string msg =
+      test::input_error_of([&] { compute_features(dir / "ev.h5", dir / "f.h5", false, c); });
+  EXPECT_NE(msg.find("ev.h5: row 1: /events/amount is nan, expected a finite amount"), std::string::npos)
+      << msg;
   EXPECT_FALSE(std::filesystem::exists(dir / "f.h5"));
   c.on_bad_row = io::BadRowPolicy::kSkip;
   const FeatureReport r = compute_features(dir / "ev.h5", dir / "f.h5", false, c);
@@ -242,14 +238,9 @@ TEST(FeaturesBadInput, UnknownEventTypeCode) {
                {{1, "2020-01-01", kPurchase, 10}, {1, "2020-01-02", static_cast<io::EventType>(40), 1}});
   FeatureConfig c;
   c.as_of = *parse_iso_time("2020-02-01");
-  try {
-    compute_features(dir / "ev.h5", dir / "f.h5", false, c);
-    FAIL();
-  } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("row 1: /events/event_type is 40, not a known code (0..12)"),
-              std::string::npos)
-        << e.what();
-  }
+  const std::string msg =
+      test::input_error_of([&] { compute_features(dir / "ev.h5", dir / "f.h5", false, c); });
+  EXPECT_NE(msg.find("row 1: /events/event_type is 40, not a known code (0..12)"), std::string::npos) << msg;
   EXPECT_TRUE(dir.entries() == std::vector<std::string>{"ev.h5"});
 }
 

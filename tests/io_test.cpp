@@ -321,26 +321,16 @@ TEST(AtomicOutput, CommitRenamesAndAbandonRemoves) {
 
 // --- bad inputs -------------------------------------------------------------------------------------------
 
-template <class Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "(no InputError)";
-}
-
 TEST(BadInput, MissingFile) {
   TempDir dir;
-  const std::string msg = error_of([&] { EventFileReader r(dir / "nope.h5"); });
+  const std::string msg = test::input_error_of([&] { EventFileReader r(dir / "nope.h5"); });
   EXPECT_NE(msg.find("nope.h5: no such file"), std::string::npos) << msg;
 }
 
 TEST(BadInput, NotHdf5) {
   TempDir dir;
   std::ofstream(dir / "text.h5") << "customer_id,timestamp\n1,2\n";
-  const std::string msg = error_of([&] { EventFileReader r(dir / "text.h5"); });
+  const std::string msg = test::input_error_of([&] { EventFileReader r(dir / "text.h5"); });
   EXPECT_NE(msg.find("text.h5: not an HDF5 file"), std::string::npos) << msg;
 }
 
@@ -349,7 +339,7 @@ TEST(BadInput, TruncatedFile) {
   const auto path = dir / "ev.h5";
   write_events(path, 100000, 4096, 100000);
   std::filesystem::resize_file(path, std::filesystem::file_size(path) / 2);
-  const std::string msg = error_of([&] {
+  const std::string msg = test::input_error_of([&] {
     EventFileReader r(path);
     EventBuffer buf(r.rows());
     r.read(0, r.rows(), buf.view());
@@ -368,7 +358,7 @@ TEST(BadInput, MissingDataset) {
       if (std::string(spec.name) != "amount")
         f.create_dataset(std::string("/events/") + spec.name, spec.type, DatasetOptions{{10}, {}, false, 0});
   }
-  const std::string msg = error_of([&] { EventFileReader r(path); });
+  const std::string msg = test::input_error_of([&] { EventFileReader r(path); });
   EXPECT_NE(msg.find("dataset /events/amount is missing"), std::string::npos) << msg;
   EXPECT_NE(msg.find("ev.h5"), std::string::npos) << msg;
 }
@@ -393,7 +383,7 @@ TEST(BadInput, WrongType) {
       [](const EventColumnSpec& s) {
         return std::string(s.name) == "timestamp" ? ElementType::kFloat64 : s.type;
       });
-  const std::string msg = error_of([&] { EventFileReader r(path); });
+  const std::string msg = test::input_error_of([&] { EventFileReader r(path); });
   EXPECT_NE(msg.find("dataset /events/timestamp has type float64, expected int64"), std::string::npos) << msg;
 }
 
@@ -407,7 +397,7 @@ TEST(BadInput, WrongRank) {
                                                : DatasetOptions{{10}, {}, false, 0};
       },
       [](const EventColumnSpec& s) { return s.type; });
-  const std::string msg = error_of([&] { EventFileReader r(path); });
+  const std::string msg = test::input_error_of([&] { EventFileReader r(path); });
   EXPECT_NE(msg.find("dataset /events/amount has rank 2"), std::string::npos) << msg;
   EXPECT_NE(msg.find("expected rank 1"), std::string::npos) << msg;
 }
@@ -421,7 +411,7 @@ TEST(BadInput, UnequalColumnLengths) {
         return DatasetOptions{{std::string(s.name) == "channel" ? hsize_t{9} : hsize_t{10}}, {}, false, 0};
       },
       [](const EventColumnSpec& s) { return s.type; });
-  const std::string msg = error_of([&] { EventFileReader r(path); });
+  const std::string msg = test::input_error_of([&] { EventFileReader r(path); });
   EXPECT_NE(msg.find("/events/channel has 9 rows but /events/customer_id has 10"), std::string::npos) << msg;
 }
 
@@ -429,7 +419,7 @@ TEST(BadInput, ZeroRows) {
   TempDir dir;
   const auto path = dir / "ev.h5";
   write_events(path, 0, 16, 16);
-  const std::string msg = error_of([&] { EventFileReader r(path); });
+  const std::string msg = test::input_error_of([&] { EventFileReader r(path); });
   EXPECT_NE(msg.find("/events has zero rows"), std::string::npos) << msg;
 
   const auto fpath = dir / "f.h5";
@@ -437,7 +427,7 @@ TEST(BadInput, ZeroRows) {
     FeatureFileWriter w(fpath, {"a"});
     w.close();
   }
-  const std::string fmsg = error_of([&] { FeatureFileReader r(fpath); });
+  const std::string fmsg = test::input_error_of([&] { FeatureFileReader r(fpath); });
   EXPECT_NE(fmsg.find("/features has zero rows"), std::string::npos) << fmsg;
 }
 
@@ -454,7 +444,7 @@ TEST(BadInput, FeatureNamesMustMatchColumns) {
     std::vector<std::uint64_t> id{1, 2, 3, 4};
     ids.write_rows(0, 4, id.data());
   }
-  const std::string msg = error_of([&] { FeatureFileReader r(path); });
+  const std::string msg = test::input_error_of([&] { FeatureFileReader r(path); });
   EXPECT_NE(msg.find("/features has 3 columns but its feature_names attribute names 2"), std::string::npos)
       << msg;
 }

@@ -216,13 +216,8 @@ TEST(Rfm, BadInputs) {
   EXPECT_THROW(RfmSegmentMap::named("rfm99"), UsageError);
   test::TempDir dir;
   std::ofstream(dir / "partial.csv") << "R,F,M,segment\n5,5,5,Champions\n";
-  try {
-    RfmSegmentMap::from_csv(dir / "partial.csv");
-    FAIL();
-  } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("leaves 124 of the 125 (R, F, M) cells without a segment"),
-              std::string::npos);
-  }
+  const std::string msg = test::input_error_of([&] { RfmSegmentMap::from_csv(dir / "partial.csv"); });
+  EXPECT_NE(msg.find("leaves 124 of the 125 (R, F, M) cells without a segment"), std::string::npos) << msg;
   std::ofstream(dir / "bad.csv") << "R,F,M,segment\n6,5,5,Champions\n";
   EXPECT_THROW(RfmSegmentMap::from_csv(dir / "bad.csv"), InputError);
 }

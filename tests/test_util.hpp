@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "segstream/core/error.hpp"
 #include "segstream/io/events.hpp"
 
 namespace segstream::test {
@@ -45,6 +46,17 @@ inline EventTable read_event_table(const std::filesystem::path& path) {
                           t.category.data(), t.channel.data(), t.discount.data(),
                           t.has_order_id ? t.order_id.data() : nullptr});
   return t;
+}
+
+// The message of the InputError that fn() throws, or a marker that fails any expectation on it.
+template <class Fn>
+std::string input_error_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(no InputError)";
 }
 
 // A fresh directory under the system temp dir, removed with everything in it on destruction.
