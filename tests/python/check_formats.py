@@ -500,6 +500,56 @@ def check_imported(c, binary, scratch):
         c.check("non-numeric ids are hashed to other values", int(ev["customer_id"][2]) not in (0, 7, 17850, 14527))
 
 
+def check_feature_modes(c, binary, scratch):
+    """features.h5 from `features --mode lifetimes|rfm` and rfm.h5 from `rfm`, as FORMATS.md describes them."""
+    events = os.path.join(scratch, "fm_events.h5")
+    lifetimes = os.path.join(scratch, "fm_lifetimes.h5")
+    rfm_features = os.path.join(scratch, "fm_rfm_features.h5")
+    rfm = os.path.join(scratch, "fm_rfm.h5")
+    for args in (["generate", "--customers", "1500", "--seed", "5", "--out", events],
+                 ["features", "--events", events, "--multiplier", "7", "--calibration-end", "2025-10-01",
+                  "--out", lifetimes],
+                 ["features", "--events", events, "--mode", "rfm", "--out", rfm_features],
+                 ["rfm", "--features", rfm_features, "--out", rfm]):
+        r = run(binary, args + ["--overwrite"])
+        if not c.check(f"segstream {args[0]} exits 0", r.returncode == 0, r.stdout + r.stderr):
+            return
+    with h5py.File(lifetimes, "r") as f:
+        check_string_attr(c, f, "lifetimes /", "mode", "lifetimes")
+        check_string_attr(c, f, "lifetimes /", "customer_order", "ascending mix64(customer_id)")
+        check_int_attr(c, f, "lifetimes /", "as_of", 1767225599)  # the events window's last second
+        names = [n.decode() if isinstance(n, bytes) else n for n in f["features"].attrs["feature_names"]]
+        c.check("lifetimes columns with holdout", names == ["frequency", "recency", "T", "monetary_value",
+                                                           "frequency_holdout", "monetary_value_holdout",
+                                                           "duration_holdout"], str(names))
+        c.check("lifetimes feature_units has one unit per column", len(f["features"].attrs["feature_units"]) == 7)
+        x, ids = f["features"][:], f["customer_id"][:]
+        c.check("lifetimes rows are in ascending mix64(customer_id)",
+                all(mix64(int(a)) < mix64(int(b)) for a, b in zip(ids[:-1], ids[1:])))
+        c.check("frequency, recency, T are non-negative and recency <= T",
+                bool((x[:, 0] >= 0).all() and (x[:, 1] >= 0).all() and (x[:, 1] <= x[:, 2] + 1e-4).all()))
+        c.check("duration_holdout is (2025-12-31 - 2025-10-01) / 7 for everyone", bool(np.allclose(x[:, 6], 91 / 7)))
+    with h5py.File(rfm_features, "r") as f:
+        check_string_attr(c, f, "rfm features /", "mode", "rfm")
+        names = [n.decode() if isinstance(n, bytes) else n for n in f["features"].attrs["feature_names"]]
+        c.check("rfm columns", names == ["recency_days", "frequency", "monetary"], str(names))
+        x = f["features"][:]
+        c.check("rfm frequency >= 1 and monetary > 0", bool((x[:, 1] >= 1).all() and (x[:, 2] > 0).all()))
+        n = x.shape[0]
+    with h5py.File(rfm, "r") as f:
+        check_string_attr(c, f, "rfm.h5 /", "format", "segstream.rfm")
+        check_string_attr(c, f, "rfm.h5 /", "scoring", "rank-cut")
+        check_string_attr(c, f, "rfm.h5 /", "map", "rfm11")
+        scores = f["scores"][:]
+        c.check("rfm.h5 scores are uint8 (N, 3) in 1..5", scores.dtype == np.uint8 and scores.shape == (n, 3)
+                and bool(((scores >= 1) & (scores <= 5)).all()))
+        segs = len(f["segment"].attrs["segment_names"])
+        c.check("rfm.h5 segments index segment_names", bool((f["segment"][:] < segs).all()) and segs == 11)
+        c.check("summary customers add up to N", int(f["summary/customers"][:].sum()) == n)
+        c.check("summary shares add up to 1", abs(float(f["summary/customer_share"][:].sum()) - 1) < 1e-9
+                and abs(float(f["summary/revenue_share"][:].sum()) - 1) < 1e-9)
+
+
 def main():
     if len(sys.argv) != 3:
         print(__doc__.strip().splitlines()[2])
@@ -559,6 +609,7 @@ def main():
     c.section("features.h5", check_features, features, events)
 
     c.section("events.h5 from import-csv", check_imported, binary, scratch)
+    c.section("features.h5 from features, rfm.h5 from rfm", check_feature_modes, binary, scratch)
 
     # Atomic output: an existing file is replaced only with --overwrite ...
     before = sha256(events)
