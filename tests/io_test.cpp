@@ -77,6 +77,13 @@ TEST(Events, RoundTripAcrossChunkAndAppendSizes) {
     reader.read(1234, 100, part.view());
     EXPECT_EQ(part.view().timestamp[0], 1000 + 1234);
     EXPECT_EQ(part.view().timestamp[99], 1000 + 1333);
+    // Columns without a destination are skipped; the others are read as usual.
+    std::vector<std::int64_t> only_ts(10, -1);
+    EventColumns partial;
+    partial.timestamp = only_ts.data();
+    reader.read(2000, 10, partial);
+    EXPECT_EQ(only_ts[0], 1000 + 2000);
+    EXPECT_EQ(only_ts[9], 1000 + 2009);
     EXPECT_EQ(reader.file().group("/events").string_list_attribute("event_type_names"),
               standard_event_type_names());
   }

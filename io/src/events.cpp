@@ -92,11 +92,12 @@ EventFileReader::EventFileReader(const std::filesystem::path& path) : file_(File
 }
 
 void EventFileReader::read(std::uint64_t start, std::uint64_t count, const EventColumns& dst) const {
-  // The direct pieces of all seven columns go to the read pool together, so the disk sees them at once;
-  // a column that does not qualify is read through HDF5.
+  // The direct pieces of all wanted columns go to the read pool together, so the disk sees them at once;
+  // a column that does not qualify is read through HDF5, and a column without a destination not at all.
   std::vector<FileSegment> segments;
   for (std::size_t i = 0; i < columns_.size(); ++i)
-    if (!columns_[i].plan_direct_read(start, count, event_columns()[i].type, dst.column(i), segments))
+    if (dst.column(i) != nullptr &&
+        !columns_[i].plan_direct_read(start, count, event_columns()[i].type, dst.column(i), segments))
       columns_[i].read_rows(start, count, event_columns()[i].type, dst.column(i));
   if (order_id_ && dst.order_id != nullptr &&
       !order_id_->plan_direct_read(start, count, ElementType::kUint64, dst.order_id, segments))

@@ -85,6 +85,7 @@ class EventFileReader {
   const File& file() const { return file_; }
   bool has_order_id() const { return order_id_.has_value(); }
   // Reads events [start, start + count) into dst (and order ids when dst.order_id and the file has them).
+  // A column whose pointer in dst is null is not read: a stage that needs four columns reads four.
   void read(std::uint64_t start, std::uint64_t count, const EventColumns& dst) const;
 
  private:
