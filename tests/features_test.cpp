@@ -10,6 +10,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "event_fixture.hpp"
 #include "segstream/core/error.hpp"
 #include "segstream/core/time.hpp"
 #include "segstream/host/features.hpp"
@@ -25,45 +26,9 @@ namespace {
 using test::TempDir;
 const std::filesystem::path kSharedData = SEGSTREAM_SHARED_DATA;
 
-struct Event {
-  std::uint64_t customer;
-  const char* when;
-  io::EventType type;
-  float amount;
-};
-
-void write_events(const std::filesystem::path& path, const std::vector<Event>& events,
-                  std::int64_t as_of = 0) {
-  io::EventFileWriter w(path, 1024);
-  io::EventBuffer buf(events.size());
-  io::EventColumns c = buf.view();
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    c.customer_id[i] = events[i].customer;
-    c.timestamp[i] = *parse_iso_time(events[i].when);
-    c.event_type[i] = static_cast<std::uint8_t>(events[i].type);
-    c.amount[i] = events[i].amount;
-    c.category[i] = 0;
-    c.channel[i] = 0;
-    c.discount[i] = 0;
-  }
-  w.append(c, events.size());
-  if (as_of) w.file().set_attribute("as_of", as_of);
-  w.close();
-}
-
-// customer id → feature row
-std::map<std::uint64_t, std::vector<float>> read_features(const std::filesystem::path& path) {
-  io::FeatureFileReader r(path);
-  std::vector<float> x(r.rows() * r.columns());
-  std::vector<std::uint64_t> ids(r.rows());
-  r.read_rows(0, r.rows(), x.data());
-  r.read_ids(0, r.rows(), ids.data());
-  std::map<std::uint64_t, std::vector<float>> out;
-  for (std::size_t i = 0; i < ids.size(); ++i)
-    out[ids[i]] = std::vector<float>(x.begin() + static_cast<std::ptrdiff_t>(i * r.columns()),
-                                     x.begin() + static_cast<std::ptrdiff_t>((i + 1) * r.columns()));
-  return out;
-}
+using test::Event;
+using test::read_features;
+using test::write_events;
 
 constexpr auto kPurchase = io::EventType::kPurchase;
 
@@ -205,15 +170,9 @@ TEST(Features, SameOutputForAnyEventOrderAndMemoryBudget) {
   const FeatureReport many = compute_features(dir / "shuffled.h5", dir / "b.h5", false, c);
   EXPECT_GT(many.partitions, 50u);
   EXPECT_EQ(one.customers, many.customers);
-  io::FeatureFileReader a(dir / "a.h5"), b(dir / "b.h5");
-  std::vector<float> xa(a.rows() * a.columns()), xb(b.rows() * b.columns());
-  std::vector<std::uint64_t> ia(a.rows()), ib(b.rows());
-  a.read_rows(0, a.rows(), xa.data());
-  b.read_rows(0, b.rows(), xb.data());
-  a.read_ids(0, a.rows(), ia.data());
-  b.read_ids(0, b.rows(), ib.data());
-  EXPECT_EQ(ia, ib);
-  EXPECT_EQ(xa, xb);
+  const test::FeatureMatrix a = test::read_matrix(dir / "a.h5"), b = test::read_matrix(dir / "b.h5");
+  EXPECT_EQ(a.ids, b.ids);
+  EXPECT_EQ(a.values, b.values);
 }
 
 TEST(FeaturesBadInput, NanAmountNamesTheRowOrIsSkipped) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <limits>
 #include <memory>
@@ -55,6 +56,20 @@ std::uint64_t parse_bytes_option(const std::string& option, const std::string& t
     }
   }
   return static_cast<std::uint64_t>(parse_count_option(option, digits)) * scale;
+}
+
+// "7,28,90" → numbers (UsageError naming the option for anything else).
+std::vector<double> parse_number_list(const std::string& option, const std::string& text) {
+  std::vector<double> out;
+  std::stringstream ss(text);
+  for (std::string item; std::getline(ss, item, ',');) {
+    double v = 0;
+    const auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+    if (item.empty() || ec != std::errc() || ptr != item.data() + item.size() || !std::isfinite(v))
+      throw UsageError(option + ": expected comma-separated numbers, got '" + text + "'");
+    out.push_back(v);
+  }
+  return out;
 }
 
 // "champion=2,lapsed" → weights; unnamed archetypes get weight 0.
@@ -402,8 +417,10 @@ Action add_import_csv(CLI::App& sub) {
 
 Action add_features(CLI::App& sub) {
   struct Options {
-    std::string events, out, mode = "lifetimes", as_of, calibration_end, t_ref, unit = "day",
+    std::string events, out, mode = "behavioral", as_of, calibration_end, t_ref, unit = "day",
                              purchase_types = "purchase";
+    std::string windows = "7,28,90", season_months = "11,12", bgnbd, state_in, state_out;
+    int top_categories = 5;
     std::string host_memory = "2G", on_bad_row = "error";
     double multiplier = 1.0;
     bool overwrite = false;
@@ -413,10 +430,26 @@ Action add_features(CLI::App& sub) {
   sub.add_option("-o,--out", o->out, "Output features.h5")->required();
   sub.add_flag("--overwrite", o->overwrite, "Replace the output if it exists");
   sub.add_option("--mode", o->mode,
-                 "Feature set: lifetimes (the BTYD summary of the lifetimes library) or rfm (recency days, "
-                 "frequency, monetary)")
-      ->check(CLI::IsMember({"lifetimes", "rfm"}))
+                 "Feature set: behavioral (every family of the behavioural set), lifetimes (the BTYD summary "
+                 "of the lifetimes library) or rfm (recency days, frequency, monetary)")
+      ->check(CLI::IsMember({"behavioral", "behavioural", "lifetimes", "rfm"}))
       ->capture_default_str();
+  sub.add_option("--windows", o->windows,
+                 "behavioral: the three usage windows of events_<w>d, in days (1-120)")
+      ->capture_default_str();
+  sub.add_option("--season-months", o->season_months, "behavioral: months of holiday_share, comma-separated")
+      ->capture_default_str();
+  sub.add_option("--top-categories", o->top_categories,
+                 "behavioral: category_share columns for this many top categories by spend (0-16)")
+      ->capture_default_str();
+  sub.add_option("--bgnbd", o->bgnbd,
+                 "behavioral: BG/NBD parameters r,alpha,a,b for p_alive (default: fitted on a sample of "
+                 "customers, in --unit / --multiplier time)");
+  sub.add_option("--state-in", o->state_in,
+                 "behavioral: state saved by an earlier run (--state-out); only events after its as-of time "
+                 "are read from --events");
+  sub.add_option("--state-out", o->state_out,
+                 "behavioral: save the per-customer state as of --as-of, for the next incremental run");
   sub.add_option("--t-ref", o->t_ref,
                  "rfm: reference time of recency_days (default: the events file's as_of, the day after its "
                  "last event for imported files)");
@@ -440,6 +473,9 @@ Action add_features(CLI::App& sub) {
       ->capture_default_str();
   sub.footer(
       "Examples:\n"
+      "  segstream features --events events.h5 --out features.h5 --state-out state-2026-11-28.h5\n"
+      "  segstream features --events day.h5 --state-in state-2026-11-28.h5 --as-of 2026-11-29T23:59:59 "
+      "--out features.h5\n"
       "  segstream features --events cdnow.h5 --mode lifetimes --as-of 1997-09-30 --multiplier 7 --out "
       "summary.h5\n"
       "  segstream features --events cdnow.h5 --calibration-end 1997-09-30 --as-of 1998-06-30 --out "
@@ -473,6 +509,23 @@ Action add_features(CLI::App& sub) {
     }
     c.host_memory = parse_bytes_option("--host-memory", o->host_memory);
     c.on_bad_row = o->on_bad_row == "skip" ? io::BadRowPolicy::kSkip : io::BadRowPolicy::kError;
+    const std::vector<double> windows = parse_number_list("--windows", o->windows);
+    if (windows.size() != 3) throw UsageError("--windows takes three numbers of days, e.g. 7,28,90");
+    for (int i = 0; i < 3; ++i) c.windows[i] = static_cast<int>(windows[i]);
+    c.season_months = 0;
+    for (double m : parse_number_list("--season-months", o->season_months)) {
+      if (m < 1 || m > 12 || m != std::floor(m)) throw UsageError("--season-months takes months 1-12");
+      c.season_months |= 1u << static_cast<int>(m);
+    }
+    c.top_categories = o->top_categories;
+    if (!o->bgnbd.empty()) {
+      const std::vector<double> v = parse_number_list("--bgnbd", o->bgnbd);
+      if (v.size() != 4) throw UsageError("--bgnbd takes four numbers r,alpha,a,b");
+      c.bgnbd = kernels::BgNbdParams{v[0], v[1], v[2], v[3]};
+    }
+    c.state_in = o->state_in;
+    c.state_out = o->state_out;
+    c.overwrite_state = o->overwrite;
     host::Progress bar("features", "event rows");
     const host::FeatureReport r =
         host::compute_features(o->events, o->out, o->overwrite, c, [&](auto d, auto t) { bar.update(d, t); });
@@ -485,6 +538,10 @@ Action add_features(CLI::App& sub) {
                       {"after_as_of", r.after_as_of},
                       {"skipped_rows", r.skipped_rows},
                       {"holdout_only_customers", r.holdout_only_customers},
+                      {"negative_purchases", r.negative_purchases},
+                      {"state_customers", r.state_customers},
+                      {"before_state", r.before_state},
+                      {"bgnbd_sample", r.bgnbd_sample},
                       {"partitions", r.partitions},
                       {"seconds", r.seconds}});
     std::printf("wrote %s: %s customers (%s mode, as of %s) from %s events in %.1f s, %llu pass%s\n",
@@ -498,6 +555,18 @@ Action add_features(CLI::App& sub) {
                   with_commas(r.holdout_only_customers).c_str());
     if (r.skipped_rows)
       std::printf("  %s rows with a bad amount skipped\n", with_commas(r.skipped_rows).c_str());
+    if (r.negative_purchases)
+      std::printf("  %s purchases with a negative amount counted as returns\n",
+                  with_commas(r.negative_purchases).c_str());
+    if (r.state_customers)
+      std::printf("  %s customers carried in from %s; %s events at or before its as-of time ignored\n",
+                  with_commas(r.state_customers).c_str(), o->state_in.c_str(),
+                  with_commas(r.before_state).c_str());
+    if (r.bgnbd)
+      std::printf(
+          "  p_alive: BG/NBD r=%.4g alpha=%.4g a=%.4g b=%.4g (%s)\n", r.bgnbd->r, r.bgnbd->alpha, r.bgnbd->a,
+          r.bgnbd->b,
+          r.bgnbd_sample ? ("fitted on " + with_commas(r.bgnbd_sample) + " customers").c_str() : "given");
   };
 }
 

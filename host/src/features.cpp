@@ -1,5 +1,7 @@
 #include "segstream/host/features.hpp"
 
+#include "features_internal.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -30,13 +32,6 @@ struct Purchase {
   std::uint64_t order_id;  // 0 when the file has no order ids
 };
 
-// Partition of a hashed id when the hash space is cut into `parts` equal ranges: contiguous ranges, so
-// concatenating the partitions in order keeps the global order of keys.
-std::uint64_t partition_of(std::uint64_t key, std::uint64_t parts) {
-  __extension__ using u128 = unsigned __int128;  // GCC and Clang; the high half of a 64 × 64 product
-  return static_cast<std::uint64_t>((static_cast<u128>(key) * parts) >> 64);
-}
-
 std::vector<std::string> rfm_columns() {
   return {"recency_days", "frequency", "monetary"};
 }
@@ -49,37 +44,54 @@ std::vector<std::string> lifetimes_columns(bool holdout) {
 
 }  // namespace
 
-FeatureMode parse_feature_mode(const std::string& name) {
-  if (name == "lifetimes") return FeatureMode::kLifetimes;
-  if (name == "rfm") return FeatureMode::kRfm;
-  throw UsageError("unknown feature mode '" + name + "' (expected lifetimes or rfm)");
-}
+namespace detail {
 
-FeatureReport compute_features(const std::filesystem::path& events_path, const std::filesystem::path& out,
-                               bool overwrite, const FeatureConfig& config, const FeatureProgress& progress) {
-  const auto t_begin = std::chrono::steady_clock::now();
+void check_common_config(const FeatureConfig& config) {
   SEGSTREAM_EXPECTS(config.unit_seconds > 0, "--unit must be a positive number of seconds (got {})",
                     config.unit_seconds);
   SEGSTREAM_EXPECTS(config.multiplier > 0 && std::isfinite(config.multiplier),
                     "--multiplier must be positive (got {})", config.multiplier);
   SEGSTREAM_EXPECTS(!config.purchase_types.empty(), "at least one purchase event type is needed");
   SEGSTREAM_EXPECTS(config.host_memory >= (std::uint64_t{1} << 20), "--host-memory must be at least 1 MiB");
+}
+
+std::vector<std::string> event_type_names(const io::EventFileReader& reader) {
+  const io::Group events = reader.file().group("/events");
+  return events.has_attribute("event_type_names") ? events.string_list_attribute("event_type_names")
+                                                  : io::standard_event_type_names();
+}
+
+std::int64_t resolve_as_of(const io::EventFileReader& reader, const FeatureConfig& config) {
+  if (config.as_of) return *config.as_of;
+  SEGSTREAM_CHECK_INPUT(reader.file().has_attribute("as_of"),
+                        "{}: has no as_of attribute; give the observation end with --as-of", reader.path());
+  return reader.file().int_attribute("as_of") - 1;
+}
+
+}  // namespace detail
+
+FeatureMode parse_feature_mode(const std::string& name) {
+  if (name == "behavioral" || name == "behavioural") return FeatureMode::kBehavioural;
+  if (name == "lifetimes") return FeatureMode::kLifetimes;
+  if (name == "rfm") return FeatureMode::kRfm;
+  throw UsageError("unknown feature mode '" + name + "' (expected behavioral, lifetimes or rfm)");
+}
+
+FeatureReport compute_features(const std::filesystem::path& events_path, const std::filesystem::path& out,
+                               bool overwrite, const FeatureConfig& config, const FeatureProgress& progress) {
+  if (config.mode == FeatureMode::kBehavioural)
+    return compute_behaviour(events_path, out, overwrite, config, progress);
+  SEGSTREAM_EXPECTS(config.state_in.empty() && config.state_out.empty(),
+                    "--state-in and --state-out apply to --mode behavioral only");
+  const auto t_begin = std::chrono::steady_clock::now();
+  detail::check_common_config(config);
 
   const io::EventFileReader reader(events_path);
   const std::string& in = reader.path();
-  const std::size_t known_types =
-      reader.file().group("/events").has_attribute("event_type_names")
-          ? reader.file().group("/events").string_list_attribute("event_type_names").size()
-          : io::standard_event_type_names().size();
+  const std::size_t known_types = detail::event_type_names(reader).size();
   FeatureReport report;
   report.events = reader.rows();
-  if (config.as_of) {
-    report.as_of = *config.as_of;
-  } else {
-    SEGSTREAM_CHECK_INPUT(reader.file().has_attribute("as_of"),
-                          "{}: has no as_of attribute; give the observation end with --as-of", in);
-    report.as_of = reader.file().int_attribute("as_of") - 1;
-  }
+  report.as_of = detail::resolve_as_of(reader, config);
   kernels::LifetimesParams params;
   params.unit_seconds = config.unit_seconds;
   params.multiplier = config.multiplier;
@@ -150,7 +162,7 @@ FeatureReport compute_features(const std::filesystem::path& events_path, const s
           continue;
         }
         const std::uint64_t key = mix64(c.customer_id[i]);
-        if (partition_of(key, parts) != part) continue;
+        if (detail::partition_of(key, parts) != part) continue;
         held.push_back(Purchase{key, c.customer_id[i], c.timestamp[i], static_cast<double>(c.amount[i]),
                                 orders ? c.order_id[i] : 0});
       }

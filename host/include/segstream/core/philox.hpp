@@ -153,4 +153,19 @@ SEGSTREAM_HD std::uint64_t mix64(std::uint64_t x) {
   return x;
 }
 
+// The inverse of mix64 (each step of it is a bijection on 64-bit words): a hashed id gives the id back.
+SEGSTREAM_HD std::uint64_t unmix64(std::uint64_t x) {
+  constexpr auto inverse = [](std::uint64_t a) {  // a⁻¹ mod 2^64 for odd a, by Newton's iteration
+    std::uint64_t v = a;
+    for (int i = 0; i < 5; ++i) v *= 2 - a * v;
+    return v;
+  };
+  x ^= (x >> 31) ^ (x >> 62);
+  x *= inverse(0x94D049BB133111EBull);
+  x ^= (x >> 27) ^ (x >> 54);
+  x *= inverse(0xBF58476D1CE4E5B9ull);
+  x ^= (x >> 30) ^ (x >> 60);
+  return x;
+}
+
 }  // namespace segstream

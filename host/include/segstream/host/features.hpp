@@ -7,11 +7,12 @@
 // the file is read once per range; the output is the same bytes whatever the number of ranges, because rows
 // are always written in ascending order of mix64(customer_id).
 //
-// Modes: `lifetimes` (the BTYD summary of the lifetimes library, with calibration and holdout) and `rfm`
-// (recency in days, frequency in orders or periods, monetary value). The behavioural feature set, the CUDA
-// backend and incremental state come next (issue 3).
+// Modes: `behavioral` (every family of FEATURES.md's behavioural set, from all events; behaviour.cpp),
+// `lifetimes` (the BTYD summary of the lifetimes library, with calibration and holdout) and `rfm` (recency
+// in days, frequency in orders or periods, monetary value).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -20,11 +21,12 @@
 #include <vector>
 
 #include "segstream/io/csv_import.hpp"
+#include "segstream/kernels/bgnbd.hpp"
 
 namespace segstream::host {
 
-enum class FeatureMode : std::uint8_t { kLifetimes, kRfm };
-// "lifetimes" | "rfm"; UsageError otherwise.
+enum class FeatureMode : std::uint8_t { kBehavioural, kLifetimes, kRfm };
+// "behavioral" (or "behavioural") | "lifetimes" | "rfm"; UsageError otherwise.
 FeatureMode parse_feature_mode(const std::string& name);
 
 struct FeatureConfig {
@@ -39,21 +41,40 @@ struct FeatureConfig {
   // rfm: the reference time of recency_days. Default: the events file's `as_of` (the day after its last
   // event for imported files), else t0 + 1 s.
   std::optional<std::int64_t> t_ref;
-  std::uint64_t host_memory = std::uint64_t{2} << 30;      // bytes for the purchases held at once
+  std::uint64_t host_memory = std::uint64_t{2} << 30;      // bytes for the events held at once
   io::BadRowPolicy on_bad_row = io::BadRowPolicy::kError;  // NaN or infinite amounts
+
+  // behavioral mode
+  std::array<int, 3> windows = {7, 28, 90};               // events_<w>d, days, 1..120
+  std::uint32_t season_months = (1u << 11) | (1u << 12);  // holiday_share: bit m for month m
+  int top_categories = 5;                                 // category_share columns (0..16)
+  std::optional<kernels::BgNbdParams> bgnbd;              // p_alive; fitted on a sample when absent
+  std::filesystem::path state_in;                         // incremental: yesterday's state (optional)
+  std::filesystem::path state_out;                        // incremental: today's state (optional)
+  bool overwrite_state = false;
 };
 
 struct FeatureReport {
-  std::uint64_t customers = 0;               // rows written
-  std::uint64_t events = 0;                  // events in the file
-  std::uint64_t purchases = 0;               // purchase events at or before t0 that were used
-  std::uint64_t after_as_of = 0;             // events after t0, ignored
-  std::uint64_t skipped_rows = 0;            // bad amounts skipped under BadRowPolicy::kSkip
-  std::uint64_t holdout_only_customers = 0;  // first purchase after the calibration end: left out
-  std::uint64_t partitions = 0;              // passes over the file
+  std::uint64_t customers = 0;                // rows written
+  std::uint64_t events = 0;                   // events in the file
+  std::uint64_t purchases = 0;                // purchase events at or before t0 that were used
+  std::uint64_t after_as_of = 0;              // events after t0, ignored
+  std::uint64_t skipped_rows = 0;             // bad amounts skipped under BadRowPolicy::kSkip
+  std::uint64_t holdout_only_customers = 0;   // first purchase after the calibration end: left out
+  std::uint64_t partitions = 0;               // passes over the file
+  std::uint64_t negative_purchases = 0;       // behavioral: purchases with amount < 0, counted as returns
+  std::uint64_t state_customers = 0;          // customers carried in from --state-in
+  std::uint64_t before_state = 0;             // events at or before the state's as-of time, ignored
+  std::uint64_t bgnbd_sample = 0;             // customers the BG/NBD fit used (0 when given)
+  std::optional<kernels::BgNbdParams> bgnbd;  // the parameters p_alive used
   std::int64_t as_of = 0;
   double seconds = 0;
 };
+
+// The behavioural feature set (behaviour.cpp); compute_features calls it for FeatureMode::kBehavioural.
+FeatureReport compute_behaviour(const std::filesystem::path& events, const std::filesystem::path& out,
+                                bool overwrite, const FeatureConfig& config,
+                                const std::function<void(std::uint64_t, std::uint64_t)>& progress);
 
 using FeatureProgress = std::function<void(std::uint64_t done, std::uint64_t total)>;
 

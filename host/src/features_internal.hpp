@@ -1,0 +1,29 @@
+// Pieces the feature modes share (features.cpp, behaviour.cpp).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "segstream/host/features.hpp"
+#include "segstream/io/events.hpp"
+
+namespace segstream::host::detail {
+
+// Partition of a hashed id when the hash space is cut into `parts` equal ranges: contiguous ranges, so
+// concatenating the partitions in order keeps the global order of keys.
+inline std::uint64_t partition_of(std::uint64_t key, std::uint64_t parts) {
+  __extension__ using u128 = unsigned __int128;  // GCC and Clang; the high half of a 64 × 64 product
+  return static_cast<std::uint64_t>((static_cast<u128>(key) * parts) >> 64);
+}
+
+// UsageError for options every mode checks (unit, multiplier, purchase types, memory budget).
+void check_common_config(const FeatureConfig& config);
+
+// The file's event type names (its attribute, else the standard list).
+std::vector<std::string> event_type_names(const io::EventFileReader& reader);
+
+// t0: --as-of, else the last second before the file's as_of attribute (InputError when it has none).
+std::int64_t resolve_as_of(const io::EventFileReader& reader, const FeatureConfig& config);
+
+}  // namespace segstream::host::detail
