@@ -478,7 +478,7 @@ Action add_features(CLI::App& sub) {
       "--out features.h5\n"
       "  segstream features --events cdnow.h5 --mode lifetimes --as-of 1997-09-30 --multiplier 7 --out "
       "summary.h5\n"
-      "  segstream features --events cdnow.h5 --calibration-end 1997-09-30 --as-of 1998-06-30 --out "
+      "  segstream features --events cdnow.h5 --mode lifetimes --calibration-end 1997-09-30 --as-of 1998-06-30 --out "
       "holdout.h5");
 
   return [o](const GlobalOptions& g) {

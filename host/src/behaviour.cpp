@@ -360,7 +360,7 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
     v.order_id = nullptr;
     ring.push_back(v);
   }
-  std::vector<Record> held, sorted;
+  std::vector<Record> sorted;
   std::vector<CarriedState> carried;
   std::vector<BucketOutput> buckets(kBucketsPerPartition);
   // Rows waiting for the BG/NBD fit, and the sample it fits on.
@@ -377,58 +377,107 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
     report.customers += ids.size();
   };
 
+  // Per-thread tallies of a scan; the first bad row (lowest index) is reported whatever the threads.
+  struct Scan {
+    std::uint64_t after_as_of = 0, before_state = 0, skipped = 0, folded = 0, negative = 0, purchases = 0;
+    std::uint64_t bad_row = ~std::uint64_t{0};
+    int channel_slots = 0;
+    std::array<std::int64_t, kernels::kCategorySlots> cents{};
+  };
+  std::vector<Scan> scans(static_cast<std::size_t>(threads));
+  std::vector<std::vector<Record>> held_by_thread(static_cast<std::size_t>(threads));
+  auto bad_row_message = [&](const io::EventColumns& c, std::uint64_t start, std::uint64_t i) {
+    if (c.event_type[i] >= known_types)
+      return fmt::format("{}: row {}: /events/event_type is {}, not a known code (0..{})", in, start + i,
+                         c.event_type[i], known_types - 1);
+    if (c.timestamp[i] <= -kTimeBias || c.timestamp[i] >= kTimeBias)
+      return fmt::format("{}: row {}: /events/timestamp {} is out of range", in, start + i, c.timestamp[i]);
+    return fmt::format("{}: row {}: /events/amount is {}, expected a finite amount", in, start + i,
+                       c.amount[i]);
+  };
+
   for (std::uint64_t part = 0; part < parts; ++part) {
-    held.clear();
+    const std::uint64_t expected = reader.rows() / parts + reader.rows() / parts / 16 + 4096;
+    for (auto& h : held_by_thread) {
+      h.clear();
+      h.reserve(expected / static_cast<std::uint64_t>(threads));
+    }
+    for (Scan& sc : scans) sc = Scan{};
     io::EventBlockStream stream(reader, ring, block_rows);
     while (auto block = stream.next()) {
       throw_if_interrupted();
       const io::EventColumns& c = block->columns;
-      for (std::uint64_t i = 0; i < block->rows; ++i) {
-        const std::uint8_t type = c.event_type[i];
-        if (type >= known_types)
-          throw InputError(fmt::format("{}: row {}: /events/event_type is {}, not a known code (0..{})", in,
-                                       block->start + i, type, known_types - 1));
-        const std::int64_t ts = c.timestamp[i];
-        if (ts > t0) {
-          if (part == 0) ++report.after_as_of;
-          continue;
-        }
-        if (ts <= state_t0) {
-          if (part == 0) ++report.before_state;
-          continue;
-        }
-        SEGSTREAM_CHECK_INPUT(ts > -kTimeBias && ts < kTimeBias,
-                              "{}: row {}: /events/timestamp {} is out of range", in, block->start + i, ts);
-        float amount = c.amount[i];
-        const bool purchase = params.is_purchase(type);
-        if ((purchase || static_cast<int>(type) == params.return_type) && !std::isfinite(amount)) {
-          if (config.on_bad_row == io::BadRowPolicy::kError)
-            throw InputError(fmt::format("{}: row {}: /events/amount is {}, expected a finite amount", in,
-                                         block->start + i, amount));
-          if (part == 0) ++report.skipped_rows;
-          continue;
-        }
-        if (!purchase && static_cast<int>(type) != params.return_type) amount = 0;
-        if (part == 0) {
-          ++folded;
-          if (purchase && amount >= 0)
-            category_cents[std::min<int>(c.category[i], kernels::kCategorySlots - 1)] +=
-                std::llround(static_cast<double>(amount) * kCents);
-          if (purchase && amount < 0) ++report.negative_purchases;
+      const auto n = static_cast<std::int64_t>(block->rows);
+#pragma omp parallel num_threads(threads)
+      {
+        const auto tid = static_cast<std::size_t>(omp_get_thread_num());
+        Scan& sc = scans[tid];
+        std::vector<Record>& held = held_by_thread[tid];
+#pragma omp for schedule(static)
+        for (std::int64_t ii = 0; ii < n; ++ii) {
+          const auto i = static_cast<std::uint64_t>(ii);
+          const std::uint8_t type = c.event_type[i];
+          const std::int64_t ts = c.timestamp[i];
+          if (type >= known_types) {
+            sc.bad_row = std::min(sc.bad_row, block->start + i);
+            continue;
+          }
+          if (ts > t0) {
+            ++sc.after_as_of;
+            continue;
+          }
+          if (ts <= state_t0) {
+            ++sc.before_state;
+            continue;
+          }
+          if (ts <= -kTimeBias) {
+            sc.bad_row = std::min(sc.bad_row, block->start + i);
+            continue;
+          }
+          float amount = c.amount[i];
+          const bool purchase = params.is_purchase(type);
+          const bool uses_amount = purchase || static_cast<int>(type) == params.return_type;
+          if (uses_amount && !std::isfinite(amount)) {
+            if (config.on_bad_row == io::BadRowPolicy::kError)
+              sc.bad_row = std::min(sc.bad_row, block->start + i);
+            ++sc.skipped;
+            continue;
+          }
+          if (!uses_amount) amount = 0;
+          ++sc.folded;
+          if (purchase) {
+            ++sc.purchases;
+            if (amount >= 0)
+              sc.cents[std::min<int>(c.category[i], kernels::kCategorySlots - 1)] +=
+                  std::llround(static_cast<double>(amount) * kCents);
+            else
+              ++sc.negative;
+          }
           if (params.stage_of_type[type] != kernels::kStageNone)
-            channel_slots =
-                std::max(channel_slots, std::min<int>(c.channel[i], kernels::kChannelSlots - 1) + 1);
+            sc.channel_slots =
+                std::max(sc.channel_slots, std::min<int>(c.channel[i], kernels::kChannelSlots - 1) + 1);
+          const std::uint64_t key = mix64(c.customer_id[i]);
+          if (detail::partition_of(key, parts) != part) continue;
+          held.push_back(pack(key, ts, type, amount, c.category[i], c.channel[i], c.discount[i] > 0));
         }
-        const std::uint64_t key = mix64(c.customer_id[i]);
-        if (detail::partition_of(key, parts) != part) continue;
-        held.push_back(pack(key, ts, type, amount, c.category[i], c.channel[i], c.discount[i] > 0));
       }
+      std::uint64_t bad = ~std::uint64_t{0};
+      for (const Scan& sc : scans) bad = std::min(bad, sc.bad_row);
+      if (bad != ~std::uint64_t{0}) throw InputError(bad_row_message(c, block->start, bad - block->start));
       if (progress) progress(part * reader.rows() + block->start + block->rows, parts * reader.rows());
     }
-    report.purchases +=
-        static_cast<std::uint64_t>(std::count_if(held.begin(), held.end(), [&](const Record& r) {
-          return params.is_purchase(static_cast<std::uint8_t>(r.when >> 8));
-        }));
+    for (const Scan& sc : scans) {
+      if (part == 0) {
+        report.after_as_of += sc.after_as_of;
+        report.before_state += sc.before_state;
+        report.skipped_rows += sc.skipped;
+        report.negative_purchases += sc.negative;
+        report.purchases += sc.purchases;
+        folded += sc.folded;
+        channel_slots = std::max(channel_slots, sc.channel_slots);
+        for (int k = 0; k < kernels::kCategorySlots; ++k) category_cents[k] += sc.cents[k];
+      }
+    }
 
     if (part == 0) {
       const double fraction =
@@ -477,16 +526,31 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
     // Scatter into buckets of the range by hash, then sort and fold each bucket on its own thread.
     const std::uint64_t buckets_total = parts * kBucketsPerPartition;
     const std::uint64_t first_bucket = part * kBucketsPerPartition;
+    // Counting sort by bucket: each thread scatters its own records after the others' of the same bucket.
+    const auto nthreads = static_cast<std::size_t>(threads);
+    std::vector<std::uint64_t> counts(nthreads * kBucketsPerPartition, 0);
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+    for (std::int64_t t = 0; t < threads; ++t)
+      for (const Record& r : held_by_thread[static_cast<std::size_t>(t)])
+        ++counts[static_cast<std::size_t>(t) * kBucketsPerPartition +
+                 detail::partition_of(r.key, buckets_total) - first_bucket];
     std::vector<std::uint64_t> offsets(kBucketsPerPartition + 1, 0);
-    for (const Record& r : held) ++offsets[detail::partition_of(r.key, buckets_total) - first_bucket + 1];
-    for (std::uint64_t b = 0; b < kBucketsPerPartition; ++b) offsets[b + 1] += offsets[b];
-    sorted.resize(held.size());
-    {
-      std::vector<std::uint64_t> cursor(offsets.begin(), offsets.end() - 1);
-      for (const Record& r : held)
+    std::vector<std::uint64_t> cursors(nthreads * kBucketsPerPartition, 0);
+    for (std::uint64_t b = 0, at = 0; b < kBucketsPerPartition; ++b) {
+      offsets[b] = at;
+      for (std::size_t t = 0; t < nthreads; ++t) {
+        cursors[t * kBucketsPerPartition + b] = at;
+        at += counts[t * kBucketsPerPartition + b];
+      }
+      offsets[b + 1] = at;
+    }
+    sorted.resize(offsets[kBucketsPerPartition]);
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+    for (std::int64_t t = 0; t < threads; ++t) {
+      std::uint64_t* cursor = cursors.data() + static_cast<std::size_t>(t) * kBucketsPerPartition;
+      for (const Record& r : held_by_thread[static_cast<std::size_t>(t)])
         sorted[cursor[detail::partition_of(r.key, buckets_total) - first_bucket]++] = r;
     }
-    held.clear();
     carried.clear();
     if (state_in) state_in->take_partition(part, parts, carried);
     std::vector<std::uint64_t> carried_offsets(kBucketsPerPartition + 1, 0);

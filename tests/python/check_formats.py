@@ -507,8 +507,8 @@ def check_feature_modes(c, binary, scratch):
     rfm_features = os.path.join(scratch, "fm_rfm_features.h5")
     rfm = os.path.join(scratch, "fm_rfm.h5")
     for args in (["generate", "--customers", "1500", "--seed", "5", "--out", events],
-                 ["features", "--events", events, "--multiplier", "7", "--calibration-end", "2025-10-01",
-                  "--out", lifetimes],
+                 ["features", "--events", events, "--mode", "lifetimes", "--multiplier", "7",
+                  "--calibration-end", "2025-10-01", "--out", lifetimes],
                  ["features", "--events", events, "--mode", "rfm", "--out", rfm_features],
                  ["rfm", "--features", rfm_features, "--out", rfm]):
         r = run(binary, args + ["--overwrite"])
@@ -548,6 +548,63 @@ def check_feature_modes(c, binary, scratch):
         c.check("summary customers add up to N", int(f["summary/customers"][:].sum()) == n)
         c.check("summary shares add up to 1", abs(float(f["summary/customer_share"][:].sum()) - 1) < 1e-9
                 and abs(float(f["summary/revenue_share"][:].sum()) - 1) < 1e-9)
+
+
+BEHAVIOURAL_HEAD = ["recency_days", "frequency", "monetary_total", "avg_order_value", "tenure_days",
+                    "interpurchase_mean_days", "interpurchase_cv", "return_rate", "events_7d", "events_28d",
+                    "events_90d", "active_days_28d", "app_sessions_28d", "email_open_rate", "email_click_rate",
+                    "repeat_ratio", "active_month_ratio", "weekend_share", "holiday_share", "hour_entropy",
+                    "peak_hour", "discount_share"]
+BEHAVIOURAL_TAIL = ["journey_stage", "churn_risk", "p_alive", "has_purchase"]
+
+
+def check_behavioural(c, binary, scratch):
+    """features.h5 from `features --mode behavioral` and the state file of --state-out (FORMATS.md)."""
+    events = os.path.join(scratch, "bh_events.h5")
+    features = os.path.join(scratch, "bh_features.h5")
+    state = os.path.join(scratch, "bh_state.h5")
+    for args in (["generate", "--customers", "1500", "--seed", "6", "--out", events],
+                 ["features", "--events", events, "--state-out", state, "--out", features]):
+        r = run(binary, args + ["--overwrite"])
+        if not c.check(f"segstream {args[0]} exits 0", r.returncode == 0, r.stdout + r.stderr):
+            return
+    with h5py.File(features, "r") as f:
+        check_string_attr(c, f, "behavioral /", "mode", "behavioral")
+        check_string_attr(c, f, "behavioral /", "customer_order", "ascending mix64(customer_id)")
+        names = [n.decode() if isinstance(n, bytes) else n for n in f["features"].attrs["feature_names"]]
+        units = f["features"].attrs["feature_units"]
+        c.check("behavioral columns: the fixed head", names[:22] == BEHAVIOURAL_HEAD, str(names[:22]))
+        c.check("behavioral columns: the tail", names[-4:] == BEHAVIOURAL_TAIL, str(names[-4:]))
+        middle = names[22:-4]
+        c.check("five category_share columns by spend, then one channel_share per channel name",
+                [n.split("_share_")[0] for n in middle] == ["category"] * 5 + ["channel"] * 5, str(middle))
+        c.check("behavioral feature_units has one unit per column", len(units) == len(names))
+        params = json.loads(f.attrs["parameters"])
+        c.check("parameters record the windows and the BG/NBD parameters",
+                params["windows_days"] == [7, 28, 90] and set(params["bgnbd"]) == {"r", "alpha", "a", "b"})
+        x, ids = f["features"][:], f["customer_id"][:]
+        col = {n: i for i, n in enumerate(names)}
+        c.check("every customer with an event has a row, every value finite",
+                x.shape[0] == 1500 and bool(np.isfinite(x).all()), str(x.shape))
+        c.check("has_purchase is 0 or 1; customers without purchases have frequency 0",
+                bool(np.isin(x[:, col["has_purchase"]], [0, 1]).all()
+                     and (x[x[:, col["has_purchase"]] == 0, col["frequency"]] == 0).all()))
+        shares = [i for n, i in col.items() if "share" in n or n.endswith("_rate") or n in ("p_alive", "repeat_ratio")]
+        c.check("shares, rates and p_alive lie in [0, 1]", bool(((x[:, shares] >= 0) & (x[:, shares] <= 1)).all()))
+        c.check("journey_stage is an ordinal 0..5", bool(np.isin(x[:, col["journey_stage"]], range(6)).all()))
+        c.check("events_7d <= events_28d <= events_90d",
+                bool((x[:, col["events_7d"]] <= x[:, col["events_28d"]]).all()
+                     and (x[:, col["events_28d"]] <= x[:, col["events_90d"]]).all()))
+        c.check("behavioral rows are in ascending mix64(customer_id)",
+                all(mix64(int(a)) < mix64(int(b)) for a, b in zip(ids[:-1], ids[1:])))
+    with h5py.File(state, "r") as f:
+        check_string_attr(c, f, "state /", "format", "segstream.state")
+        check_int_attr(c, f, "state /", "format_version", 1)
+        check_int_attr(c, f, "state /", "as_of", 1767225599)
+        c.check("state ids equal the features' ids", bool((f["state/customer_id"][:] == ids).all()))
+        rec = f["state/record"]
+        c.check("state records are uint8 (N, layout bytes)", rec.dtype == np.uint8 and rec.shape[0] == len(ids)
+                and rec.shape[1] == json.loads(f.attrs["identity"])["state_layout_bytes"])
 
 
 def main():
@@ -610,6 +667,7 @@ def main():
 
     c.section("events.h5 from import-csv", check_imported, binary, scratch)
     c.section("features.h5 from features, rfm.h5 from rfm", check_feature_modes, binary, scratch)
+    c.section("features.h5 from features --mode behavioral, and its state file", check_behavioural, binary, scratch)
 
     # Atomic output: an existing file is replaced only with --overwrite ...
     before = sha256(events)
