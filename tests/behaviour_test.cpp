@@ -154,7 +154,7 @@ TEST(Behaviour, SameBytesForAnyOrderMemoryBudgetAndThreads) {
   EXPECT_EQ(one.partitions, 1u);
   EXPECT_GT(one.bgnbd_sample, 1000u);
   EXPECT_LT(one.bgnbd_sample, one.customers);
-  c.host_memory = std::uint64_t{4} << 20;
+  c.host_memory = std::uint64_t{2} << 20;
   const int threads = omp_get_max_threads();
   omp_set_num_threads(1);
   const FeatureReport many = compute_features(dir / "shuffled.h5", dir / "b.h5", false, c);

@@ -1,9 +1,9 @@
 // `segstream features --mode behavioral`: the CPU backend of the behavioural feature set.
 //
-// Every event of one range of hashed customer ids is held as a 24-byte record, scattered into buckets of
-// that range by hash, and each bucket is sorted by (customer, time, the rest of the record) on its own
-// thread. A customer's events then lie together in time order and fold into kernels::BehaviourState, whose
-// features are kernels::behaviour_features: the same code the CUDA backend runs. Sorting on the whole
+// Every event of one range of hashed customer ids is held as a 24-byte record in blocks per bucket of that
+// range (by hash), and each bucket is gathered and sorted by (customer, time, the rest of the record) on its
+// own thread. A customer's events then lie together in time order and fold into kernels::BehaviourState,
+// whose features are kernels::behaviour_features: the same code the CUDA backend runs. Sorting on the whole
 // record makes the sums independent of the file order, the number of threads and the number of ranges.
 #include <omp.h>
 
@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <memory>
 
 #include <nlohmann/json.hpp>
 
@@ -73,6 +74,42 @@ struct CarriedState {
 };
 
 constexpr std::uint64_t kBucketsPerPartition = 1024;
+
+// One thread's records of a hash range, appended by bucket into fixed blocks taken from a reusable pool:
+// 24 bytes per event plus at most one part-filled block per bucket, instead of a second sorted copy.
+class BucketBlocks {
+ public:
+  static constexpr std::size_t kBlock = 1024;
+  BucketBlocks() : fill_(kBucketsPerPartition, kBlock), lists_(kBucketsPerPartition) {}
+  void clear() {
+    for (auto& l : lists_) l.clear();
+    std::fill(fill_.begin(), fill_.end(), kBlock);
+    used_ = 0;
+  }
+  void push(std::uint64_t bucket, const Record& r) {
+    if (fill_[bucket] == kBlock) {
+      if (used_ == pool_.size()) pool_.push_back(std::make_unique<Record[]>(kBlock));
+      lists_[bucket].push_back(static_cast<std::uint32_t>(used_++));
+      fill_[bucket] = 0;
+    }
+    pool_[lists_[bucket].back()][fill_[bucket]++] = r;
+  }
+  // Appends the bucket's records to `out`.
+  void copy_to(std::uint64_t bucket, std::vector<Record>& out) const {
+    const auto& list = lists_[bucket];
+    for (std::size_t k = 0; k < list.size(); ++k) {
+      const Record* block = pool_[list[k]].get();
+      out.insert(out.end(), block, block + (k + 1 == list.size() ? fill_[bucket] : kBlock));
+    }
+  }
+  std::uint64_t bytes() const { return pool_.size() * kBlock * sizeof(Record); }
+
+ private:
+  std::vector<std::size_t> fill_;                  // records in each bucket's last block
+  std::vector<std::vector<std::uint32_t>> lists_;  // each bucket's blocks, in order
+  std::vector<std::unique_ptr<Record[]>> pool_;
+  std::size_t used_ = 0;
+};
 constexpr double kSampleEvents = 1 << 20;  // the BG/NBD sample: customers in the lowest 2^20 / rows of keys
 constexpr double kCents = 100.0;           // category totals for the top-category choice, in integer cents
 
@@ -320,9 +357,10 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
     state_writer.emplace(state_output->temp_path(), state_output->final_path().string());
   }
 
-  // Held at once: a record and its sorted copy per event, and the carried states of the range.
+  // Held at once: a record per event, and the carried states of the range; the part-filled blocks and the
+  // buckets being sorted come on top (a few tens of MiB).
   const std::uint64_t bytes_needed =
-      reader.rows() * 2 * sizeof(Record) + report.state_customers * sizeof(CarriedState);
+      reader.rows() * sizeof(Record) + report.state_customers * sizeof(CarriedState);
   const std::uint64_t parts =
       std::max<std::uint64_t>(1, (bytes_needed + config.host_memory - 1) / config.host_memory);
   report.partitions = parts;
@@ -360,7 +398,6 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
     v.order_id = nullptr;
     ring.push_back(v);
   }
-  std::vector<Record> sorted;
   std::vector<CarriedState> carried;
   std::vector<BucketOutput> buckets(kBucketsPerPartition);
   // Rows waiting for the BG/NBD fit, and the sample it fits on.
@@ -385,7 +422,7 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
     std::array<std::int64_t, kernels::kCategorySlots> cents{};
   };
   std::vector<Scan> scans(static_cast<std::size_t>(threads));
-  std::vector<std::vector<Record>> held_by_thread(static_cast<std::size_t>(threads));
+  std::vector<BucketBlocks> held_by_thread(static_cast<std::size_t>(threads));
   auto bad_row_message = [&](const io::EventColumns& c, std::uint64_t start, std::uint64_t i) {
     if (c.event_type[i] >= known_types)
       return fmt::format("{}: row {}: /events/event_type is {}, not a known code (0..{})", in, start + i,
@@ -397,11 +434,9 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
   };
 
   for (std::uint64_t part = 0; part < parts; ++part) {
-    const std::uint64_t expected = reader.rows() / parts + reader.rows() / parts / 16 + 4096;
-    for (auto& h : held_by_thread) {
-      h.clear();
-      h.reserve(expected / static_cast<std::uint64_t>(threads));
-    }
+    for (auto& h : held_by_thread) h.clear();
+    const std::uint64_t buckets_total = parts * kBucketsPerPartition;
+    const std::uint64_t first_bucket = part * kBucketsPerPartition;
     for (Scan& sc : scans) sc = Scan{};
     io::EventBlockStream stream(reader, ring, block_rows);
     while (auto block = stream.next()) {
@@ -412,7 +447,7 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
       {
         const auto tid = static_cast<std::size_t>(omp_get_thread_num());
         Scan& sc = scans[tid];
-        std::vector<Record>& held = held_by_thread[tid];
+        BucketBlocks& held = held_by_thread[tid];
 #pragma omp for schedule(static)
         for (std::int64_t ii = 0; ii < n; ++ii) {
           const auto i = static_cast<std::uint64_t>(ii);
@@ -457,8 +492,10 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
             sc.channel_slots =
                 std::max(sc.channel_slots, std::min<int>(c.channel[i], kernels::kChannelSlots - 1) + 1);
           const std::uint64_t key = mix64(c.customer_id[i]);
-          if (detail::partition_of(key, parts) != part) continue;
-          held.push_back(pack(key, ts, type, amount, c.category[i], c.channel[i], c.discount[i] > 0));
+          const std::uint64_t bucket = detail::partition_of(key, buckets_total);
+          if (bucket / kBucketsPerPartition != part) continue;
+          held.push(bucket - first_bucket,
+                    pack(key, ts, type, amount, c.category[i], c.channel[i], c.discount[i] > 0));
         }
       }
       std::uint64_t bad = ~std::uint64_t{0};
@@ -523,34 +560,9 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
       writer.emplace(output.temp_path(), names, 0, output.final_path().string());
     }
 
-    // Scatter into buckets of the range by hash, then sort and fold each bucket on its own thread.
-    const std::uint64_t buckets_total = parts * kBucketsPerPartition;
-    const std::uint64_t first_bucket = part * kBucketsPerPartition;
-    // Counting sort by bucket: each thread scatters its own records after the others' of the same bucket.
-    const auto nthreads = static_cast<std::size_t>(threads);
-    std::vector<std::uint64_t> counts(nthreads * kBucketsPerPartition, 0);
-#pragma omp parallel for num_threads(threads) schedule(static, 1)
-    for (std::int64_t t = 0; t < threads; ++t)
-      for (const Record& r : held_by_thread[static_cast<std::size_t>(t)])
-        ++counts[static_cast<std::size_t>(t) * kBucketsPerPartition +
-                 detail::partition_of(r.key, buckets_total) - first_bucket];
-    std::vector<std::uint64_t> offsets(kBucketsPerPartition + 1, 0);
-    std::vector<std::uint64_t> cursors(nthreads * kBucketsPerPartition, 0);
-    for (std::uint64_t b = 0, at = 0; b < kBucketsPerPartition; ++b) {
-      offsets[b] = at;
-      for (std::size_t t = 0; t < nthreads; ++t) {
-        cursors[t * kBucketsPerPartition + b] = at;
-        at += counts[t * kBucketsPerPartition + b];
-      }
-      offsets[b + 1] = at;
-    }
-    sorted.resize(offsets[kBucketsPerPartition]);
-#pragma omp parallel for num_threads(threads) schedule(static, 1)
-    for (std::int64_t t = 0; t < threads; ++t) {
-      std::uint64_t* cursor = cursors.data() + static_cast<std::size_t>(t) * kBucketsPerPartition;
-      for (const Record& r : held_by_thread[static_cast<std::size_t>(t)])
-        sorted[cursor[detail::partition_of(r.key, buckets_total) - first_bucket]++] = r;
-    }
+    std::uint64_t held_bytes = 0;
+    for (const BucketBlocks& h : held_by_thread) held_bytes += h.bytes();
+    report.peak_held_bytes = std::max(report.peak_held_bytes, held_bytes);
     carried.clear();
     if (state_in) state_in->take_partition(part, parts, carried);
     std::vector<std::uint64_t> carried_offsets(kBucketsPerPartition + 1, 0);
@@ -558,6 +570,7 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
       ++carried_offsets[detail::partition_of(s.key, buckets_total) - first_bucket + 1];
     for (std::uint64_t b = 0; b < kBucketsPerPartition; ++b) carried_offsets[b + 1] += carried_offsets[b];
 
+    std::vector<std::vector<Record>> bucket_work(static_cast<std::size_t>(threads));
     const bool keep_states = state_writer.has_value();
     const bool keep_summaries = fit && !fitted;
 #pragma omp parallel for schedule(dynamic, 4) num_threads(threads)
@@ -568,9 +581,12 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
       o.ids.clear();
       o.summaries.clear();
       o.states.clear();
-      Record* first = sorted.data() + offsets[b];
-      Record* last = sorted.data() + offsets[b + 1];
-      std::sort(first, last);
+      std::vector<Record>& work = bucket_work[static_cast<std::size_t>(omp_get_thread_num())];
+      work.clear();
+      for (const BucketBlocks& h : held_by_thread) h.copy_to(b, work);
+      std::sort(work.begin(), work.end());
+      const Record* first = work.data();
+      const Record* last = work.data() + work.size();
       const CarriedState* cs = carried.data() + carried_offsets[b];
       const CarriedState* ce = carried.data() + carried_offsets[b + 1];
       std::vector<float> row(static_cast<std::size_t>(columns));

@@ -55,17 +55,18 @@ struct FeatureConfig {
 };
 
 struct FeatureReport {
-  std::uint64_t customers = 0;                // rows written
-  std::uint64_t events = 0;                   // events in the file
-  std::uint64_t purchases = 0;                // purchase events at or before t0 that were used
-  std::uint64_t after_as_of = 0;              // events after t0, ignored
-  std::uint64_t skipped_rows = 0;             // bad amounts skipped under BadRowPolicy::kSkip
-  std::uint64_t holdout_only_customers = 0;   // first purchase after the calibration end: left out
-  std::uint64_t partitions = 0;               // passes over the file
-  std::uint64_t negative_purchases = 0;       // behavioral: purchases with amount < 0, counted as returns
-  std::uint64_t state_customers = 0;          // customers carried in from --state-in
-  std::uint64_t before_state = 0;             // events at or before the state's as-of time, ignored
-  std::uint64_t bgnbd_sample = 0;             // customers the BG/NBD fit used (0 when given)
+  std::uint64_t customers = 0;               // rows written
+  std::uint64_t events = 0;                  // events in the file
+  std::uint64_t purchases = 0;               // purchase events at or before t0 that were used
+  std::uint64_t after_as_of = 0;             // events after t0, ignored
+  std::uint64_t skipped_rows = 0;            // bad amounts skipped under BadRowPolicy::kSkip
+  std::uint64_t holdout_only_customers = 0;  // first purchase after the calibration end: left out
+  std::uint64_t partitions = 0;              // passes over the file
+  std::uint64_t negative_purchases = 0;      // behavioral: purchases with amount < 0, counted as returns
+  std::uint64_t state_customers = 0;         // customers carried in from --state-in
+  std::uint64_t before_state = 0;            // events at or before the state's as-of time, ignored
+  std::uint64_t peak_held_bytes = 0;  // behavioral: event records held at once (the memory budget's part)
+  std::uint64_t bgnbd_sample = 0;     // customers the BG/NBD fit used (0 when given)
   std::optional<kernels::BgNbdParams> bgnbd;  // the parameters p_alive used
   std::int64_t as_of = 0;
   double seconds = 0;
