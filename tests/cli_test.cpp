@@ -278,22 +278,52 @@ TEST(Cli, FeaturesSummariseAGeneratedBase) {
   TempDir dir;
   const std::string ev = (dir / "ev.h5").string(), out = (dir / "f.h5").string();
   ASSERT_EQ(segstream("generate --customers 2000 --out " + ev).exit_code, 0);
-  const auto r =
-      segstream("features --events " + ev + " --multiplier 7 --calibration-end 2025-10-01 --out " + out);
+  const auto r = segstream("features --events " + ev +
+                           " --mode lifetimes --multiplier 7 --calibration-end 2025-10-01 --out " + out);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("customers (lifetimes mode, as of 2025-12-31T23:59:59Z)"), std::string::npos)
       << r.output;
   EXPECT_EQ(io::File::open(out).dataset("/features").dims()[1], 7u);
   expect_error(segstream("features --events " + ev + " --out " + out), 2, "already exists");
-  expect_error(segstream("features --events " + ev + " --mode behavioural --out " + out + "2"), 2,
-               "behavioural");
-  expect_error(segstream("features --events " + ev + " --calibration-end 2026-06-01 --out " + out + "2"), 2,
-               "--calibration-end 2026-06-01 must come before --as-of");
+  expect_error(segstream("features --events " + ev + " --mode clv --out " + out + "2"), 2, "clv");
+  expect_error(segstream("features --events " + ev + " --mode lifetimes --calibration-end 2026-06-01 --out " +
+                         out + "2"),
+               2, "--calibration-end 2026-06-01 must come before --as-of");
   expect_error(segstream("features --events " + ev + " --host-memory 12Q --out " + out + "2"), 2,
                "--host-memory");
   expect_error(segstream("features --events " + (dir / "none.h5").string() + " --out " + out + "2"), 3,
                "none.h5: no such file");
   EXPECT_FALSE(std::filesystem::exists(out + "2"));
+}
+
+TEST(Cli, BehaviouralFeaturesAndIncrementalState) {
+  TempDir dir;
+  const std::string ev = (dir / "ev.h5").string(), out = (dir / "f.h5").string(),
+                    state = (dir / "s.h5").string();
+  ASSERT_EQ(segstream("generate --customers 2000 --out " + ev).exit_code, 0);
+  auto r = segstream("features --events " + ev + " --as-of 2025-12-20T23:59:59 --state-out " + state +
+                     " --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("customers (behavioral mode, as of 2025-12-20T23:59:59Z)"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("p_alive: BG/NBD r="), std::string::npos) << r.output;
+  r = segstream("features --events " + ev + " --state-in " + state + " --out " + out + "2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("customers carried in from"), std::string::npos) << r.output;
+  const std::string bad = " --out " + out + "3";
+  expect_error(segstream("features --events " + ev + " --windows 7,28" + bad), 2, "--windows");
+  expect_error(segstream("features --events " + ev + " --windows 7,28,365" + bad), 2, "--windows");
+  expect_error(segstream("features --events " + ev + " --season-months 13" + bad), 2, "--season-months");
+  expect_error(segstream("features --events " + ev + " --bgnbd 1,2,3" + bad), 2, "--bgnbd");
+  expect_error(segstream("features --events " + ev + " --top-categories 40" + bad), 2, "--top-categories");
+  expect_error(segstream("features --events " + ev + " --state-in " + ev + bad), 3,
+               "not a segstream state file");
+  expect_error(segstream("features --events " + ev + " --state-in " + state + " --as-of 2025-12-01" + bad), 3,
+               "after --as-of");
+  expect_error(segstream("features --events " + ev + " --mode rfm --state-out " + state + "2" + bad), 2,
+               "--state-in and --state-out apply to --mode behavioral only");
+  EXPECT_FALSE(std::filesystem::exists(out + "3"));
+  EXPECT_FALSE(std::filesystem::exists(state + "2"));
 }
 
 TEST(Cli, RfmSegmentsFromRfmFeatures) {
@@ -309,7 +339,7 @@ TEST(Cli, RfmSegmentsFromRfmFeatures) {
   EXPECT_EQ(io::File::open(out).string_attribute("format"), "segstream.rfm");
   // lifetimes features have no recency_days column
   const std::string lt = (dir / "lt.h5").string();
-  ASSERT_EQ(segstream("features --events " + ev + " --out " + lt).exit_code, 0);
+  ASSERT_EQ(segstream("features --events " + ev + " --mode lifetimes --out " + lt).exit_code, 0);
   expect_error(segstream("rfm --features " + lt + " --out " + out + "2"), 3, "has no 'recency_days' feature");
   expect_error(segstream("rfm --features " + rf + " --map rfm99 --out " + out + "2"), 2,
                "unknown RFM map 'rfm99'");

@@ -103,7 +103,7 @@ std::array<double, host::kArchetypeCount> parse_mix(const std::string& text) {
   return mix;
 }
 
-void log_device(const GlobalOptions& g) {
+kernels::DeviceInfo log_device(const GlobalOptions& g) {
   const auto kind = host::parse_device_kind(g.device);
   const kernels::DeviceInfo device = host::select_device(*kind, g.threads);
   host::log_record(
@@ -111,6 +111,7 @@ void log_device(const GlobalOptions& g) {
       fmt::format("device: {} ({}, {} {}) — {}", host::device_kind_name(device.kind), device.name,
                   device.threads, device.kind == kernels::DeviceKind::kCuda ? "SMs" : "threads", device.note),
       {{"device", host::device_kind_name(device.kind)}, {"device_name", device.name}});
+  return device;
 }
 
 std::string with_commas(std::uint64_t v) {
@@ -421,7 +422,7 @@ Action add_features(CLI::App& sub) {
                              purchase_types = "purchase";
     std::string windows = "7,28,90", season_months = "11,12", bgnbd, state_in, state_out;
     int top_categories = 5;
-    std::string host_memory = "2G", on_bad_row = "error";
+    std::string host_memory = "2G", gpu_memory, on_bad_row = "error";
     double multiplier = 1.0;
     bool overwrite = false;
   };
@@ -467,6 +468,9 @@ Action add_features(CLI::App& sub) {
       ->capture_default_str();
   sub.add_option("--host-memory", o->host_memory, "Memory for the purchases held at once, e.g. 512M, 4G")
       ->capture_default_str();
+  sub.add_option("--gpu-memory", o->gpu_memory,
+                 "behavioral with --device cuda: device memory per pass, e.g. 16G (default: 80% of the free "
+                 "memory)");
   sub.add_option("--on-bad-row", o->on_bad_row,
                  "NaN or infinite amounts: error (naming the row) or skip (count)")
       ->check(CLI::IsMember({"error", "skip"}))
@@ -478,11 +482,12 @@ Action add_features(CLI::App& sub) {
       "--out features.h5\n"
       "  segstream features --events cdnow.h5 --mode lifetimes --as-of 1997-09-30 --multiplier 7 --out "
       "summary.h5\n"
-      "  segstream features --events cdnow.h5 --mode lifetimes --calibration-end 1997-09-30 --as-of 1998-06-30 --out "
+      "  segstream features --events cdnow.h5 --mode lifetimes --calibration-end 1997-09-30 --as-of "
+      "1998-06-30 --out "
       "holdout.h5");
 
   return [o](const GlobalOptions& g) {
-    log_device(g);
+    const kernels::DeviceInfo device = log_device(g);
     host::FeatureConfig c;
     c.mode = host::parse_feature_mode(o->mode);
     if (!o->as_of.empty()) c.as_of = parse_date_option("--as-of", o->as_of);
@@ -508,6 +513,9 @@ Action add_features(CLI::App& sub) {
                             : static_cast<std::uint8_t>(parse_count_option("--purchase-types", t, 255)));
     }
     c.host_memory = parse_bytes_option("--host-memory", o->host_memory);
+    if (!o->gpu_memory.empty()) c.gpu_memory = parse_bytes_option("--gpu-memory", o->gpu_memory);
+    // The behavioural set has a CUDA backend; lifetimes and rfm hold only purchases and run on the CPU.
+    c.cuda = device.kind == kernels::DeviceKind::kCuda && c.mode == host::FeatureMode::kBehavioural;
     c.on_bad_row = o->on_bad_row == "skip" ? io::BadRowPolicy::kSkip : io::BadRowPolicy::kError;
     const std::vector<double> windows = parse_number_list("--windows", o->windows);
     if (windows.size() != 3) throw UsageError("--windows takes three numbers of days, e.g. 7,28,90");

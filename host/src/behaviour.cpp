@@ -29,6 +29,7 @@
 #include "segstream/io/features.hpp"
 #include "segstream/io/streams.hpp"
 #include "segstream/kernels/behaviour.hpp"
+#include "segstream/kernels/behaviour_cuda.hpp"
 
 namespace segstream::host {
 namespace {
@@ -36,36 +37,13 @@ namespace {
 using kernels::BehaviourParams;
 using kernels::BehaviourState;
 
-// One event held in memory. Comparing the three words in order sorts by customer (the hash is a bijection
-// of the id), then time, type and discount flag, then amount, category and channel.
-struct Record {
-  std::uint64_t key;   // mix64(customer_id)
-  std::uint64_t when;  // (timestamp + 2^47) << 16 | type << 8 | discounted
-  std::uint64_t rest;  // amount bits << 32 | category << 16 | channel << 8
-  bool operator<(const Record& o) const {
-    if (key != o.key) return key < o.key;
-    if (when != o.when) return when < o.when;
-    return rest < o.rest;
-  }
+// One event held in memory (kernels/behaviour.hpp): sorting the records sorts by customer (the hash is a
+// bijection of the id), then time, then the rest of the record.
+struct Record : kernels::BehaviourRecord {
+  bool operator<(const Record& o) const { return kernels::record_less(*this, o); }
 };
 static_assert(sizeof(Record) == 24);
-constexpr std::int64_t kTimeBias = std::int64_t{1} << 47;
-
-Record pack(std::uint64_t key, std::int64_t ts, std::uint8_t type, float amount, std::uint16_t category,
-            std::uint8_t channel, bool discounted) {
-  return Record{key,
-                (static_cast<std::uint64_t>(ts + kTimeBias) << 16) | (std::uint64_t{type} << 8) |
-                    (discounted ? 1u : 0u),
-                (std::uint64_t{std::bit_cast<std::uint32_t>(amount)} << 32) |
-                    (std::uint64_t{category} << 16) | (std::uint64_t{channel} << 8)};
-}
-
-void fold(BehaviourState& s, const BehaviourParams& p, const Record& r) {
-  const auto ts = static_cast<std::int64_t>(r.when >> 16) - kTimeBias;
-  s.add(p, ts, static_cast<std::uint8_t>(r.when >> 8),
-        std::bit_cast<float>(static_cast<std::uint32_t>(r.rest >> 32)),
-        static_cast<std::uint16_t>(r.rest >> 16), static_cast<std::uint8_t>(r.rest >> 8), (r.when & 1u) != 0);
-}
+constexpr std::int64_t kTimeBias = kernels::kRecordTimeBias;
 
 // A customer carried in from --state-in.
 struct CarriedState {
@@ -295,6 +273,40 @@ class StateWriter {
   std::uint64_t rows_ = 0;
 };
 
+// The CUDA backend for one hash range: all its records (and a naming record per carried customer) go to
+// the device at once; the output comes back in key order, as the CPU buckets would give it.
+void fold_on_device([[maybe_unused]] const std::vector<BucketBlocks>& held,
+                    [[maybe_unused]] const std::vector<CarriedState>& carried,
+                    [[maybe_unused]] const BehaviourParams& params, [[maybe_unused]] bool keep_states,
+                    [[maybe_unused]] bool keep_summaries, std::vector<BucketOutput>& buckets) {
+  for (BucketOutput& o : buckets) o = BucketOutput{};
+#if SEGSTREAM_HAVE_CUDA
+  std::vector<Record> records;
+  for (std::uint64_t b = 0; b < kBucketsPerPartition; ++b)
+    for (const BucketBlocks& h : held) h.copy_to(b, records);
+  std::vector<std::uint64_t> keys;
+  std::vector<BehaviourState> states;
+  for (const CarriedState& c : carried) {
+    records.push_back(Record{kernels::BehaviourRecord{c.key, 0, 0}});
+    keys.push_back(c.key);
+    states.push_back(c.state);
+  }
+  kernels::BehaviourDeviceOutput out;
+  kernels::fold_behaviour_cuda(records.data(), records.size(), keys.data(), states.data(), keys.size(),
+                               params, keep_states, out);
+  BucketOutput& o = buckets[0];
+  o.rows = std::move(out.rows);
+  o.states = std::move(out.states);
+  for (std::size_t i = 0; i < out.keys.size(); ++i) {
+    o.ids.push_back(unmix64(out.keys[i]));
+    if (keep_summaries)
+      o.summaries.push_back({out.summaries[3 * i], out.summaries[3 * i + 1], out.summaries[3 * i + 2]});
+  }
+#else
+  throw UsageError("this segstream was built without the CUDA backend (--device cuda)");
+#endif
+}
+
 }  // namespace
 
 FeatureReport compute_behaviour(const std::filesystem::path& events_path, const std::filesystem::path& out,
@@ -359,10 +371,28 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
 
   // Held at once: a record per event, and the carried states of the range; the part-filled blocks and the
   // buckets being sorted come on top (a few tens of MiB).
+  // The CUDA path gathers a range's records into one array for the copy: a second record per event.
   const std::uint64_t bytes_needed =
-      reader.rows() * sizeof(Record) + report.state_customers * sizeof(CarriedState);
-  const std::uint64_t parts =
+      reader.rows() * sizeof(Record) * (config.cuda ? 2 : 1) + report.state_customers * sizeof(CarriedState);
+  const std::uint64_t host_parts =
       std::max<std::uint64_t>(1, (bytes_needed + config.host_memory - 1) / config.host_memory);
+  std::uint64_t gpu_parts = 1;
+  if (config.cuda) {
+#if SEGSTREAM_HAVE_CUDA
+    const std::uint64_t gpu_memory =
+        config.gpu_memory ? config.gpu_memory : kernels::cuda_free_memory() / 10 * 8;  // 80% of what is free
+#else
+    const std::uint64_t gpu_memory = config.gpu_memory;
+    throw UsageError("this segstream was built without the CUDA backend (--device cuda)");
+#endif
+    SEGSTREAM_EXPECTS(gpu_memory >= (std::uint64_t{1} << 20), "--gpu-memory must be at least 1 MiB");
+    // Customers are not known before the scan: count one per record, the worst case.
+    const std::uint64_t per_record = kernels::kCudaBytesPerRecord + 8 + 24 + 4 * 64 +
+                                     (!config.state_out.empty() || state_in ? 2 * sizeof(BehaviourState) : 0);
+    gpu_parts = std::max<std::uint64_t>(
+        1, ((reader.rows() + report.state_customers) * per_record + gpu_memory - 1) / gpu_memory);
+  }
+  const std::uint64_t parts = std::max(host_parts, gpu_parts);
   report.partitions = parts;
   // Events folded, this run's and the state's: the BG/NBD sample is the customers with key < sample_limit,
   // a fraction 2^20 / folded of the key space (all customers when that is 1), known after the first pass.
@@ -494,8 +524,8 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
           const std::uint64_t key = mix64(c.customer_id[i]);
           const std::uint64_t bucket = detail::partition_of(key, buckets_total);
           if (bucket / kBucketsPerPartition != part) continue;
-          held.push(bucket - first_bucket,
-                    pack(key, ts, type, amount, c.category[i], c.channel[i], c.discount[i] > 0));
+          held.push(bucket - first_bucket, Record{kernels::pack_record(key, ts, type, amount, c.category[i],
+                                                                       c.channel[i], c.discount[i] > 0)});
         }
       }
       std::uint64_t bad = ~std::uint64_t{0};
@@ -573,39 +603,43 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
     std::vector<std::vector<Record>> bucket_work(static_cast<std::size_t>(threads));
     const bool keep_states = state_writer.has_value();
     const bool keep_summaries = fit && !fitted;
+    if (config.cuda) {
+      fold_on_device(held_by_thread, carried, params, keep_states, keep_summaries, buckets);
+    } else {
 #pragma omp parallel for schedule(dynamic, 4) num_threads(threads)
-    for (std::int64_t bi = 0; bi < static_cast<std::int64_t>(kBucketsPerPartition); ++bi) {
-      const auto b = static_cast<std::uint64_t>(bi);
-      BucketOutput& o = buckets[b];
-      o.rows.clear();
-      o.ids.clear();
-      o.summaries.clear();
-      o.states.clear();
-      std::vector<Record>& work = bucket_work[static_cast<std::size_t>(omp_get_thread_num())];
-      work.clear();
-      for (const BucketBlocks& h : held_by_thread) h.copy_to(b, work);
-      std::sort(work.begin(), work.end());
-      const Record* first = work.data();
-      const Record* last = work.data() + work.size();
-      const CarriedState* cs = carried.data() + carried_offsets[b];
-      const CarriedState* ce = carried.data() + carried_offsets[b + 1];
-      std::vector<float> row(static_cast<std::size_t>(columns));
-      while (first != last || cs != ce) {
-        const std::uint64_t key = first == last ? cs->key
-                                  : cs == ce    ? first->key
-                                                : std::min(first->key, cs->key);
-        BehaviourState s;
-        if (cs != ce && cs->key == key) s = (cs++)->state;
-        for (; first != last && first->key == key; ++first) fold(s, params, *first);
-        kernels::behaviour_features(s, params, row.data());
-        o.rows.insert(o.rows.end(), row.begin(), row.end());
-        o.ids.push_back(unmix64(key));
-        if (keep_summaries) {
-          std::array<double, 3> sum{-1, 0, 0};
-          if (s.purchases > 0) s.bgnbd_summary(params, sum[0], sum[1], sum[2]);
-          o.summaries.push_back(sum);
+      for (std::int64_t bi = 0; bi < static_cast<std::int64_t>(kBucketsPerPartition); ++bi) {
+        const auto b = static_cast<std::uint64_t>(bi);
+        BucketOutput& o = buckets[b];
+        o.rows.clear();
+        o.ids.clear();
+        o.summaries.clear();
+        o.states.clear();
+        std::vector<Record>& work = bucket_work[static_cast<std::size_t>(omp_get_thread_num())];
+        work.clear();
+        for (const BucketBlocks& h : held_by_thread) h.copy_to(b, work);
+        std::sort(work.begin(), work.end());
+        const Record* first = work.data();
+        const Record* last = work.data() + work.size();
+        const CarriedState* cs = carried.data() + carried_offsets[b];
+        const CarriedState* ce = carried.data() + carried_offsets[b + 1];
+        std::vector<float> row(static_cast<std::size_t>(columns));
+        while (first != last || cs != ce) {
+          const std::uint64_t key = first == last ? cs->key
+                                    : cs == ce    ? first->key
+                                                  : std::min(first->key, cs->key);
+          BehaviourState s;
+          if (cs != ce && cs->key == key) s = (cs++)->state;
+          for (; first != last && first->key == key; ++first) kernels::fold_record(s, params, *first);
+          kernels::behaviour_features(s, params, row.data());
+          o.rows.insert(o.rows.end(), row.begin(), row.end());
+          o.ids.push_back(unmix64(key));
+          if (keep_summaries) {
+            std::array<double, 3> sum{-1, 0, 0};
+            if (s.purchases > 0) s.bgnbd_summary(params, sum[0], sum[1], sum[2]);
+            o.summaries.push_back(sum);
+          }
+          if (keep_states) o.states.push_back(s);
         }
-        if (keep_states) o.states.push_back(s);
       }
     }
     throw_if_interrupted();

@@ -41,7 +41,9 @@ struct FeatureConfig {
   // rfm: the reference time of recency_days. Default: the events file's `as_of` (the day after its last
   // event for imported files), else t0 + 1 s.
   std::optional<std::int64_t> t_ref;
-  std::uint64_t host_memory = std::uint64_t{2} << 30;      // bytes for the events held at once
+  std::uint64_t host_memory = std::uint64_t{2} << 30;  // bytes for the events held at once
+  bool cuda = false;                                   // behavioral: fold on the CUDA device
+  std::uint64_t gpu_memory = 0;                        // device bytes per pass; 0 = 80% of the free memory
   io::BadRowPolicy on_bad_row = io::BadRowPolicy::kError;  // NaN or infinite amounts
 
   // behavioral mode

@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "segstream/core/civil.hpp"
 #include "segstream/core/hd.hpp"
@@ -138,7 +139,7 @@ struct BehaviourState {
     if (t == p.email_click_type) ++email_clicks;
     const bool purchase = p.is_purchase(type);
     if ((purchase && amount < 0) || t == p.return_type) {
-      returned += std::fabs(static_cast<double>(amount));
+      returned += fabs(static_cast<double>(amount));
       return;
     }
     if (!purchase) return;
@@ -276,6 +277,44 @@ SEGSTREAM_HD void behaviour_features(const BehaviourState& s, const BehaviourPar
   }
   out[c++] = static_cast<float>(p_alive);
   out[c++] = buyer ? 1.0f : 0.0f;
+}
+
+// An event as both backends hold it: three 64-bit words that sort by customer (the hashed id), then time,
+// type and discount flag, then amount, category and channel. A record whose second word is 0 names a
+// customer without being an event (a customer carried in from a saved state).
+struct BehaviourRecord {
+  std::uint64_t key;   // mix64(customer_id)
+  std::uint64_t when;  // (timestamp + kRecordTimeBias) << 16 | type << 8 | discounted
+  std::uint64_t rest;  // amount bits << 32 | category << 16 | channel << 8
+};
+inline constexpr std::int64_t kRecordTimeBias = std::int64_t{1} << 47;
+
+SEGSTREAM_HD bool record_less(const BehaviourRecord& a, const BehaviourRecord& b) {
+  if (a.key != b.key) return a.key < b.key;
+  if (a.when != b.when) return a.when < b.when;
+  return a.rest < b.rest;
+}
+
+SEGSTREAM_HD BehaviourRecord pack_record(std::uint64_t key, std::int64_t ts, std::uint8_t type, float amount,
+                                         std::uint16_t category, std::uint8_t channel, bool discounted) {
+  std::uint32_t bits = 0;
+  memcpy(&bits, &amount, sizeof bits);
+  return BehaviourRecord{key,
+                         (static_cast<std::uint64_t>(ts + kRecordTimeBias) << 16) |
+                             (static_cast<std::uint64_t>(type) << 8) | (discounted ? 1u : 0u),
+                         (static_cast<std::uint64_t>(bits) << 32) |
+                             (static_cast<std::uint64_t>(category) << 16) |
+                             (static_cast<std::uint64_t>(channel) << 8)};
+}
+
+SEGSTREAM_HD void fold_record(BehaviourState& s, const BehaviourParams& p, const BehaviourRecord& r) {
+  if (r.when == 0) return;
+  const auto bits = static_cast<std::uint32_t>(r.rest >> 32);
+  float amount = 0;
+  memcpy(&amount, &bits, sizeof amount);
+  s.add(p, static_cast<std::int64_t>(r.when >> 16) - kRecordTimeBias, static_cast<std::uint8_t>(r.when >> 8),
+        amount, static_cast<std::uint16_t>(r.rest >> 16), static_cast<std::uint8_t>(r.rest >> 8),
+        (r.when & 1u) != 0);
 }
 
 }  // namespace segstream::kernels
