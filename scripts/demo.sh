@@ -36,7 +36,14 @@ echo "== 2. generate --features-only: a 16-dimensional mixture of 8 segments for
   --out "$out/mixture.h5" --overwrite
 
 echo
-echo "== 3. features --mode lifetimes: frequency, recency, T and monetary value per customer (in weeks)"
+echo "== 3. features: the behavioural feature set of every customer (purchase, usage, engagement, loyalty,"
+echo "      occasion, benefit, journey, churn), with the state for tomorrow's incremental run"
+"$bin" features --events "$out/events.h5" --out "$out/features.h5" --state-out "$out/state.h5" --overwrite
+"$bin" inspect "$out/features.h5" > "$out/features-inspect.txt"
+sed -n '/^\/features/,$p' "$out/features-inspect.txt" | sed -n '4,40p'
+
+echo
+echo "== 3b. features --mode lifetimes: frequency, recency, T and monetary value per customer (in weeks)"
 "$bin" features --events "$out/events.h5" --mode lifetimes --multiplier 7 --calibration-end 2025-10-01 \
   --out "$out/lifetimes.h5" --overwrite
 
@@ -57,4 +64,4 @@ echo
 echo "== made:"
 ls -lh "$out" | awk 'NR > 1 { printf "  %-28s %s\n", $9, $5 }'
 echo
-echo "report: $out/events-inspect.txt (JSON: $out/events-inspect.json)"
+echo "report: $out/features-inspect.txt (features); $out/events-inspect.txt (events; JSON: $out/events-inspect.json)"

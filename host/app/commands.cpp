@@ -330,11 +330,13 @@ Action add_inspect(CLI::App& sub) {
         if (v.size() > 160) v = v.substr(0, 157) + "...";
         std::printf("  @%s = %s\n", a.name.c_str(), v.c_str());
       }
+      int width = 24;  // the column of names fits the longest
+      for (const auto& c : d.columns) width = std::max(width, static_cast<int>(c.name.size()));
       if (!d.columns.empty())
-        std::printf("  %-24s %14s %10s %14s %14s %14s %14s\n", "column", "count", "non-finite", "min", "max",
-                    "mean", "std");
+        std::printf("  %-*s %14s %10s %14s %14s %14s %14s\n", width, "column", "count", "non-finite", "min",
+                    "max", "mean", "std");
       for (const auto& c : d.columns)
-        std::printf("  %-24s %14s %10s %14.6g %14.6g %14.6g %14.6g\n", c.name.c_str(),
+        std::printf("  %-*s %14s %10s %14.6g %14.6g %14.6g %14.6g\n", width, c.name.c_str(),
                     with_commas(c.count).c_str(), with_commas(c.non_finite).c_str(), c.min, c.max, c.mean,
                     c.stddev);
     }
