@@ -52,6 +52,7 @@ struct CarriedState {
 };
 
 constexpr std::uint64_t kBucketsPerPartition = 1024;
+constexpr std::uint64_t kBucketsPerGroup = 64;  // folded, then written, together
 
 // One thread's records of a hash range, appended by bucket into fixed blocks taken from a reusable pool:
 // 24 bytes per event plus at most one part-filled block per bucket, instead of a second sorted copy.
@@ -429,7 +430,7 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
     ring.push_back(v);
   }
   std::vector<CarriedState> carried;
-  std::vector<BucketOutput> buckets(kBucketsPerPartition);
+  std::vector<BucketOutput> buckets(config.cuda ? 1 : kBucketsPerGroup);
   // Rows waiting for the BG/NBD fit, and the sample it fits on.
   std::vector<float> waiting_rows;
   std::vector<std::uint64_t> waiting_ids;
@@ -603,66 +604,67 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
     std::vector<std::vector<Record>> bucket_work(static_cast<std::size_t>(threads));
     const bool keep_states = state_writer.has_value();
     const bool keep_summaries = fit && !fitted;
-    if (config.cuda) {
-      fold_on_device(held_by_thread, carried, params, keep_states, keep_summaries, buckets);
-    } else {
-#pragma omp parallel for schedule(dynamic, 4) num_threads(threads)
-      for (std::int64_t bi = 0; bi < static_cast<std::int64_t>(kBucketsPerPartition); ++bi) {
-        const auto b = static_cast<std::uint64_t>(bi);
-        BucketOutput& o = buckets[b];
-        o.rows.clear();
-        o.ids.clear();
-        o.summaries.clear();
-        o.states.clear();
-        std::vector<Record>& work = bucket_work[static_cast<std::size_t>(omp_get_thread_num())];
-        work.clear();
-        for (const BucketBlocks& h : held_by_thread) h.copy_to(b, work);
-        std::sort(work.begin(), work.end());
-        const Record* first = work.data();
-        const Record* last = work.data() + work.size();
-        const CarriedState* cs = carried.data() + carried_offsets[b];
-        const CarriedState* ce = carried.data() + carried_offsets[b + 1];
-        std::vector<float> row(static_cast<std::size_t>(columns));
-        while (first != last || cs != ce) {
-          const std::uint64_t key = first == last ? cs->key
-                                    : cs == ce    ? first->key
-                                                  : std::min(first->key, cs->key);
-          BehaviourState s;
-          if (cs != ce && cs->key == key) s = (cs++)->state;
-          for (; first != last && first->key == key; ++first) kernels::fold_record(s, params, *first);
-          kernels::behaviour_features(s, params, row.data());
-          o.rows.insert(o.rows.end(), row.begin(), row.end());
-          o.ids.push_back(unmix64(key));
-          if (keep_summaries) {
-            std::array<double, 3> sum{-1, 0, 0};
-            if (s.purchases > 0) s.bgnbd_summary(params, sum[0], sum[1], sum[2]);
-            o.summaries.push_back(sum);
+    // Buckets are folded a group at a time and written in order, so only a group's rows are held.
+    const std::uint64_t group = config.cuda ? kBucketsPerPartition : kBucketsPerGroup;
+    for (std::uint64_t g = 0; g < kBucketsPerPartition; g += group) {
+      if (config.cuda) {
+        fold_on_device(held_by_thread, carried, params, keep_states, keep_summaries, buckets);
+      } else {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+        for (std::int64_t bi = static_cast<std::int64_t>(g); bi < static_cast<std::int64_t>(g + group);
+             ++bi) {
+          const auto b = static_cast<std::uint64_t>(bi);
+          BucketOutput& o = buckets[b - g];
+          std::vector<Record>& work = bucket_work[static_cast<std::size_t>(omp_get_thread_num())];
+          work.clear();
+          for (const BucketBlocks& h : held_by_thread) h.copy_to(b, work);
+          std::sort(work.begin(), work.end());
+          const Record* first = work.data();
+          const Record* last = work.data() + work.size();
+          const CarriedState* cs = carried.data() + carried_offsets[b];
+          const CarriedState* ce = carried.data() + carried_offsets[b + 1];
+          std::vector<float> row(static_cast<std::size_t>(columns));
+          while (first != last || cs != ce) {
+            const std::uint64_t key = first == last ? cs->key
+                                      : cs == ce    ? first->key
+                                                    : std::min(first->key, cs->key);
+            BehaviourState s;
+            if (cs != ce && cs->key == key) s = (cs++)->state;
+            for (; first != last && first->key == key; ++first) kernels::fold_record(s, params, *first);
+            kernels::behaviour_features(s, params, row.data());
+            o.rows.insert(o.rows.end(), row.begin(), row.end());
+            o.ids.push_back(unmix64(key));
+            if (keep_summaries) {
+              std::array<double, 3> sum{-1, 0, 0};
+              if (s.purchases > 0) s.bgnbd_summary(params, sum[0], sum[1], sum[2]);
+              o.summaries.push_back(sum);
+            }
+            if (keep_states) o.states.push_back(s);
           }
-          if (keep_states) o.states.push_back(s);
         }
       }
-    }
-    throw_if_interrupted();
+      throw_if_interrupted();
 
-    for (std::uint64_t b = 0; b < kBucketsPerPartition; ++b) {
-      BucketOutput& o = buckets[b];
-      if (keep_states) state_writer->append(o.ids, o.states);
-      if (fitted) {
-        write_rows(o.rows, o.ids);
-        continue;
-      }
-      waiting_rows.insert(waiting_rows.end(), o.rows.begin(), o.rows.end());
-      waiting_ids.insert(waiting_ids.end(), o.ids.begin(), o.ids.end());
-      for (std::size_t i = 0; i < o.ids.size(); ++i) {
-        const auto& [x, tx, T] = o.summaries[i];
-        waiting_x.push_back(x);
-        waiting_tx.push_back(tx);
-        waiting_T.push_back(T);
-        if (x >= 0 && (sample_all || mix64(o.ids[i]) < sample_limit)) {
-          sample_x.push_back(x);
-          sample_tx.push_back(tx);
-          sample_T.push_back(T);
+      for (BucketOutput& o : buckets) {
+        if (keep_states) state_writer->append(o.ids, o.states);
+        if (fitted) {
+          write_rows(o.rows, o.ids);
+        } else {
+          waiting_rows.insert(waiting_rows.end(), o.rows.begin(), o.rows.end());
+          waiting_ids.insert(waiting_ids.end(), o.ids.begin(), o.ids.end());
+          for (std::size_t i = 0; i < o.ids.size(); ++i) {
+            const auto& [x, tx, T] = o.summaries[i];
+            waiting_x.push_back(x);
+            waiting_tx.push_back(tx);
+            waiting_T.push_back(T);
+            if (x >= 0 && (sample_all || mix64(o.ids[i]) < sample_limit)) {
+              sample_x.push_back(x);
+              sample_tx.push_back(tx);
+              sample_T.push_back(T);
+            }
+          }
         }
+        o = BucketOutput{};
       }
     }
     // The sample is complete once the ranges done cover its keys: fit, then finish the rows that waited.
