@@ -553,6 +553,7 @@ Action add_features(CLI::App& sub) {
                       {"before_state", r.before_state},
                       {"bgnbd_sample", r.bgnbd_sample},
                       {"partitions", r.partitions},
+                      {"peak_held_bytes", r.peak_held_bytes},
                       {"seconds", r.seconds}});
     std::printf("wrote %s: %s customers (%s mode, as of %s) from %s events in %.1f s, %llu pass%s\n",
                 o->out.c_str(), with_commas(r.customers).c_str(), o->mode.c_str(),
