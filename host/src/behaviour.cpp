@@ -388,8 +388,9 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
 #endif
     SEGSTREAM_EXPECTS(gpu_memory >= (std::uint64_t{1} << 20), "--gpu-memory must be at least 1 MiB");
     // Customers are not known before the scan: count one per record, the worst case.
-    const std::uint64_t per_record = kernels::kCudaBytesPerRecord + 8 + 24 + 4 * 64 +
-                                     (!config.state_out.empty() || state_in ? 2 * sizeof(BehaviourState) : 0);
+    const std::uint64_t per_record =
+        kernels::kCudaBytesPerRecord + kernels::kCudaBytesPerCustomer +
+        (!config.state_out.empty() || state_in ? kernels::kCudaBytesPerState : 0);
     gpu_parts = std::max<std::uint64_t>(
         1, ((reader.rows() + report.state_customers) * per_record + gpu_memory - 1) / gpu_memory);
   }
@@ -603,10 +604,10 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
 
     std::vector<std::vector<Record>> bucket_work(static_cast<std::size_t>(threads));
     const bool keep_states = state_writer.has_value();
-    const bool keep_summaries = fit && !fitted;
     // Buckets are folded a group at a time and written in order, so only a group's rows are held.
     const std::uint64_t group = config.cuda ? kBucketsPerPartition : kBucketsPerGroup;
     for (std::uint64_t g = 0; g < kBucketsPerPartition; g += group) {
+      const bool keep_summaries = fit && !fitted;
       if (config.cuda) {
         fold_on_device(held_by_thread, carried, params, keep_states, keep_summaries, buckets);
       } else {
@@ -666,27 +667,29 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
         }
         o = BucketOutput{};
       }
-    }
-    // The sample is complete once the ranges done cover its keys: fit, then finish the rows that waited.
-    const bool sample_complete = part + 1 == parts || (!sample_all && sample_limit > 0 &&
-                                                       detail::partition_of(sample_limit - 1, parts) <= part);
-    if (!fitted && sample_complete) {
-      SEGSTREAM_CHECK_INPUT(sample_x.size() >= 2,
-                            "{}: only {} customers with purchases to fit BG/NBD for p_alive on; give the "
-                            "parameters with --bgnbd r,alpha,a,b",
-                            in, sample_x.size());
-      const BgNbdFit f = fit_bgnbd(sample_x, sample_tx, sample_T);
-      params.bgnbd = f.params;
-      report.bgnbd_sample = sample_x.size();
-      for (std::size_t i = 0; i < waiting_ids.size(); ++i)
-        waiting_rows[i * columns + p_alive_column] =
-            waiting_x[i] < 0 ? 1.0f
-                             : static_cast<float>(kernels::bgnbd_p_alive(params.bgnbd, waiting_x[i],
-                                                                         waiting_tx[i], waiting_T[i]));
-      write_rows(waiting_rows, waiting_ids);
-      std::vector<float>().swap(waiting_rows);
-      std::vector<std::uint64_t>().swap(waiting_ids);
-      fitted = true;
+      // The sample is complete once the buckets done cover its keys: fit, then finish the rows that waited.
+      const std::uint64_t done_buckets = part * kBucketsPerPartition + g + group;
+      const bool sample_complete = (part + 1 == parts && g + group >= kBucketsPerPartition) ||
+                                   (!sample_all && sample_limit > 0 &&
+                                    detail::partition_of(sample_limit - 1, buckets_total) < done_buckets);
+      if (!fitted && sample_complete) {
+        SEGSTREAM_CHECK_INPUT(sample_x.size() >= 2,
+                              "{}: only {} customers with purchases to fit BG/NBD for p_alive on; give the "
+                              "parameters with --bgnbd r,alpha,a,b",
+                              in, sample_x.size());
+        const BgNbdFit f = fit_bgnbd(sample_x, sample_tx, sample_T);
+        params.bgnbd = f.params;
+        report.bgnbd_sample = sample_x.size();
+        for (std::size_t i = 0; i < waiting_ids.size(); ++i)
+          waiting_rows[i * columns + p_alive_column] =
+              waiting_x[i] < 0 ? 1.0f
+                               : static_cast<float>(kernels::bgnbd_p_alive(params.bgnbd, waiting_x[i],
+                                                                           waiting_tx[i], waiting_T[i]));
+        write_rows(waiting_rows, waiting_ids);
+        std::vector<float>().swap(waiting_rows);
+        std::vector<std::uint64_t>().swap(waiting_ids);
+        fitted = true;
+      }
     }
   }
   report.bgnbd = params.bgnbd;
