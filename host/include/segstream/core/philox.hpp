@@ -34,11 +34,14 @@ struct Philox4x32 {
 
 // What a stream is used for; part of the counter, so two purposes never share numbers.
 enum class RandomPurpose : std::uint32_t {
-  kCustomer = 1,      // a generated customer's whole behaviour
-  kShuffle = 2,       // the event permutation of one shuffle block
-  kMixtureRow = 3,    // one row of a synthetic feature mixture
-  kMixtureModel = 4,  // the mixture's centres and weights
-  kAssignment = 5,    // a customer's archetype and drift
+  kCustomer = 1,        // a generated customer's whole behaviour
+  kShuffle = 2,         // the event permutation of one shuffle block
+  kMixtureRow = 3,      // one row of a synthetic feature mixture
+  kMixtureModel = 4,    // the mixture's centres and weights
+  kAssignment = 5,      // a customer's archetype and drift
+  kKMeansInit = 6,      // k-means initialisation: the sample and the seeding draws of one restart
+  kKMeansBatch = 7,     // the rows of one mini-batch step
+  kKMeansReassign = 8,  // the rows small clusters move to
 };
 
 // A sequence of random numbers addressed by (seed, purpose, index). Counter word 2 counts blocks of four

@@ -18,10 +18,12 @@ struct BehaviourDeviceOutput {
   std::vector<BehaviourState> states;  // one per customer when asked for
 };
 
-// Device memory per record the fold needs at its peak: the records, their sort buffer, the head flags and
-// segment starts, with the per-customer outputs on top (bounded by one customer per record).
-inline constexpr std::uint64_t kCudaBytesPerRecord = 24 * 2 + 8 + 8;
-inline constexpr std::uint64_t kCudaBytesPerCustomer = 8 + 24 + sizeof(BehaviourState) * 2 + 4 * 64;
+// Device memory the fold needs at its peak: per record, the records, their sort buffer and the segment
+// starts; per customer, the key, the BG/NBD summary and a row of up to 64 columns; per carried or saved
+// state, the state in and out.
+inline constexpr std::uint64_t kCudaBytesPerRecord = 24 * 2 + 8;
+inline constexpr std::uint64_t kCudaBytesPerCustomer = 8 + 24 + 4 * 64;
+inline constexpr std::uint64_t kCudaBytesPerState = 2 * sizeof(BehaviourState);
 
 // Free device memory now (cudaMemGetInfo); ResourceError when the device cannot be asked.
 std::uint64_t cuda_free_memory();

@@ -1,0 +1,425 @@
+#include "segstream/host/kmeans.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "segstream/core/error.hpp"
+#include "segstream/core/philox.hpp"
+#include "segstream/kernels/kmeans.hpp"
+#include "segstream/kernels/kmeans_cpu.hpp"
+
+namespace segstream::host {
+namespace {
+
+using kernels::squared_distance;
+
+struct Data {
+  const float* x;
+  std::uint64_t rows;
+  int d;
+  const float* w;  // null = 1
+  int threads;
+  double weight(std::uint64_t i) const { return w != nullptr ? static_cast<double>(w[i]) : 1.0; }
+  const float* row(std::uint64_t i) const { return x + i * static_cast<std::uint64_t>(d); }
+};
+
+// The seed of restart r: restarts draw from unrelated streams.
+std::uint64_t restart_seed(std::uint64_t seed, int r) {
+  return mix64(seed ^ (0x9E3779B97F4A7C15ull * (r + 1)));
+}
+
+// Index of the first element of the running sum `cum` that reaches `target` (numpy's searchsorted, left).
+std::uint64_t search_cumulative(const std::vector<double>& cum, double target) {
+  const auto it = std::lower_bound(cum.begin(), cum.end(), target);
+  return std::min<std::uint64_t>(static_cast<std::uint64_t>(it - cum.begin()), cum.size() - 1);
+}
+
+// Greedy k-means++ over the rows `sample` (scikit-learn's _kmeans_plusplus with sample weights).
+std::vector<float> kmeans_plus_plus(const Data& data, const std::vector<std::uint64_t>& sample, int k,
+                                    std::uint64_t seed) {
+  const int d = data.d;
+  const std::size_t n = sample.size();
+  RandomStream rng(seed, RandomPurpose::kKMeansInit, 1);
+  std::vector<float> centres(static_cast<std::size_t>(k) * static_cast<std::size_t>(d));
+  std::vector<double> cum(n);
+  auto cumulate = [&](const std::vector<double>& values) {
+    double s = 0;
+    for (std::size_t i = 0; i < n; ++i) cum[i] = s += values[i];
+    return s;
+  };
+  std::vector<double> w(n);
+  for (std::size_t i = 0; i < n; ++i) w[i] = data.weight(sample[i]);
+  const std::uint64_t first = search_cumulative(cum, rng.uniform() * cumulate(w));
+  std::copy_n(data.row(sample[first]), d, centres.begin());
+  std::vector<double> closest(n);
+  for (std::size_t i = 0; i < n; ++i)
+    closest[i] = w[i] * static_cast<double>(squared_distance(data.row(sample[i]), centres.data(), d));
+  const int trials = 2 + static_cast<int>(std::log(static_cast<double>(k)));
+  std::vector<std::vector<double>> candidate(static_cast<std::size_t>(trials), std::vector<double>(n));
+  std::vector<std::uint64_t> ids(static_cast<std::size_t>(trials));
+  std::vector<double> potential(static_cast<std::size_t>(trials));
+  for (int c = 1; c < k; ++c) {
+    const double pot = cumulate(closest);
+    for (int t = 0; t < trials; ++t)
+      ids[static_cast<std::size_t>(t)] = search_cumulative(cum, rng.uniform() * pot);
+#pragma omp parallel for schedule(static) num_threads(data.threads)
+    for (int t = 0; t < trials; ++t) {
+      const float* cand = data.row(sample[ids[static_cast<std::size_t>(t)]]);
+      auto& v = candidate[static_cast<std::size_t>(t)];
+      double s = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        v[i] =
+            std::min(closest[i], w[i] * static_cast<double>(squared_distance(data.row(sample[i]), cand, d)));
+        s += v[i];
+      }
+      potential[static_cast<std::size_t>(t)] = s;
+    }
+    const auto best =
+        static_cast<std::size_t>(std::min_element(potential.begin(), potential.end()) - potential.begin());
+    closest.swap(candidate[best]);
+    std::copy_n(data.row(sample[ids[best]]), d, centres.begin() + static_cast<std::ptrdiff_t>(c) * d);
+  }
+  return centres;
+}
+
+// Weighted mean of the per-column variances (scikit-learn's _tolerance scale).
+double mean_variance(const Data& data) {
+  std::vector<double> mean(static_cast<std::size_t>(data.d), 0), m2(static_cast<std::size_t>(data.d), 0);
+  double wsum = 0;
+  for (std::uint64_t i = 0; i < data.rows; ++i) {  // Welford, in row order
+    const double w = data.weight(i);
+    if (w <= 0) continue;
+    wsum += w;
+    for (int j = 0; j < data.d; ++j) {
+      const double v = data.row(i)[j];
+      const double delta = v - mean[static_cast<std::size_t>(j)];
+      mean[static_cast<std::size_t>(j)] += delta * w / wsum;
+      m2[static_cast<std::size_t>(j)] += w * delta * (v - mean[static_cast<std::size_t>(j)]);
+    }
+  }
+  double s = 0;
+  for (double v : m2) s += v / wsum;
+  return s / data.d;
+}
+
+struct Phase {
+  std::vector<float> centres;
+  std::vector<double> absorbed;
+  std::vector<double> history;
+  std::uint64_t steps = 0;
+  int passes = 0;
+  std::string stop;
+};
+
+// scikit-learn's MiniBatchKMeans steps, from the given centres.
+void mini_batch(const Data& data, const KMeansConfig& cfg, std::uint64_t seed, Phase& ph) {
+  const int k = cfg.k, d = data.d;
+  const std::uint64_t batch = std::min<std::uint64_t>(cfg.batch_size, data.rows);
+  const std::uint64_t steps =
+      std::max<std::uint64_t>(1, static_cast<std::uint64_t>(cfg.max_epochs) * data.rows / batch);
+  const double tol = cfg.tol > 0 ? cfg.tol * mean_variance(data) : 0.0;
+  ph.absorbed.assign(static_cast<std::size_t>(k), 0.0);
+  std::vector<std::uint64_t> idx(batch);
+  std::vector<float> xb(batch * static_cast<std::uint64_t>(d)), wb(batch), db(batch);
+  std::vector<std::int32_t> lb(batch);
+  std::vector<double> sums(static_cast<std::size_t>(k) * static_cast<std::size_t>(d)),
+      wsum(static_cast<std::size_t>(k));
+  double ewa = 0, best_ewa = std::numeric_limits<double>::infinity();
+  int no_improvement = 0;
+  std::uint64_t since_reassign = 0;
+  ph.stop = "max_epochs";
+  for (std::uint64_t step = 0; step < steps; ++step) {
+    for (std::uint64_t i = 0; i < batch; ++i) {
+      RandomStream rng(seed, RandomPurpose::kKMeansBatch, step * batch + i);
+      idx[i] = static_cast<std::uint64_t>(rng.uniform() * static_cast<double>(data.rows));
+      if (idx[i] >= data.rows) idx[i] = data.rows - 1;
+      std::copy_n(data.row(idx[i]), d,
+                  xb.begin() + static_cast<std::ptrdiff_t>(i * static_cast<std::uint64_t>(d)));
+      wb[i] = data.w != nullptr ? data.w[idx[i]] : 1.0f;
+    }
+    const double batch_inertia = kernels::cpu::assign(xb.data(), batch, d, ph.centres.data(), k, wb.data(),
+                                                      lb.data(), db.data(), nullptr, 1);
+    std::fill(sums.begin(), sums.end(), 0.0);
+    std::fill(wsum.begin(), wsum.end(), 0.0);
+    for (std::uint64_t i = 0; i < batch; ++i) {
+      const auto c = static_cast<std::size_t>(lb[i]);
+      wsum[c] += wb[i];
+      for (int j = 0; j < d; ++j)
+        sums[c * static_cast<std::size_t>(d) + static_cast<std::size_t>(j)] +=
+            static_cast<double>(wb[i]) *
+            xb[i * static_cast<std::uint64_t>(d) + static_cast<std::uint64_t>(j)];
+    }
+    double shift = 0;
+    for (int c = 0; c < k; ++c) {
+      const auto cc = static_cast<std::size_t>(c);
+      if (wsum[cc] <= 0) continue;
+      const double total = ph.absorbed[cc] + wsum[cc];
+      for (int j = 0; j < d; ++j) {
+        float& v = ph.centres[cc * static_cast<std::size_t>(d) + static_cast<std::size_t>(j)];
+        const float next =
+            static_cast<float>((static_cast<double>(v) * ph.absorbed[cc] +
+                                sums[cc * static_cast<std::size_t>(d) + static_cast<std::size_t>(j)]) /
+                               total);
+        shift += static_cast<double>(next - v) * static_cast<double>(next - v);
+        v = next;
+      }
+      ph.absorbed[cc] = total;
+    }
+    // Small clusters move to rows of the batch, as scikit-learn does every 10·k rows.
+    since_reassign += batch;
+    if (cfg.reassignment_ratio > 0 && since_reassign >= 10 * static_cast<std::uint64_t>(k)) {
+      since_reassign = 0;
+      const double most = *std::max_element(ph.absorbed.begin(), ph.absorbed.end());
+      std::vector<int> small;
+      for (int c = 0; c < k; ++c)
+        if (ph.absorbed[static_cast<std::size_t>(c)] < cfg.reassignment_ratio * most) small.push_back(c);
+      const auto limit = static_cast<std::size_t>(0.5 * static_cast<double>(batch));
+      if (small.size() > limit) {
+        std::stable_sort(small.begin(), small.end(), [&](int a, int b) {
+          return ph.absorbed[static_cast<std::size_t>(a)] < ph.absorbed[static_cast<std::size_t>(b)];
+        });
+        small.resize(limit);
+      }
+      if (!small.empty()) {
+        // Rows drawn without replacement with probability ∝ weight (keys u^(1/w), the largest win).
+        std::vector<std::pair<double, std::uint64_t>> keys;
+        for (std::uint64_t i = 0; i < batch; ++i) {
+          if (wb[i] <= 0) continue;
+          RandomStream rng(seed, RandomPurpose::kKMeansReassign, step * batch + i);
+          keys.emplace_back(std::log(rng.uniform()) / wb[i], i);
+        }
+        std::sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) {
+          return a.first != b.first ? a.first > b.first : a.second < b.second;
+        });
+        double floor_weight = std::numeric_limits<double>::infinity();
+        for (int c = 0; c < k; ++c)
+          if (std::find(small.begin(), small.end(), c) == small.end())
+            floor_weight = std::min(floor_weight, ph.absorbed[static_cast<std::size_t>(c)]);
+        for (std::size_t r = 0; r < small.size() && r < keys.size(); ++r) {
+          const auto c = static_cast<std::size_t>(small[r]);
+          std::copy_n(
+              xb.begin() + static_cast<std::ptrdiff_t>(keys[r].second * static_cast<std::uint64_t>(d)), d,
+              ph.centres.begin() + static_cast<std::ptrdiff_t>(c * static_cast<std::size_t>(d)));
+          ph.absorbed[c] = std::isfinite(floor_weight) ? floor_weight : ph.absorbed[c];
+        }
+      }
+    }
+    ++ph.steps;
+    // Convergence as scikit-learn judges it: the batch inertia per row, exponentially weighted.
+    const double per_row = batch_inertia / static_cast<double>(batch);
+    if (step == 0) {
+      ewa = per_row;
+    } else {
+      const double alpha =
+          std::min(1.0, static_cast<double>(batch) * 2.0 / (static_cast<double>(data.rows) + 1));
+      ewa = ewa * (1 - alpha) + per_row * alpha;
+    }
+    ph.history.push_back(ewa);
+    if (step == 0) continue;
+    if (tol > 0 && shift <= tol) {
+      ph.stop = "centre shift below tol";
+      break;
+    }
+    if (ewa < best_ewa) {
+      no_improvement = 0;
+      best_ewa = ewa;
+    } else {
+      ++no_improvement;
+    }
+    if (cfg.max_no_improvement > 0 && no_improvement >= cfg.max_no_improvement) {
+      ph.stop = "no improvement in the smoothed batch inertia";
+      break;
+    }
+  }
+}
+
+// Full Lloyd passes with exact sums; stops early when no centre moves.
+void lloyd(const Data& data, int k, int passes, Phase& ph) {
+  const int d = data.d;
+  std::vector<std::int32_t> labels(data.rows);
+  std::vector<float> dist(data.rows);
+  kernels::cpu::ClusterSums sums(k, d);
+  for (int pass = 0; pass < passes; ++pass) {
+    const double inertia = kernels::cpu::assign(data.x, data.rows, d, ph.centres.data(), k, data.w,
+                                                labels.data(), dist.data(), nullptr, data.threads);
+    ph.history.push_back(inertia);
+    sums.reset(k, d);
+    sums.accumulate(data.x, data.rows, labels.data(), data.w, data.threads);
+    std::vector<double> sum(ph.centres.size()), weight(static_cast<std::size_t>(k));
+    std::vector<int> empty;
+    for (int c = 0; c < k; ++c) {
+      weight[static_cast<std::size_t>(c)] = sums.weight(c);
+      if (weight[static_cast<std::size_t>(c)] <= 0) empty.push_back(c);
+      for (int j = 0; j < d; ++j)
+        sum[static_cast<std::size_t>(c) * static_cast<std::size_t>(d) + static_cast<std::size_t>(j)] =
+            sums.sum(c, j);
+    }
+    std::vector<float> next(ph.centres.size());
+    std::vector<std::uint64_t> moved;  // rows that became the centre of an empty cluster
+    if (!empty.empty()) {
+      // Empty clusters take the rows farthest from their centres (largest first, then lowest index), and
+      // those rows leave their old clusters (scikit-learn's _relocate_empty_clusters).
+      std::vector<std::uint64_t> order(data.rows);
+      std::iota(order.begin(), order.end(), 0);
+      const std::size_t take = std::min<std::size_t>(empty.size(), order.size());
+      std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(take), order.end(),
+                        [&](std::uint64_t a, std::uint64_t b) {
+                          const bool wa = data.weight(a) > 0, wb = data.weight(b) > 0;
+                          if (wa != wb) return wa;
+                          return dist[a] != dist[b] ? dist[a] > dist[b] : a < b;
+                        });
+      for (std::size_t e = 0; e < take; ++e) {
+        const std::uint64_t r = order[e];
+        const auto old = static_cast<std::size_t>(labels[r]);
+        const double w = data.weight(r);
+        for (int j = 0; j < d; ++j) {
+          sum[old * static_cast<std::size_t>(d) + static_cast<std::size_t>(j)] -= w * data.row(r)[j];
+          sum[static_cast<std::size_t>(empty[e]) * static_cast<std::size_t>(d) +
+              static_cast<std::size_t>(j)] = w * data.row(r)[j];
+        }
+        weight[old] -= w;
+        weight[static_cast<std::size_t>(empty[e])] = w;
+      }
+    }
+    for (int c = 0; c < k; ++c) {
+      const auto cc = static_cast<std::size_t>(c);
+      for (int j = 0; j < d; ++j) {
+        const std::size_t at = cc * static_cast<std::size_t>(d) + static_cast<std::size_t>(j);
+        next[at] = weight[cc] > 0 ? static_cast<float>(sum[at] / weight[cc]) : ph.centres[at];
+      }
+    }
+    ++ph.passes;
+    const bool same = next == ph.centres;
+    ph.centres.swap(next);
+    if (same) {
+      ph.stop = "centres unchanged";
+      return;
+    }
+  }
+  ph.stop = "max passes";
+}
+
+}  // namespace
+
+double assign_kmeans(const KMeansModel& model, const float* x, std::uint64_t rows, const float* weights,
+                     std::int32_t* labels, float* distance2, float* margin, int threads) {
+  return kernels::cpu::assign(x, rows, model.d, model.centres.data(), model.k, weights, labels, distance2,
+                              margin, threads > 0 ? threads : omp_get_max_threads());
+}
+
+KMeansModel fit_kmeans(const float* x, std::uint64_t rows, int d, const float* weights,
+                       const KMeansConfig& cfg) {
+  SEGSTREAM_EXPECTS(cfg.k >= 1, "--k must be at least 1 (got {})", cfg.k);
+  SEGSTREAM_EXPECTS(d >= 1, "at least one feature column is needed");
+  SEGSTREAM_EXPECTS(static_cast<std::uint64_t>(cfg.k) <= rows, "--k {} is more than the {} rows to cluster",
+                    cfg.k, rows);
+  SEGSTREAM_EXPECTS(cfg.batch_size >= 1, "--batch-size must be at least 1");
+  SEGSTREAM_EXPECTS(cfg.max_epochs >= 1, "--max-epochs must be at least 1");
+  SEGSTREAM_EXPECTS(cfg.n_init >= 1, "--n-init must be at least 1");
+  SEGSTREAM_EXPECTS(cfg.refine >= 0, "--refine must not be negative");
+  SEGSTREAM_EXPECTS(cfg.reassignment_ratio >= 0 && std::isfinite(cfg.reassignment_ratio),
+                    "--reassignment-ratio must be a non-negative number");
+  SEGSTREAM_EXPECTS(cfg.tol >= 0 && std::isfinite(cfg.tol), "--tol must be a non-negative number");
+  if (cfg.init == KMeansInit::kGiven)
+    SEGSTREAM_EXPECTS(
+        cfg.init_centres.size() == static_cast<std::size_t>(cfg.k) * static_cast<std::size_t>(d),
+        "the initial centres are {} values, expected k × d = {} × {}", cfg.init_centres.size(), cfg.k, d);
+  for (std::uint64_t i = 0; i < rows; ++i)
+    for (int j = 0; j < d; ++j)
+      SEGSTREAM_CHECK_INPUT(
+          std::isfinite(x[i * static_cast<std::uint64_t>(d) + static_cast<std::uint64_t>(j)]),
+          "row {} column {}: {} is not a finite value", i, j,
+          x[i * static_cast<std::uint64_t>(d) + static_cast<std::uint64_t>(j)]);
+  double total_weight = 0;
+  std::uint64_t positive = 0;
+  if (weights != nullptr)
+    for (std::uint64_t i = 0; i < rows; ++i) {
+      SEGSTREAM_CHECK_INPUT(std::isfinite(weights[i]) && weights[i] >= 0,
+                            "row {}: weight {} is not a finite non-negative number", i, weights[i]);
+      total_weight += weights[i];
+      positive += weights[i] > 0 ? 1 : 0;
+    }
+  SEGSTREAM_CHECK_INPUT(weights == nullptr || total_weight > 0, "all {} weights are 0", rows);
+  SEGSTREAM_CHECK_INPUT(weights == nullptr || positive >= static_cast<std::uint64_t>(cfg.k),
+                        "only {} rows have a positive weight, fewer than --k {}", positive, cfg.k);
+
+  const Data data{x, rows, d, weights, cfg.threads > 0 ? cfg.threads : omp_get_max_threads()};
+  KMeansModel best;
+  for (int r = 0; r < cfg.n_init; ++r) {
+    const std::uint64_t seed = restart_seed(cfg.seed, r);
+    Phase ph;
+    if (cfg.init == KMeansInit::kGiven) {
+      ph.centres = cfg.init_centres;
+    } else {
+      // The initialisation sample: init_size rows drawn with replacement (all rows when it covers them).
+      const std::uint64_t default_size =
+          std::max<std::uint64_t>(3 * cfg.batch_size, 3 * static_cast<std::uint64_t>(cfg.k));
+      const std::uint64_t size =
+          std::min(rows, cfg.init_size > 0 ? cfg.init_size : (cfg.lloyd ? rows : default_size));
+      std::vector<std::uint64_t> sample(size);
+      if (size == rows) {
+        std::iota(sample.begin(), sample.end(), 0);
+      } else {
+        for (std::uint64_t i = 0; i < size; ++i) {
+          RandomStream rng(seed, RandomPurpose::kKMeansInit, 2 + i);
+          sample[i] =
+              std::min(rows - 1, static_cast<std::uint64_t>(rng.uniform() * static_cast<double>(rows)));
+        }
+      }
+      if (cfg.init == KMeansInit::kKMeansPlusPlus) {
+        ph.centres = kmeans_plus_plus(data, sample, cfg.k, seed);
+      } else {
+        // k distinct rows of positive weight, drawn by sorting the sample on random keys.
+        std::vector<std::pair<double, std::uint64_t>> keys;
+        for (std::uint64_t i = 0; i < size; ++i)
+          if (data.weight(sample[i]) > 0)
+            keys.emplace_back(RandomStream(seed, RandomPurpose::kKMeansInit, 2 + size + i).uniform(),
+                              sample[i]);
+        std::sort(keys.begin(), keys.end());
+        keys.erase(std::unique(keys.begin(), keys.end(),
+                               [](const auto& a, const auto& b) { return a.second == b.second; }),
+                   keys.end());
+        SEGSTREAM_CHECK_INPUT(keys.size() >= static_cast<std::size_t>(cfg.k),
+                              "the initialisation sample has {} distinct rows, fewer than --k {}",
+                              keys.size(), cfg.k);
+        for (int c = 0; c < cfg.k; ++c)
+          ph.centres.insert(ph.centres.end(), data.row(keys[static_cast<std::size_t>(c)].second),
+                            data.row(keys[static_cast<std::size_t>(c)].second) + d);
+      }
+    }
+    if (cfg.lloyd) {
+      ph.absorbed.assign(static_cast<std::size_t>(cfg.k), 0.0);
+      lloyd(data, cfg.k, cfg.max_epochs, ph);
+    } else {
+      mini_batch(data, cfg, seed, ph);
+      if (cfg.refine > 0) lloyd(data, cfg.k, cfg.refine, ph);
+    }
+    KMeansModel m;
+    m.k = cfg.k;
+    m.d = d;
+    m.centres = std::move(ph.centres);
+    m.absorbed = std::move(ph.absorbed);
+    m.inertia_history = std::move(ph.history);
+    m.steps = ph.steps;
+    m.lloyd_passes = ph.passes;
+    m.stop_reason = ph.stop;
+    m.restart = r;
+    std::vector<std::int32_t> labels(rows);
+    std::vector<float> dist(rows);
+    m.inertia = assign_kmeans(m, x, rows, weights, labels.data(), dist.data(), nullptr, data.threads);
+    kernels::cpu::ClusterSums sums(cfg.k, d);
+    sums.accumulate(x, rows, labels.data(), weights, data.threads);
+    for (int c = 0; c < cfg.k; ++c) {
+      m.counts.push_back(sums.count(c));
+      m.cluster_weight.push_back(sums.weight(c));
+    }
+    if (r == 0 || m.inertia < best.inertia) best = std::move(m);
+  }
+  return best;
+}
+
+}  // namespace segstream::host

@@ -1,0 +1,276 @@
+// k-means on the CPU backend: the acceptance tests KMEANS.md ports from scikit-learn's test_k_means.py
+// (weighted toy, empty clusters, one exact Lloyd iteration, stopping, weights, predict, determinism,
+// mini-batch behaviour, recovery of separated blobs, errors) and the exactness of the cluster sums.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <numeric>
+
+#include "segstream/core/error.hpp"
+#include "segstream/core/philox.hpp"
+#include "segstream/host/kmeans.hpp"
+#include "segstream/kernels/kmeans_cpu.hpp"
+
+namespace segstream::host {
+namespace {
+
+const std::vector<float> kToy = {0, 0, 0.5f, 0, 0.5f, 1, 1, 1};
+const std::vector<float> kToyWeights = {3, 1, 1, 3};
+
+std::vector<std::int32_t> labels_of(const KMeansModel& m, const std::vector<float>& x) {
+  const std::uint64_t rows = x.size() / static_cast<std::size_t>(m.d);
+  std::vector<std::int32_t> labels(rows);
+  std::vector<float> dist(rows);
+  assign_kmeans(m, x.data(), rows, nullptr, labels.data(), dist.data(), nullptr, 1);
+  return labels;
+}
+
+KMeansConfig given(int k, std::vector<float> centres, bool lloyd = true) {
+  KMeansConfig c;
+  c.k = k;
+  c.init = KMeansInit::kGiven;
+  c.init_centres = std::move(centres);
+  c.lloyd = lloyd;
+  return c;
+}
+
+// Adjusted Rand index of two labelings.
+double adjusted_rand(const std::vector<std::int32_t>& a, const std::vector<std::int32_t>& b) {
+  std::map<std::pair<int, int>, double> n;
+  std::map<int, double> ra, rb;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    ++n[{a[i], b[i]}];
+    ++ra[a[i]];
+    ++rb[b[i]];
+  }
+  auto pairs = [](double v) { return v * (v - 1) / 2; };
+  double index = 0, sa = 0, sb = 0;
+  for (const auto& [key, v] : n) index += pairs(v);
+  for (const auto& [key, v] : ra) sa += pairs(v);
+  for (const auto& [key, v] : rb) sb += pairs(v);
+  const double expected = sa * sb / pairs(static_cast<double>(a.size()));
+  return (index - expected) / ((sa + sb) / 2 - expected);
+}
+
+// k well separated Gaussian blobs in d dimensions, and their truth.
+struct Blobs {
+  std::vector<float> x;
+  std::vector<std::int32_t> truth;
+};
+Blobs blobs(std::uint64_t rows, int d, int k, std::uint64_t seed) {
+  Blobs b;
+  for (std::uint64_t i = 0; i < rows; ++i) {
+    RandomStream rng(seed, RandomPurpose::kMixtureRow, i);
+    const auto c = static_cast<std::int32_t>(i % static_cast<std::uint64_t>(k));
+    b.truth.push_back(c);
+    for (int j = 0; j < d; ++j)
+      b.x.push_back(static_cast<float>((j == c % d ? 20.0 * (1 + c / d) : 0.0) + rng.normal()));
+  }
+  return b;
+}
+
+TEST(KMeansSklearn, WeightedToyExample) {
+  const KMeansModel m = fit_kmeans(kToy.data(), 4, 2, kToyWeights.data(), given(2, {0, 0, 1, 1}));
+  EXPECT_EQ(labels_of(m, kToy), (std::vector<std::int32_t>{0, 0, 1, 1}));
+  EXPECT_FLOAT_EQ(static_cast<float>(m.inertia), 0.375f);
+  EXPECT_EQ(m.centres, (std::vector<float>{0.125f, 0, 0.875f, 1}));
+}
+
+TEST(KMeansSklearn, EmptyClustersAreRelocated) {
+  const KMeansModel m = fit_kmeans(kToy.data(), 4, 2, kToyWeights.data(), given(2, {0.5f, 0.5f, 3, 3}));
+  for (std::uint64_t n : m.counts) EXPECT_GT(n, 0u);
+  const std::vector<float> x = {-1, 1}, w = {1.9f, 0.1f};
+  KMeansConfig c = given(2, {-1, 10});
+  c.max_epochs = 1;
+  const KMeansModel one = fit_kmeans(x.data(), 2, 1, w.data(), c);
+  EXPECT_EQ(one.centres, (std::vector<float>{-1, 1}));
+}
+
+TEST(KMeansSklearn, OneLloydIterationEqualsANaiveReference) {
+  std::vector<float> x;
+  for (int i = 0; i < 500; ++i)
+    x.push_back(static_cast<float>(RandomStream(9, RandomPurpose::kMixtureRow, i).uniform()));
+  const std::vector<float> init(x.begin(), x.begin() + 25);
+  KMeansConfig c = given(5, init);
+  c.max_epochs = 1;
+  const KMeansModel m = fit_kmeans(x.data(), 100, 5, nullptr, c);
+  // E step, M step by hand
+  std::vector<double> sum(25, 0.0), count(5, 0.0);
+  for (int i = 0; i < 100; ++i) {
+    int best = 0;
+    float best_d = INFINITY;
+    for (int c2 = 0; c2 < 5; ++c2) {
+      float s = 0;
+      for (int j = 0; j < 5; ++j) s += (x[i * 5 + j] - init[c2 * 5 + j]) * (x[i * 5 + j] - init[c2 * 5 + j]);
+      if (s < best_d) best_d = s, best = c2;
+    }
+    count[best] += 1;
+    for (int j = 0; j < 5; ++j) sum[best * 5 + j] += x[i * 5 + j];
+  }
+  for (int c2 = 0; c2 < 5; ++c2)
+    for (int j = 0; j < 5; ++j) EXPECT_NEAR(m.centres[c2 * 5 + j], sum[c2 * 5 + j] / count[c2], 1e-6);
+  EXPECT_EQ(m.lloyd_passes, 1);
+}
+
+TEST(KMeansSklearn, LloydStopsWhenConverged) {
+  const Blobs b = blobs(300, 2, 3, 4);
+  KMeansConfig c;
+  c.k = 3;
+  c.lloyd = true;
+  c.max_epochs = 300;
+  const KMeansModel m = fit_kmeans(b.x.data(), 300, 2, nullptr, c);
+  EXPECT_LT(m.lloyd_passes, 300);
+  EXPECT_EQ(m.stop_reason, "centres unchanged");
+}
+
+TEST(KMeansSklearn, WeightsActLikeRepeatedRowsAndScaleFree) {
+  const Blobs b = blobs(200, 3, 4, 6);
+  std::vector<float> w(200), repeated;
+  for (int i = 0; i < 200; ++i) {
+    w[i] = static_cast<float>(1 + i % 3);
+    for (int r = 0; r < 1 + i % 3; ++r)
+      repeated.insert(repeated.end(), b.x.begin() + i * 3, b.x.begin() + i * 3 + 3);
+  }
+  const std::vector<float> init(b.x.begin(), b.x.begin() + 12);
+  const KMeansModel weighted = fit_kmeans(b.x.data(), 200, 3, w.data(), given(4, init));
+  const KMeansModel rows = fit_kmeans(repeated.data(), repeated.size() / 3, 3, nullptr, given(4, init));
+  for (std::size_t i = 0; i < 12; ++i) EXPECT_NEAR(weighted.centres[i], rows.centres[i], 1e-5);
+  EXPECT_NEAR(weighted.inertia, rows.inertia, 1e-6 * rows.inertia);
+  const std::vector<float> ones(200, 1.0f);
+  EXPECT_EQ(fit_kmeans(b.x.data(), 200, 3, ones.data(), given(4, init)).centres,
+            fit_kmeans(b.x.data(), 200, 3, nullptr, given(4, init)).centres);
+  std::vector<float> scaled(w);
+  for (float& v : scaled) v *= 8;  // a power of two scales the sums exactly
+  const KMeansModel s = fit_kmeans(b.x.data(), 200, 3, scaled.data(), given(4, init));
+  for (std::size_t i = 0; i < 12; ++i) EXPECT_NEAR(s.centres[i], weighted.centres[i], 1e-6);
+}
+
+TEST(KMeansSklearn, PredictGivesTheFitLabelsAndCentresTheirIndex) {
+  const Blobs b = blobs(600, 4, 5, 8);
+  KMeansConfig c;
+  c.k = 5;
+  c.batch_size = 64;
+  const KMeansModel m = fit_kmeans(b.x.data(), 600, 4, nullptr, c);
+  const std::vector<std::int32_t> labels = labels_of(m, b.x);
+  std::vector<std::uint64_t> counts(5, 0);
+  for (auto l : labels) ++counts[static_cast<std::size_t>(l)];
+  EXPECT_EQ(counts, m.counts);
+  std::vector<std::int32_t> expected(5);
+  std::iota(expected.begin(), expected.end(), 0);
+  EXPECT_EQ(labels_of(m, m.centres), expected);
+}
+
+TEST(KMeansSklearn, SameSeedSameModelForAnyThreadCount) {
+  const Blobs b = blobs(5000, 8, 6, 10);
+  KMeansConfig c;
+  c.k = 6;
+  c.seed = 77;
+  c.batch_size = 256;
+  c.refine = 3;
+  c.threads = 1;
+  const KMeansModel one = fit_kmeans(b.x.data(), 5000, 8, nullptr, c);
+  c.threads = 2;
+  const KMeansModel two = fit_kmeans(b.x.data(), 5000, 8, nullptr, c);
+  EXPECT_EQ(one.centres, two.centres);
+  EXPECT_EQ(one.inertia, two.inertia);
+  EXPECT_EQ(one.inertia_history, two.inertia_history);
+  c.seed = 78;
+  EXPECT_NE(fit_kmeans(b.x.data(), 5000, 8, nullptr, c).inertia_history, one.inertia_history);
+}
+
+TEST(KMeansSklearn, MiniBatchBehaviour) {
+  const Blobs b = blobs(3000, 2, 3, 12);
+  KMeansConfig c;
+  c.k = 3;
+  c.batch_size = 100;
+  c.max_no_improvement = 3;
+  const KMeansModel m = fit_kmeans(b.x.data(), 3000, 2, nullptr, c);
+  EXPECT_EQ(m.stop_reason, "no improvement in the smoothed batch inertia");
+  EXPECT_GT(m.steps, 1u);
+  EXPECT_LT(m.steps, 10u * 3000 / 100);  // fewer than ten epochs
+  EXPECT_DOUBLE_EQ(adjusted_rand(labels_of(m, b.x), b.truth), 1.0);
+
+  // Perfect centres: a reassignment ratio of 1e-15 leaves them where they are, 1 moves some away.
+  KMeansConfig g = given(3, m.centres, false);
+  g.batch_size = 100;
+  g.max_epochs = 1;
+  g.reassignment_ratio = 1e-15;
+  const KMeansModel still = fit_kmeans(b.x.data(), 3000, 2, nullptr, g);
+  EXPECT_DOUBLE_EQ(adjusted_rand(labels_of(still, b.x), b.truth), 1.0);
+  g.reassignment_ratio = 1;
+  const KMeansModel moved = fit_kmeans(b.x.data(), 3000, 2, nullptr, g);
+  EXPECT_GT(moved.inertia, still.inertia);
+
+  // k = 100 with batches of 10 runs and keeps every centre finite.
+  KMeansConfig many;
+  many.k = 100;
+  many.batch_size = 10;
+  many.max_epochs = 2;
+  const KMeansModel big = fit_kmeans(b.x.data(), 3000, 2, nullptr, many);
+  for (float v : big.centres) EXPECT_TRUE(std::isfinite(v));
+}
+
+TEST(KMeansSklearn, EveryInitRecoversSeparatedBlobs) {
+  // Three blobs for every initialisation, as scikit-learn's tests use; eight for k-means++.
+  for (int k : {3, 8}) {
+    const Blobs b = blobs(4000, 4, k, 14);
+    for (KMeansInit init : {KMeansInit::kKMeansPlusPlus, KMeansInit::kRandom}) {
+      if (k == 8 && init == KMeansInit::kRandom) continue;
+      for (bool full : {true, false}) {
+        KMeansConfig c;
+        c.k = k;
+        c.init = init;
+        c.lloyd = full;
+        c.n_init = init == KMeansInit::kRandom ? 5 : 1;
+        c.refine = full ? 0 : 5;
+        const KMeansModel m = fit_kmeans(b.x.data(), 4000, 4, nullptr, c);
+        EXPECT_DOUBLE_EQ(adjusted_rand(labels_of(m, b.x), b.truth), 1.0)
+            << "k " << k << " init " << static_cast<int>(init) << (full ? " lloyd" : " mini-batch");
+      }
+    }
+  }
+}
+
+TEST(KMeansSklearn, Errors) {
+  KMeansConfig c;
+  c.k = 5;
+  EXPECT_THROW(fit_kmeans(kToy.data(), 4, 2, nullptr, c), UsageError);  // k > rows
+  c.k = 0;
+  EXPECT_THROW(fit_kmeans(kToy.data(), 4, 2, nullptr, c), UsageError);
+  EXPECT_THROW(fit_kmeans(kToy.data(), 4, 2, nullptr, given(2, {0, 0, 1})), UsageError);
+  std::vector<float> bad = kToy;
+  bad[5] = NAN;
+  try {
+    c.k = 2;
+    fit_kmeans(bad.data(), 4, 2, nullptr, c);
+    ADD_FAILURE() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("row 2 column 1: nan is not a finite value"), std::string::npos)
+        << e.what();
+  }
+  const std::vector<float> negative = {1, -1, 1, 1};
+  EXPECT_THROW(fit_kmeans(kToy.data(), 4, 2, negative.data(), c), InputError);
+  const std::vector<float> zero = {0, 0, 0, 0};
+  EXPECT_THROW(fit_kmeans(kToy.data(), 4, 2, zero.data(), c), InputError);
+}
+
+TEST(KMeansSums, ExactWhateverTheOrder) {
+  const Blobs b = blobs(10000, 3, 4, 16);
+  std::vector<std::int32_t> labels(b.truth);
+  kernels::cpu::ClusterSums all(4, 3);
+  all.accumulate(b.x.data(), 10000, labels.data(), nullptr, 2);
+  kernels::cpu::ClusterSums halves(4, 3), second(4, 3);
+  second.accumulate(b.x.data() + 3 * 7001, 10000 - 7001, labels.data() + 7001, nullptr, 1);
+  halves.accumulate(b.x.data(), 7001, labels.data(), nullptr, 1);
+  halves.add(second);
+  for (int c = 0; c < 4; ++c) {
+    EXPECT_EQ(all.count(c), halves.count(c));
+    EXPECT_EQ(all.weight(c), halves.weight(c));
+    for (int j = 0; j < 3; ++j) EXPECT_EQ(all.sum(c, j), halves.sum(c, j));
+  }
+}
+
+}  // namespace
+}  // namespace segstream::host
