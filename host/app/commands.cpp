@@ -18,6 +18,7 @@
 #include "segstream/host/generate.hpp"
 #include "segstream/host/log.hpp"
 #include "segstream/host/rfm.hpp"
+#include "segstream/host/segment.hpp"
 #include "segstream/io/csv_import.hpp"
 #include "segstream/io/events.hpp"
 #include "segstream/io/inspect.hpp"
@@ -619,6 +620,115 @@ Action add_rfm(CLI::App& sub) {
     for (const auto& s : r.segments)
       std::printf("  %-22s %12s %8.1f%% %16.2f %8.1f%%\n", s.name.c_str(), with_commas(s.customers).c_str(),
                   100 * s.customer_share, s.revenue, 100 * s.revenue_share);
+  };
+}
+
+Action add_fit(CLI::App& sub) {
+  struct Options {
+    std::string features, out, columns, init = "k-means++", transform = "auto", host_memory = "8G";
+    host::KMeansConfig k;
+    bool overwrite = false;
+  };
+  auto o = std::make_shared<Options>();
+  sub.add_option("--features", o->features, "Input features.h5")->required();
+  sub.add_option("-o,--out", o->out, "Output model.h5")->required();
+  sub.add_flag("--overwrite", o->overwrite, "Replace the output if it exists");
+  sub.add_option("-k,--k", o->k.k, "Number of segments")->required();
+  sub.add_option("--columns", o->columns, "Feature columns to cluster, comma-separated (default: all)");
+  sub.add_option("--transform", o->transform,
+                 "Model space: auto (log1p of heavy-tailed columns, then z-score), zscore, robust, none")
+      ->check(CLI::IsMember({"auto", "zscore", "robust", "none"}))
+      ->capture_default_str();
+  sub.add_option("--seed", o->k.seed, "Seed of every random draw")->capture_default_str();
+  sub.add_option("--batch-size", o->k.batch_size, "Rows per mini-batch step")->capture_default_str();
+  sub.add_option("--max-epochs", o->k.max_epochs, "Bound on the mini-batch steps, in passes over the rows")
+      ->capture_default_str();
+  sub.add_option("--init", o->init, "k-means++, random, or a model.h5 whose centres start the fit")
+      ->capture_default_str();
+  sub.add_option("--init-size", o->k.init_size, "Rows sampled for the initialisation (0 = 3 x batch)")
+      ->capture_default_str();
+  sub.add_option("--reassignment-ratio", o->k.reassignment_ratio,
+                 "Centres that absorbed less than this share of the largest move to sampled rows")
+      ->capture_default_str();
+  sub.add_option("--max-no-improvement", o->k.max_no_improvement,
+                 "Stop after this many steps without a better smoothed batch inertia (0 = never)")
+      ->capture_default_str();
+  sub.add_option("--tol", o->k.tol, "Stop when the centres move less than this x the mean feature variance")
+      ->capture_default_str();
+  sub.add_option("--refine", o->k.refine, "Full Lloyd passes after the mini-batch phase")
+      ->capture_default_str();
+  sub.add_option("--n-init", o->k.n_init, "Restarts; the lowest inertia wins")->capture_default_str();
+  sub.add_option("--host-memory", o->host_memory, "Memory for the rows held, e.g. 8G")->capture_default_str();
+  sub.footer(
+      "Example:\n"
+      "  segstream fit --features features.h5 --k 8 --refine 2 --out model.h5\n"
+      "  segstream assign --model model.h5 --features features.h5 --out segments.h5");
+  return [o](const GlobalOptions& g) {
+    log_device(g);
+    host::FitConfig c;
+    c.kmeans = o->k;
+    c.kmeans.threads = g.threads;
+    std::stringstream cols(o->columns);
+    for (std::string name; std::getline(cols, name, ',');)
+      if (!name.empty()) c.columns.push_back(name);
+    c.transform = host::parse_transform(o->transform);
+    c.host_memory = parse_bytes_option("--host-memory", o->host_memory);
+    if (o->init == "k-means++")
+      c.kmeans.init = host::KMeansInit::kKMeansPlusPlus;
+    else if (o->init == "random")
+      c.kmeans.init = host::KMeansInit::kRandom;
+    else
+      c.init_model = o->init;
+    const host::FitReport r = host::fit_model(o->features, o->out, o->overwrite, c);
+    host::log_record(host::LogLevel::kInfo, "fit finished",
+                     {{"out", o->out},
+                      {"rows", r.rows},
+                      {"columns", r.d},
+                      {"k", r.model.k},
+                      {"inertia", r.model.inertia},
+                      {"steps", r.model.steps},
+                      {"lloyd_passes", r.model.lloyd_passes},
+                      {"stop_reason", r.model.stop_reason},
+                      {"seconds", r.seconds}});
+    std::printf(
+        "wrote %s: %d segments of %s rows x %d columns in %.1f s (%llu mini-batch steps, %d Lloyd "
+        "passes; %s)\n  inertia %.6g\n",
+        o->out.c_str(), r.model.k, with_commas(r.rows).c_str(), r.d, r.seconds,
+        static_cast<unsigned long long>(r.model.steps), r.model.lloyd_passes, r.model.stop_reason.c_str(),
+        r.model.inertia);
+    for (int s = 0; s < r.model.k; ++s)
+      std::printf("  segment %3d  %12s rows  %5.1f%%\n", s,
+                  with_commas(r.model.counts[static_cast<std::size_t>(s)]).c_str(),
+                  100.0 * static_cast<double>(r.model.counts[static_cast<std::size_t>(s)]) /
+                      static_cast<double>(r.rows));
+  };
+}
+
+Action add_assign(CLI::App& sub) {
+  struct Options {
+    std::string model, features, out;
+    bool overwrite = false;
+  };
+  auto o = std::make_shared<Options>();
+  sub.add_option("--model", o->model, "model.h5 written by `segstream fit`")->required();
+  sub.add_option("--features", o->features, "features.h5 with the model's columns")->required();
+  sub.add_option("-o,--out", o->out, "Output segments.h5")->required();
+  sub.add_flag("--overwrite", o->overwrite, "Replace the output if it exists");
+  sub.footer("Example:\n  segstream assign --model model.h5 --features features.h5 --out segments.h5");
+  return [o](const GlobalOptions& g) {
+    log_device(g);
+    const host::AssignReport r =
+        host::assign_segments(o->model, o->features, o->out, o->overwrite, g.threads);
+    host::log_record(
+        host::LogLevel::kInfo, "assign finished",
+        {{"out", o->out}, {"rows", r.rows}, {"k", r.k}, {"inertia", r.inertia}, {"seconds", r.seconds}});
+    std::printf("wrote %s: %s customers in %d segments in %.1f s; inertia %.6g\n", o->out.c_str(),
+                with_commas(r.rows).c_str(), r.k, r.seconds, r.inertia);
+    for (int s = 0; s < r.k; ++s)
+      std::printf(
+          "  segment %3d  %12s customers  %5.1f%%\n", s,
+          with_commas(r.counts[static_cast<std::size_t>(s)]).c_str(),
+          100.0 * static_cast<double>(r.counts[static_cast<std::size_t>(s)]) / static_cast<double>(r.rows));
   };
 }
 

@@ -23,5 +23,7 @@ Action add_inspect(CLI::App& app);
 Action add_import_csv(CLI::App& app);
 Action add_features(CLI::App& app);
 Action add_rfm(CLI::App& app);
+Action add_fit(CLI::App& app);
+Action add_assign(CLI::App& app);
 
 }  // namespace segstream::app

@@ -67,6 +67,11 @@ int main(int argc, char** argv) {
   actions[features] = app::add_features(*features);
   CLI::App* rfm = app.add_subcommand("rfm", "RFM scores and named segments from rfm features");
   actions[rfm] = app::add_rfm(*rfm);
+  CLI::App* fit = app.add_subcommand("fit", "Fit mini-batch k-means segments to features.h5 into model.h5");
+  actions[fit] = app::add_fit(*fit);
+  CLI::App* assign =
+      app.add_subcommand("assign", "Assign every customer of features.h5 to a model's segments");
+  actions[assign] = app::add_assign(*assign);
   for (auto& [sub, action] : actions) sub->fallthrough();
 
   try {

@@ -52,7 +52,7 @@ struct CarriedState {
 };
 
 constexpr std::uint64_t kBucketsPerPartition = 1024;
-constexpr std::uint64_t kBucketsPerGroup = 64;  // folded, then written, together
+constexpr std::uint64_t kBucketsPerGroup = 16;  // folded, then written, together
 
 // One thread's records of a hash range, appended by bucket into fixed blocks taken from a reusable pool:
 // 24 bytes per event plus at most one part-filled block per bucket, instead of a second sorted copy.
@@ -375,8 +375,11 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
   // The CUDA path gathers a range's records into one array for the copy: a second record per event.
   const std::uint64_t bytes_needed =
       reader.rows() * sizeof(Record) * (config.cuda ? 2 : 1) + report.state_customers * sizeof(CarriedState);
+  // A sixteenth of the budget stays for the read ring, the rows of a group of buckets and the buckets being
+  // sorted; the records take the rest.
+  const std::uint64_t record_budget = config.host_memory - config.host_memory / 16;
   const std::uint64_t host_parts =
-      std::max<std::uint64_t>(1, (bytes_needed + config.host_memory - 1) / config.host_memory);
+      std::max<std::uint64_t>(1, (bytes_needed + record_budget - 1) / record_budget);
   std::uint64_t gpu_parts = 1;
   if (config.cuda) {
 #if SEGSTREAM_HAVE_CUDA

@@ -1,0 +1,68 @@
+// `segstream fit` and `segstream assign`: features.h5 → model.h5 → segments.h5 (docs/FORMATS.md).
+//
+// fit chooses the columns, fits the model-space transform on a sample of rows (auto: log1p for
+// non-negative heavy-tailed columns, then z-score; zscore; robust median/IQR; none), clusters the
+// transformed rows with host/kmeans.hpp (rows held in memory, within --host-memory), and writes the
+// centres in model space and in natural units, the transform, counts, inertia history and provenance.
+// assign streams any features file with the model's columns through the same transform and writes a label,
+// squared distance and margin per customer.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "segstream/host/kmeans.hpp"
+
+namespace segstream::host {
+
+enum class TransformKind : std::uint8_t { kAuto, kZScore, kRobust, kNone };
+TransformKind parse_transform(const std::string& name);  // UsageError for anything else
+const char* transform_name(TransformKind kind);
+
+// Per column: v = ((log1p ? log1p(x) : x) − center) / scale.
+struct Transform {
+  TransformKind kind = TransformKind::kAuto;
+  std::vector<std::uint8_t> log1p;
+  std::vector<double> center;
+  std::vector<double> scale;
+  void apply(float* rows, std::uint64_t n) const;   // in place, row-major n × d
+  void invert(float* rows, std::uint64_t n) const;  // back to natural units
+};
+
+// Fits the transform on rows (row-major n × d); skewness above 2 on a column with no negative value makes
+// auto take its log1p.
+Transform fit_transform(TransformKind kind, const float* rows, std::uint64_t n, int d);
+
+struct FitConfig {
+  std::vector<std::string> columns;  // empty = every column of the features file
+  TransformKind transform = TransformKind::kAuto;
+  std::uint64_t transform_sample = std::uint64_t{1} << 20;  // rows the transform is fitted on
+  KMeansConfig kmeans;
+  std::filesystem::path init_model;  // --init FILE: centres (natural units) of an earlier model
+  std::uint64_t host_memory = std::uint64_t{8} << 30;
+};
+
+struct FitReport {
+  std::uint64_t rows = 0;
+  int d = 0;
+  KMeansModel model;
+  double seconds = 0;
+};
+
+FitReport fit_model(const std::filesystem::path& features, const std::filesystem::path& out, bool overwrite,
+                    const FitConfig& config);
+
+struct AssignReport {
+  std::uint64_t rows = 0;
+  int k = 0;
+  double inertia = 0;  // Σ w·d² in model space
+  std::vector<std::uint64_t> counts;
+  double seconds = 0;
+};
+
+AssignReport assign_segments(const std::filesystem::path& model, const std::filesystem::path& features,
+                             const std::filesystem::path& out, bool overwrite, int threads = 0);
+
+}  // namespace segstream::host

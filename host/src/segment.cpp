@@ -1,0 +1,379 @@
+#include "segstream/host/segment.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+#include "segstream/core/error.hpp"
+#include "segstream/core/philox.hpp"
+#include "segstream/host/interrupt.hpp"
+#include "segstream/host/version.hpp"
+#include "segstream/io/atomic_output.hpp"
+#include "segstream/io/features.hpp"
+
+namespace segstream::host {
+namespace {
+
+constexpr std::uint64_t kBlockRows = 65536;
+
+// Column indices of `wanted` in the file's names (all columns when empty); UsageError naming a missing one.
+std::vector<int> column_indices(const io::FeatureFileReader& r, const std::vector<std::string>& wanted) {
+  const auto& names = r.feature_names();
+  std::vector<int> idx;
+  if (wanted.empty()) {
+    for (std::size_t j = 0; j < names.size(); ++j) idx.push_back(static_cast<int>(j));
+    return idx;
+  }
+  for (const std::string& w : wanted) {
+    const auto it = std::find(names.begin(), names.end(), w);
+    if (it == names.end()) {
+      std::string all;
+      for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
+      throw UsageError(fmt::format("--columns: {} has no column '{}' (it has: {})", r.path(), w, all));
+    }
+    idx.push_back(static_cast<int>(it - names.begin()));
+  }
+  return idx;
+}
+
+// Rows [start, start + n) of the chosen columns into out (n × idx.size()), checking every value is finite.
+void read_columns(const io::FeatureFileReader& r, const std::vector<int>& idx, std::uint64_t start,
+                  std::uint64_t n, std::vector<float>& block, float* out) {
+  const std::uint64_t all = r.columns();
+  block.resize(n * all);
+  r.read_rows(start, n, block.data());
+  const std::size_t d = idx.size();
+  for (std::uint64_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < d; ++j) {
+      const float v = block[i * all + static_cast<std::uint64_t>(idx[j])];
+      if (!std::isfinite(v))
+        throw InputError(fmt::format("{}: row {}, column {}: {} is not a finite value", r.path(), start + i,
+                                     r.feature_names()[static_cast<std::size_t>(idx[j])], v));
+      out[i * d + j] = v;
+    }
+}
+
+// The file's optional /weight (float32, one per row), checked: finite and not negative.
+std::vector<float> read_weights(const io::FeatureFileReader& r) {
+  if (!r.file().is_dataset("/weight")) return {};
+  const io::Dataset ds = r.file().dataset("/weight", io::ElementType::kFloat32, 1);
+  SEGSTREAM_CHECK_INPUT(ds.rows() == r.rows(), "{}: /weight has {} rows, /features {}", r.path(), ds.rows(),
+                        r.rows());
+  std::vector<float> w = ds.read_all<float>();
+  for (std::size_t i = 0; i < w.size(); ++i)
+    SEGSTREAM_CHECK_INPUT(std::isfinite(w[i]) && w[i] >= 0,
+                          "{}: /weight row {}: {} is not a finite non-negative weight", r.path(), i, w[i]);
+  return w;
+}
+
+double quantile(std::vector<double> v, double q) {
+  const auto at = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(at), v.end());
+  return v[at];
+}
+
+void write_small(const io::File& f, const std::string& name, const std::vector<float>& v, hsize_t rows,
+                 hsize_t cols) {
+  const io::Dataset ds = f.create_dataset<float>(name, io::DatasetOptions{{rows, cols}, {}, false, 0});
+  if (rows > 0) ds.write_rows(0, rows, v.data());
+}
+template <class T>
+void write_vector(const io::File& f, const std::string& name, const std::vector<T>& v) {
+  const io::Dataset ds = f.create_dataset<T>(name, io::DatasetOptions{{v.size()}, {}, false, 0});
+  if (!v.empty()) ds.write_rows(0, v.size(), v.data());
+}
+
+}  // namespace
+
+TransformKind parse_transform(const std::string& name) {
+  if (name == "auto") return TransformKind::kAuto;
+  if (name == "zscore") return TransformKind::kZScore;
+  if (name == "robust") return TransformKind::kRobust;
+  if (name == "none") return TransformKind::kNone;
+  throw UsageError("--transform: unknown transform '" + name + "' (expected auto, zscore, robust or none)");
+}
+
+const char* transform_name(TransformKind kind) {
+  switch (kind) {
+    case TransformKind::kAuto:
+      return "auto";
+    case TransformKind::kZScore:
+      return "zscore";
+    case TransformKind::kRobust:
+      return "robust";
+    case TransformKind::kNone:
+      return "none";
+  }
+  return "?";
+}
+
+void Transform::apply(float* rows, std::uint64_t n) const {
+  const std::size_t d = center.size();
+  for (std::uint64_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < d; ++j) {
+      float& v = rows[i * d + j];
+      const double x = log1p[j] ? std::log1p(static_cast<double>(v)) : static_cast<double>(v);
+      v = static_cast<float>((x - center[j]) / scale[j]);
+    }
+}
+
+void Transform::invert(float* rows, std::uint64_t n) const {
+  const std::size_t d = center.size();
+  for (std::uint64_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < d; ++j) {
+      float& v = rows[i * d + j];
+      const double x = static_cast<double>(v) * scale[j] + center[j];
+      v = static_cast<float>(log1p[j] ? std::expm1(x) : x);
+    }
+}
+
+Transform fit_transform(TransformKind kind, const float* rows, std::uint64_t n, int d) {
+  Transform t;
+  t.kind = kind;
+  const auto dd = static_cast<std::size_t>(d);
+  t.log1p.assign(dd, 0);
+  t.center.assign(dd, 0.0);
+  t.scale.assign(dd, 1.0);
+  if (kind == TransformKind::kNone || n == 0) return t;
+  std::vector<double> col(n);
+  for (std::size_t j = 0; j < dd; ++j) {
+    double lo = INFINITY;
+    for (std::uint64_t i = 0; i < n; ++i) lo = std::min(lo, col[i] = rows[i * dd + j]);
+    if (kind == TransformKind::kAuto && lo >= 0) {
+      double mean = 0, m2 = 0, m3 = 0;
+      for (double v : col) mean += v;
+      mean /= static_cast<double>(n);
+      for (double v : col) {
+        m2 += (v - mean) * (v - mean);
+        m3 += (v - mean) * (v - mean) * (v - mean);
+      }
+      m2 /= static_cast<double>(n);
+      m3 /= static_cast<double>(n);
+      if (m2 > 0 && m3 / std::pow(m2, 1.5) > 2.0) {
+        t.log1p[j] = 1;
+        for (double& v : col) v = std::log1p(v);
+      }
+    }
+    if (kind == TransformKind::kRobust) {
+      const double median = quantile(col, 0.5), iqr = quantile(col, 0.75) - quantile(col, 0.25);
+      t.center[j] = median;
+      t.scale[j] = iqr > 0 ? iqr : 1.0;
+    } else {
+      double mean = 0, m2 = 0;
+      for (double v : col) mean += v;
+      mean /= static_cast<double>(n);
+      for (double v : col) m2 += (v - mean) * (v - mean);
+      const double sd = std::sqrt(m2 / static_cast<double>(n));
+      t.center[j] = mean;
+      t.scale[j] = sd > 0 ? sd : 1.0;
+    }
+  }
+  return t;
+}
+
+FitReport fit_model(const std::filesystem::path& features, const std::filesystem::path& out, bool overwrite,
+                    const FitConfig& config) {
+  const auto t_begin = std::chrono::steady_clock::now();
+  const io::FeatureFileReader r(features);
+  const std::vector<int> idx = column_indices(r, config.columns);
+  const auto d = static_cast<int>(idx.size());
+  const std::uint64_t n = r.rows();
+  const std::uint64_t bytes = n * static_cast<std::uint64_t>(d) * sizeof(float) * 2 + n * 12;
+  if (bytes > config.host_memory)
+    throw ResourceError(
+        fmt::format("{}: clustering {} rows × {} columns holds about {} MiB, more than --host-memory "
+                    "{} MiB",
+                    r.path(), n, d, bytes >> 20, config.host_memory >> 20));
+  io::AtomicOutput output(out, overwrite);
+
+  std::vector<float> x(n * static_cast<std::uint64_t>(d)), block;
+  for (std::uint64_t start = 0; start < n; start += kBlockRows) {
+    throw_if_interrupted();
+    const std::uint64_t rows = std::min(kBlockRows, n - start);
+    read_columns(r, idx, start, rows, block, x.data() + start * static_cast<std::uint64_t>(d));
+  }
+  const std::vector<float> weights = read_weights(r);
+
+  // The transform is fitted on a Philox sample of rows (all of them up to transform_sample).
+  std::vector<float> sample;
+  if (n <= config.transform_sample) {
+    sample = x;
+  } else {
+    for (std::uint64_t i = 0; i < config.transform_sample; ++i) {
+      RandomStream rng(config.kmeans.seed, RandomPurpose::kKMeansInit, (std::uint64_t{1} << 62) + i);
+      const auto row = std::min(n - 1, static_cast<std::uint64_t>(rng.uniform() * static_cast<double>(n)));
+      sample.insert(sample.end(),
+                    x.begin() + static_cast<std::ptrdiff_t>(row * static_cast<std::uint64_t>(d)),
+                    x.begin() + static_cast<std::ptrdiff_t>((row + 1) * static_cast<std::uint64_t>(d)));
+    }
+  }
+  const Transform transform =
+      fit_transform(config.transform, sample.data(), sample.size() / static_cast<std::size_t>(d), d);
+  std::vector<float>().swap(sample);
+  transform.apply(x.data(), n);
+
+  KMeansConfig kc = config.kmeans;
+  std::vector<std::string> names;
+  for (int j : idx) names.push_back(r.feature_names()[static_cast<std::size_t>(j)]);
+  if (!config.init_model.empty()) {
+    const io::File init = io::File::open(config.init_model);
+    const io::Dataset c = init.dataset("/centroids_raw", io::ElementType::kFloat32, 2);
+    const auto dims = c.dims();
+    SEGSTREAM_EXPECTS(dims[0] == static_cast<hsize_t>(kc.k) && dims[1] == static_cast<hsize_t>(d),
+                      "--init {}: /centroids_raw is {} × {}, expected --k × columns = {} × {}", init.path(),
+                      dims[0], dims[1], kc.k, d);
+    kc.init_centres = c.read_all<float>();
+    transform.apply(kc.init_centres.data(), static_cast<std::uint64_t>(kc.k));
+    kc.init = KMeansInit::kGiven;
+  }
+  FitReport report;
+  report.rows = n;
+  report.d = d;
+  report.model = fit_kmeans(x.data(), n, d, weights.empty() ? nullptr : weights.data(), kc);
+  const KMeansModel& m = report.model;
+
+  io::File f = io::File::create(output.temp_path(), output.final_path().string());
+  const auto k = static_cast<hsize_t>(m.k);
+  write_small(f, "/centroids", m.centres, k, static_cast<hsize_t>(d));
+  std::vector<float> raw = m.centres;
+  transform.invert(raw.data(), k);
+  write_small(f, "/centroids_raw", raw, k, static_cast<hsize_t>(d));
+  f.dataset("/centroids").set_attribute("feature_names", names);
+  f.dataset("/centroids_raw").set_attribute("feature_names", names);
+  std::vector<std::int32_t> ids(m.k);
+  for (int c = 0; c < m.k; ++c) ids[static_cast<std::size_t>(c)] = c;
+  write_vector(f, "/segment_id", ids);
+  write_vector(f, "/counts", m.counts);
+  write_vector(f, "/cluster_weight", m.cluster_weight);
+  write_vector(f, "/absorbed_weight", m.absorbed);
+  write_vector(f, "/inertia_history", m.inertia_history);
+  f.create_group("/scaler");
+  write_vector(f, "/scaler/log1p", transform.log1p);
+  write_vector(f, "/scaler/center", transform.center);
+  write_vector(f, "/scaler/scale", transform.scale);
+  f.set_attribute("format", "segstream.model");
+  f.set_attribute("format_version", std::int64_t{1});
+  f.set_attribute("created_by", std::string("segstream ") + kVersion + " (" + kGitCommit + ") fit");
+  f.set_attribute("transform", transform_name(transform.kind));
+  f.set_attribute("inertia", m.inertia);
+  f.set_attribute("steps", static_cast<std::int64_t>(m.steps));
+  f.set_attribute("lloyd_passes", static_cast<std::int64_t>(m.lloyd_passes));
+  f.set_attribute("stop_reason", m.stop_reason);
+  const char* init_name = kc.init == KMeansInit::kGiven    ? "given"
+                          : kc.init == KMeansInit::kRandom ? "random"
+                                                           : "k-means++";
+  const nlohmann::json cfg = {{"k", kc.k},
+                              {"seed", kc.seed},
+                              {"batch_size", kc.batch_size},
+                              {"max_epochs", kc.max_epochs},
+                              {"init", init_name},
+                              {"init_model", config.init_model.filename().string()},
+                              {"init_size", kc.init_size},
+                              {"reassignment_ratio", kc.reassignment_ratio},
+                              {"max_no_improvement", kc.max_no_improvement},
+                              {"tol", kc.tol},
+                              {"refine", kc.refine},
+                              {"n_init", kc.n_init},
+                              {"transform", transform_name(transform.kind)},
+                              {"columns", names},
+                              {"weights", weights.empty() ? "none" : "/weight"},
+                              {"restart_kept", m.restart}};
+  f.set_attribute("config", cfg.dump());
+  nlohmann::json source = {{"file", features.filename().string()}, {"rows", n}};
+  if (r.file().has_attribute("as_of")) source["as_of"] = r.file().int_attribute("as_of");
+  if (r.file().has_attribute("mode")) source["mode"] = r.file().string_attribute("mode");
+  f.set_attribute("source", source.dump());
+  f.close();
+  output.commit();
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_begin).count();
+  return report;
+}
+
+AssignReport assign_segments(const std::filesystem::path& model_path, const std::filesystem::path& features,
+                             const std::filesystem::path& out, bool overwrite, int threads) {
+  const auto t_begin = std::chrono::steady_clock::now();
+  const io::File mf = io::File::open(model_path);
+  SEGSTREAM_CHECK_INPUT(mf.has_attribute("format") && mf.string_attribute("format") == "segstream.model",
+                        "{}: not a segstream model (format attribute 'segstream.model' expected)", mf.path());
+  const io::Dataset cd = mf.dataset("/centroids", io::ElementType::kFloat32, 2);
+  KMeansModel model;
+  model.k = static_cast<int>(cd.dims()[0]);
+  model.d = static_cast<int>(cd.dims()[1]);
+  model.centres = cd.read_all<float>();
+  const std::vector<std::string> names = cd.string_list_attribute("feature_names");
+  Transform t;
+  t.kind = parse_transform(mf.string_attribute("transform"));
+  t.log1p = mf.dataset("/scaler/log1p").read_all<std::uint8_t>();
+  t.center = mf.dataset("/scaler/center").read_all<double>();
+  t.scale = mf.dataset("/scaler/scale").read_all<double>();
+  SEGSTREAM_CHECK_INPUT(
+      names.size() == static_cast<std::size_t>(model.d) && t.center.size() == names.size() &&
+          t.scale.size() == names.size() && t.log1p.size() == names.size(),
+      "{}: the model's feature names, transform and centroids disagree in dimension", mf.path());
+
+  const io::FeatureFileReader r(features);
+  std::vector<int> idx;
+  for (const std::string& name : names) {
+    const auto& have = r.feature_names();
+    const auto it = std::find(have.begin(), have.end(), name);
+    SEGSTREAM_CHECK_INPUT(it != have.end(), "{}: has no column '{}', which the model {} was fitted on",
+                          r.path(), name, mf.path());
+    idx.push_back(static_cast<int>(it - have.begin()));
+  }
+  const std::vector<float> weights = read_weights(r);
+  const int nthreads = threads > 0 ? threads : omp_get_max_threads();
+
+  io::AtomicOutput output(out, overwrite);
+  io::File f = io::File::create(output.temp_path(), output.final_path().string());
+  const io::Dataset ids_ds =
+      f.create_dataset<std::uint64_t>("/customer_id", io::DatasetOptions{{0}, {kBlockRows}, true, 0});
+  const io::Dataset seg_ds =
+      f.create_dataset<std::int32_t>("/segment", io::DatasetOptions{{0}, {kBlockRows}, true, 0});
+  const io::Dataset d2_ds =
+      f.create_dataset<float>("/distance2", io::DatasetOptions{{0}, {kBlockRows}, true, 0});
+  const io::Dataset margin_ds =
+      f.create_dataset<float>("/margin", io::DatasetOptions{{0}, {kBlockRows}, true, 0});
+  AssignReport report;
+  report.k = model.k;
+  report.rows = r.rows();
+  report.counts.assign(static_cast<std::size_t>(model.k), 0);
+  std::vector<float> x, block, d2, margin;
+  std::vector<std::int32_t> labels;
+  std::vector<std::uint64_t> ids;
+  for (std::uint64_t start = 0; start < r.rows(); start += kBlockRows) {
+    throw_if_interrupted();
+    const std::uint64_t n = std::min(kBlockRows, r.rows() - start);
+    x.resize(n * idx.size());
+    read_columns(r, idx, start, n, block, x.data());
+    t.apply(x.data(), n);
+    labels.resize(n);
+    d2.resize(n);
+    margin.resize(n);
+    ids.resize(n);
+    r.read_ids(start, n, ids.data());
+    report.inertia += assign_kmeans(model, x.data(), n, weights.empty() ? nullptr : weights.data() + start,
+                                    labels.data(), d2.data(), margin.data(), nthreads);
+    for (std::int32_t l : labels) ++report.counts[static_cast<std::size_t>(l)];
+    ids_ds.write_rows(start, n, ids.data());
+    seg_ds.write_rows(start, n, labels.data());
+    d2_ds.write_rows(start, n, d2.data());
+    margin_ds.write_rows(start, n, margin.data());
+  }
+  f.set_attribute("format", "segstream.segments");
+  f.set_attribute("format_version", std::int64_t{1});
+  f.set_attribute("created_by", std::string("segstream ") + kVersion + " (" + kGitCommit + ") assign");
+  f.set_attribute("model", model_path.filename().string());
+  f.set_attribute("features", features.filename().string());
+  f.set_attribute("k", static_cast<std::int64_t>(model.k));
+  f.set_attribute("inertia", report.inertia);
+  f.close();
+  output.commit();
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_begin).count();
+  return report;
+}
+
+}  // namespace segstream::host

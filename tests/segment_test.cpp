@@ -1,0 +1,138 @@
+// fit and assign through files: recovery of the generator's separable mixtures (ARI >= 0.99 against its
+// truth), assign reproducing the fit, the model-space transform, and the bad inputs.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "segstream/core/error.hpp"
+#include "segstream/host/generate.hpp"
+#include "segstream/host/segment.hpp"
+#include "segstream/io/features.hpp"
+#include "segstream/io/hdf5.hpp"
+#include "test_util.hpp"
+
+namespace segstream::host {
+namespace {
+
+using test::TempDir;
+
+double adjusted_rand(const std::vector<std::int32_t>& a, const std::vector<std::int32_t>& b) {
+  std::map<std::pair<int, int>, double> n;
+  std::map<int, double> ra, rb;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    ++n[{a[i], b[i]}];
+    ++ra[a[i]];
+    ++rb[b[i]];
+  }
+  auto pairs = [](double v) { return v * (v - 1) / 2; };
+  double index = 0, sa = 0, sb = 0;
+  for (const auto& [key, v] : n) index += pairs(v);
+  for (const auto& [key, v] : ra) sa += pairs(v);
+  for (const auto& [key, v] : rb) sb += pairs(v);
+  const double expected = sa * sb / pairs(static_cast<double>(a.size()));
+  return (index - expected) / ((sa + sb) / 2 - expected);
+}
+
+void mixture(const std::filesystem::path& path, std::uint64_t rows, std::uint64_t dims,
+             std::uint64_t clusters) {
+  MixtureGeneratorConfig g;
+  g.rows = rows;
+  g.dims = dims;
+  g.clusters = clusters;
+  g.seed = 21;
+  generate_mixture(g, path, false);
+}
+
+TEST(Segments, FitAndAssignRecoverTheGeneratorsMixture) {
+  TempDir dir;
+  mixture(dir / "f.h5", 40000, 8, 6);
+  FitConfig c;
+  c.kmeans.k = 6;
+  c.kmeans.seed = 3;
+  c.kmeans.refine = 2;
+  const FitReport fit = fit_model(dir / "f.h5", dir / "model.h5", false, c);
+  EXPECT_EQ(fit.rows, 40000u);
+  const AssignReport a = assign_segments(dir / "model.h5", dir / "f.h5", dir / "seg.h5", false);
+  EXPECT_EQ(a.counts, fit.model.counts);
+  EXPECT_NEAR(a.inertia, fit.model.inertia, 1e-9 * fit.model.inertia);
+  const io::File seg = io::File::open(dir / "seg.h5");
+  EXPECT_EQ(seg.string_attribute("format"), "segstream.segments");
+  const std::vector<std::int32_t> labels = seg.dataset("/segment").read_all<std::int32_t>();
+  const std::vector<std::int32_t> truth =
+      io::File::open(dir / "f.h5").dataset("/truth/cluster").read_all<std::int32_t>();
+  EXPECT_GE(adjusted_rand(labels, truth), 0.99);
+  EXPECT_EQ(seg.dataset("/customer_id").read_all<std::uint64_t>(),
+            io::File::open(dir / "f.h5").dataset("/customer_id").read_all<std::uint64_t>());
+  for (float m : seg.dataset("/margin").read_all<float>()) EXPECT_GE(m, 0.0f);
+}
+
+TEST(Segments, TransformRoundTripsAndNoneKeepsUnits) {
+  const std::vector<float> x = {1, 100, 2, 1000, 3, 10, 4, 100000, 5, 1};
+  for (TransformKind kind : {TransformKind::kAuto, TransformKind::kZScore, TransformKind::kRobust}) {
+    const Transform t = fit_transform(kind, x.data(), 5, 2);
+    std::vector<float> y = x;
+    t.apply(y.data(), 5);
+    t.invert(y.data(), 5);
+    for (std::size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(y[i], x[i], 1e-3 * std::max(1.0f, x[i])) << i;
+  }
+  std::vector<float> tail;  // column 1 uniform, column 2 heavy-tailed (one large value among ones)
+  for (int i = 0; i < 100; ++i) tail.insert(tail.end(), {static_cast<float>(i), i == 7 ? 1000.0f : 1.0f});
+  const Transform a = fit_transform(TransformKind::kAuto, tail.data(), 100, 2);
+  EXPECT_EQ(a.log1p, (std::vector<std::uint8_t>{0, 1}));
+  TempDir dir;
+  mixture(dir / "f.h5", 2000, 3, 3);
+  FitConfig c;
+  c.kmeans.k = 3;
+  c.transform = TransformKind::kNone;
+  fit_model(dir / "f.h5", dir / "m.h5", false, c);
+  const io::File m = io::File::open(dir / "m.h5");
+  EXPECT_EQ(m.dataset("/centroids").read_all<float>(), m.dataset("/centroids_raw").read_all<float>());
+  EXPECT_EQ(m.string_attribute("transform"), "none");
+}
+
+TEST(SegmentsBadInput, ColumnsModelsWeightsAndValues) {
+  TempDir dir;
+  mixture(dir / "f.h5", 3000, 4, 3);
+  FitConfig c;
+  c.kmeans.k = 3;
+  c.columns = {"x0", "x9"};
+  EXPECT_THROW(fit_model(dir / "f.h5", dir / "m.h5", false, c), UsageError);
+  c.columns = {"x0", "x1"};
+  fit_model(dir / "f.h5", dir / "m2.h5", false, c);
+  // A model on two columns assigns a file that has them; one without them is an error naming the column.
+  mixture(dir / "g.h5", 100, 1, 1);
+  std::string msg =
+      test::input_error_of([&] { assign_segments(dir / "m2.h5", dir / "g.h5", dir / "s.h5", false); });
+  EXPECT_NE(msg.find("has no column 'x1'"), std::string::npos) << msg;
+  c.columns.clear();
+  c.kmeans.k = 5000;
+  EXPECT_THROW(fit_model(dir / "f.h5", dir / "m.h5", false, c), UsageError);
+  c.kmeans.k = 4;
+  c.init_model = dir / "m2.h5";  // 3 × 2 centres for a 4 × 4 fit
+  EXPECT_THROW(fit_model(dir / "f.h5", dir / "m.h5", false, c), UsageError);
+  c.init_model.clear();
+
+  // Non-finite values and negative weights name the row.
+  {
+    io::File f = io::File::create(dir / "bad.h5");
+    const io::Dataset x = f.create_dataset<float>("/features", io::DatasetOptions{{4, 2}, {}, false, 0});
+    const std::vector<float> v = {0, 1, 2, 3, 4, NAN, 6, 7};
+    x.write_rows(0, 4, v.data());
+    x.set_attribute("feature_names", std::vector<std::string>{"a", "b"});
+    const io::Dataset ids =
+        f.create_dataset<std::uint64_t>("/customer_id", io::DatasetOptions{{4}, {}, false, 0});
+    const std::vector<std::uint64_t> id = {1, 2, 3, 4};
+    ids.write_rows(0, 4, id.data());
+    const io::Dataset w = f.create_dataset<float>("/weight", io::DatasetOptions{{4}, {}, false, 0});
+    const std::vector<float> wv = {1, 1, -1, 1};
+    w.write_rows(0, 4, wv.data());
+    f.close();
+  }
+  c.kmeans.k = 2;
+  msg = test::input_error_of([&] { fit_model(dir / "bad.h5", dir / "m.h5", false, c); });
+  EXPECT_NE(msg.find("bad.h5: row 2, column b: nan is not a finite value"), std::string::npos) << msg;
+  EXPECT_FALSE(std::filesystem::exists(dir / "m.h5"));
+}
+
+}  // namespace
+}  // namespace segstream::host
