@@ -43,6 +43,11 @@ echo "      occasion, benefit, journey, churn), with the state for tomorrow's in
 sed -n '/^\/features/,$p' "$out/features-inspect.txt" | sed -n '4,40p'
 
 echo
+echo "== 3a. fit + assign: mini-batch k-means segments of the behavioural features, and every customer's segment"
+"$bin" fit --features "$out/features.h5" --k 8 --refine 2 --seed 1 --out "$out/model.h5" --overwrite | sed -n '2,12p'
+"$bin" assign --model "$out/model.h5" --features "$out/features.h5" --out "$out/segments.h5" --overwrite
+
+echo
 echo "== 3b. features --mode lifetimes: frequency, recency, T and monetary value per customer (in weeks)"
 "$bin" features --events "$out/events.h5" --mode lifetimes --multiplier 7 --calibration-end 2025-10-01 \
   --out "$out/lifetimes.h5" --overwrite

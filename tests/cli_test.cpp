@@ -61,7 +61,7 @@ TEST(Cli, HelpShowsSubcommandsAndExamples) {
   EXPECT_NE(top.output.find("generate"), std::string::npos);
   EXPECT_NE(top.output.find("inspect"), std::string::npos);
   EXPECT_NE(top.output.find("Exit codes"), std::string::npos);
-  for (const std::string sub : {"generate", "inspect", "import-csv", "features", "rfm"}) {
+  for (const std::string sub : {"generate", "inspect", "import-csv", "features", "rfm", "fit", "assign"}) {
     const auto r = segstream(sub + " --help");
     EXPECT_EQ(r.exit_code, 0) << sub;
     EXPECT_NE(r.output.find("Example"), std::string::npos) << sub;
@@ -324,6 +324,39 @@ TEST(Cli, BehaviouralFeaturesAndIncrementalState) {
                "--state-in and --state-out apply to --mode behavioral only");
   EXPECT_FALSE(std::filesystem::exists(out + "3"));
   EXPECT_FALSE(std::filesystem::exists(state + "2"));
+}
+
+TEST(Cli, FitAndAssignSegments) {
+  TempDir dir;
+  const std::string f = (dir / "f.h5").string(), model = (dir / "model.h5").string(),
+                    seg = (dir / "seg.h5").string();
+  ASSERT_EQ(segstream("generate --features-only --customers 5000 --dims 4 --clusters 3 --out " + f).exit_code,
+            0);
+  auto r = segstream("fit --features " + f + " --k 3 --refine 2 --out " + model);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("3 segments of 5,000 rows x 4 columns"), std::string::npos) << r.output;
+  r = segstream("assign --model " + model + " --features " + f + " --out " + seg);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("5,000 customers in 3 segments"), std::string::npos) << r.output;
+  const std::string bad = " --out " + (dir / "x.h5").string();
+  expect_error(segstream("fit --features " + f + " --k 0" + bad), 2, "--k must be at least 1");
+  expect_error(segstream("fit --features " + f + " --k 6000" + bad), 2, "more than the 5000 rows");
+  expect_error(segstream("fit --features " + f + " --k 3 --columns x0,income" + bad), 2,
+               "no column 'income'");
+  expect_error(segstream("fit --features " + f + " --k 4 --init " + model + bad), 2, "expected --k");
+  expect_error(segstream("fit --features " + f + " --k 3 --host-memory 1K" + bad), 4, "--host-memory");
+  expect_error(segstream("fit --features " + f + " --k 3 --transform log" + bad), 2, "--transform");
+  expect_error(segstream("assign --model " + f + " --features " + f + bad), 3, "not a segstream model");
+  ASSERT_EQ(
+      segstream("fit --features " + f + " --k 2 --columns x1,x3 --out " + model + " --overwrite").exit_code,
+      0);
+  ASSERT_EQ(segstream("generate --features-only --customers 100 --dims 2 --clusters 1 --out " +
+                      (dir / "g.h5").string())
+                .exit_code,
+            0);
+  expect_error(segstream("assign --model " + model + " --features " + (dir / "g.h5").string() + bad), 3,
+               "has no column 'x3'");
+  EXPECT_FALSE(std::filesystem::exists(dir / "x.h5"));
 }
 
 TEST(Cli, RfmSegmentsFromRfmFeatures) {

@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""segstream fit against scikit-learn's KMeans (Lloyd, k-means++) on the same data: the final inertia of
+segstream's model is within 1% of scikit-learn's (KMEANS.md quality bar). Skips (exit 77) when
+scikit-learn, h5py or numpy is missing.
+
+    check_sklearn.py SEGSTREAM_BINARY SCRATCH_DIR
+"""
+import os
+import subprocess
+import sys
+
+try:
+    import h5py
+    import numpy as np
+    from sklearn.cluster import KMeans
+except ImportError as e:
+    print(f"SKIP: {e.name} is not installed (Debian: apt-get install python3-sklearn python3-h5py)")
+    sys.exit(77)
+
+
+def run(binary, args):
+    r = subprocess.run([binary] + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        print(f"FAIL segstream {' '.join(args)} exited {r.returncode}:\n{r.stdout}")
+        sys.exit(1)
+
+
+def main():
+    binary, scratch = sys.argv[1], sys.argv[2]
+    os.makedirs(scratch, exist_ok=True)
+    failures = 0
+    for rows, dims, clusters, k, std in ((20000, 8, 6, 6, 1.0), (20000, 16, 8, 12, 2.5), (30000, 4, 5, 5, 3.0)):
+        features = os.path.join(scratch, f"mix-{rows}-{dims}-{k}.h5")
+        model = os.path.join(scratch, f"model-{rows}-{dims}-{k}.h5")
+        run(binary, ["generate", "--features-only", "--customers", str(rows), "--dims", str(dims), "--clusters",
+                     str(clusters), "--cluster-std", str(std), "--seed", "5", "--out", features, "--overwrite"])
+        run(binary, ["fit", "--features", features, "--k", str(k), "--transform", "none", "--refine", "20",
+                     "--seed", "1", "--out", model, "--overwrite"])
+        with h5py.File(features, "r") as f:
+            x = f["features"][:].astype(np.float64)
+        with h5py.File(model, "r") as f:
+            ours = float(f.attrs["inertia"])
+        theirs = KMeans(n_clusters=k, init="k-means++", n_init=1, algorithm="lloyd", random_state=0).fit(x).inertia_
+        ok = ours <= theirs * 1.01
+        failures += 0 if ok else 1
+        print(f"{'PASS' if ok else 'FAIL'} {rows} x {dims}, k {k}, cluster std {std}: segstream inertia {ours:.6g}, "
+              f"scikit-learn {theirs:.6g} ({100 * (ours / theirs - 1):+.3f}%)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
