@@ -44,7 +44,7 @@ sed -n '/^\/features/,$p' "$out/features-inspect.txt" | sed -n '4,40p'
 
 echo
 echo "== 3a. fit + assign: mini-batch k-means segments of the behavioural features, and every customer's segment"
-"$bin" fit --features "$out/features.h5" --k 8 --refine 2 --seed 1 --out "$out/model.h5" --overwrite | sed -n '2,12p'
+"$bin" fit --features "$out/features.h5" --k 8 --refine 2 --seed 1 --out "$out/model.h5" --overwrite | sed -n '1,12p'
 "$bin" assign --model "$out/model.h5" --features "$out/features.h5" --out "$out/segments.h5" --overwrite
 
 echo
