@@ -607,6 +607,49 @@ def check_behavioural(c, binary, scratch):
                 and rec.shape[1] == json.loads(f.attrs["identity"])["state_layout_bytes"])
 
 
+def check_model_and_segments(c, binary, scratch):
+    """model.h5 from `fit` and segments.h5 from `assign`, as FORMATS.md describes them."""
+    features = os.path.join(scratch, "km_features.h5")
+    model = os.path.join(scratch, "km_model.h5")
+    segments = os.path.join(scratch, "km_segments.h5")
+    for args in (["generate", "--features-only", "--customers", "3000", "--dims", "5", "--clusters", "4",
+                  "--out", features],
+                 ["fit", "--features", features, "--k", "4", "--columns", "x0,x1,x2", "--refine", "1", "--out", model],
+                 ["assign", "--model", model, "--features", features, "--out", segments]):
+        r = run(binary, args + ["--overwrite"])
+        if not c.check(f"segstream {args[0]} exits 0", r.returncode == 0, r.stdout + r.stderr):
+            return
+    with h5py.File(model, "r") as f:
+        check_string_attr(c, f, "model /", "format", "segstream.model")
+        check_int_attr(c, f, "model /", "format_version", 1)
+        check_string_attr(c, f, "model /", "transform", "auto")
+        cfg = json.loads(f.attrs["config"])
+        c.check("model config records k, seed and columns", cfg["k"] == 4 and cfg["columns"] == ["x0", "x1", "x2"])
+        cen, raw = f["centroids"], f["centroids_raw"]
+        c.check("centroids and centroids_raw are float32 (4, 3)", cen.dtype == np.float32 and cen.shape == (4, 3)
+                and raw.shape == (4, 3))
+        names = [n.decode() if isinstance(n, bytes) else n for n in cen.attrs["feature_names"]]
+        c.check("centroids name their columns", names == ["x0", "x1", "x2"])
+        log1p, center, scale = f["scaler/log1p"][:], f["scaler/center"][:], f["scaler/scale"][:]
+        back = cen[:].astype(np.float64) * scale + center
+        back = np.where(log1p.astype(bool), np.expm1(back), back)
+        c.check("centroids_raw = the transform inverted on centroids", bool(np.allclose(back, raw[:], rtol=1e-4, atol=1e-4)))
+        c.check("counts add up to the rows", int(f["counts"][:].sum()) == 3000 and f["counts"].dtype == np.uint64)
+        c.check("segment_id is 0..K-1", list(f["segment_id"][:]) == [0, 1, 2, 3])
+        inertia = float(f.attrs["inertia"])
+    with h5py.File(segments, "r") as f:
+        check_string_attr(c, f, "segments /", "format", "segstream.segments")
+        seg, d2, margin = f["segment"][:], f["distance2"][:], f["margin"][:]
+        c.check("segments: int32 labels in 0..K-1", seg.dtype == np.int32 and bool(((seg >= 0) & (seg < 4)).all()))
+        c.check("segments: distance2 and margin float32, margin >= 0", d2.dtype == np.float32
+                and bool((margin >= 0).all()))
+        c.check("segments inertia equals the sum of distance2 and the model's", abs(float(d2.astype(np.float64).sum())
+                - float(f.attrs["inertia"])) < 1e-3 * float(f.attrs["inertia"]) and abs(float(f.attrs["inertia"]) - inertia)
+                < 1e-6 * inertia)
+        with h5py.File(features, "r") as g:
+            c.check("segments customer_id follows the features' rows", bool((f["customer_id"][:] == g["customer_id"][:]).all()))
+
+
 def main():
     if len(sys.argv) != 3:
         print(__doc__.strip().splitlines()[2])
@@ -668,6 +711,7 @@ def main():
     c.section("events.h5 from import-csv", check_imported, binary, scratch)
     c.section("features.h5 from features, rfm.h5 from rfm", check_feature_modes, binary, scratch)
     c.section("features.h5 from features --mode behavioral, and its state file", check_behavioural, binary, scratch)
+    c.section("model.h5 from fit, segments.h5 from assign", check_model_and_segments, binary, scratch)
 
     # Atomic output: an existing file is replaced only with --overwrite ...
     before = sha256(events)
