@@ -90,6 +90,59 @@ TEST(Segments, TransformRoundTripsAndNoneKeepsUnits) {
   EXPECT_EQ(m.string_attribute("transform"), "none");
 }
 
+TEST(Segments, StreamedFitEqualsInMemory) {
+  TempDir dir;
+  mixture(dir / "f.h5", 400000, 4, 5);
+  FitConfig c;
+  c.kmeans.k = 5;
+  c.kmeans.seed = 9;
+  c.kmeans.refine = 2;
+  c.kmeans.max_epochs = 2;
+  const FitReport memory = fit_model(dir / "f.h5", dir / "a.h5", false, c);
+  EXPECT_TRUE(memory.in_memory);
+  c.host_memory = std::uint64_t{8} << 20;  // the 400,000 × 4 rows need 11 MB held, 6 MB streamed
+  c.kmeans.threads = 1;
+  const FitReport streamed = fit_model(dir / "f.h5", dir / "b.h5", false, c);
+  EXPECT_FALSE(streamed.in_memory);
+  EXPECT_EQ(memory.model.centres, streamed.model.centres);
+  EXPECT_EQ(memory.model.inertia, streamed.model.inertia);
+  EXPECT_EQ(memory.model.inertia_history, streamed.model.inertia_history);
+  EXPECT_EQ(memory.model.counts, streamed.model.counts);
+  c.host_memory = std::uint64_t{1} << 20;
+  EXPECT_THROW(fit_model(dir / "f.h5", dir / "c.h5", false, c), ResourceError);
+}
+
+// Rows addressed past 2^32 without being stored: row i holds (i >> 24, i & 0xFFFFFF), exact in float.
+class IndexRows : public RowSource {
+ public:
+  explicit IndexRows(std::uint64_t rows) : rows_(rows) {}
+  std::uint64_t rows() const override { return rows_; }
+  int d() const override { return 2; }
+  void read(std::uint64_t start, std::uint64_t n, float* out) const override {
+    for (std::uint64_t i = 0; i < n; ++i) {
+      out[2 * i] = static_cast<float>((start + i) >> 24);
+      out[2 * i + 1] = static_cast<float>((start + i) & 0xFFFFFF);
+    }
+  }
+  const float* weights() const override { return nullptr; }
+
+ private:
+  std::uint64_t rows_;
+};
+
+TEST(Segments, RowOffsetsPastTwoToThe32) {
+  const std::uint64_t rows = (std::uint64_t{1} << 33) + 12345;
+  const IndexRows src(rows);
+  const std::vector<float> x = sample_rows(src, 200000, 4, 0);
+  std::uint64_t high = 0;
+  for (std::size_t i = 0; i < x.size(); i += 2) {
+    const std::uint64_t row = (static_cast<std::uint64_t>(x[i]) << 24) | static_cast<std::uint64_t>(x[i + 1]);
+    ASSERT_LT(row, rows);
+    high += row >= (std::uint64_t{1} << 32) ? 1 : 0;
+  }
+  EXPECT_GT(high, 100000u);  // about half the rows lie past 2^32
+}
+
 TEST(SegmentsBadInput, ColumnsModelsWeightsAndValues) {
   TempDir dir;
   mixture(dir / "f.h5", 3000, 4, 3);

@@ -9,6 +9,7 @@
 
 #include "segstream/core/error.hpp"
 #include "segstream/core/philox.hpp"
+#include "segstream/host/interrupt.hpp"
 #include "segstream/kernels/kmeans.hpp"
 #include "segstream/kernels/kmeans_cpu.hpp"
 
@@ -37,6 +38,78 @@ std::uint64_t search_cumulative(const std::vector<double>& cum, double target) {
   const auto it = std::lower_bound(cum.begin(), cum.end(), target);
   return std::min<std::uint64_t>(static_cast<std::uint64_t>(it - cum.begin()), cum.size() - 1);
 }
+
+// The order mini-batches take rows in: epoch after epoch, the tiles of kTileRows rows in a Philox
+// permutation, kWindowTiles tiles at a time read whole and their rows shuffled together. Reading whole tiles
+// keeps a streamed source sequential enough; the shuffle mixes rows of several parts of the file.
+class Visit {
+ public:
+  Visit(const RowSource& src, std::uint64_t seed, std::uint64_t salt)
+      : src_(src),
+        seed_(mix64(seed ^ (salt * 0xD1B54A32D192ED03ull))),
+        tiles_((src.rows() + kTileRows - 1) / kTileRows) {}
+
+  // The next n rows (and their weights) of the sequence.
+  void next(std::uint64_t n, float* out, float* w) {
+    const auto d = static_cast<std::uint64_t>(src_.d());
+    for (std::uint64_t i = 0; i < n; ++i) {
+      if (pos_ == order_.size()) load_window();
+      const std::uint64_t r = order_[pos_++];
+      std::copy_n(window_.begin() + static_cast<std::ptrdiff_t>(r * d), d, out + i * d);
+      w[i] = window_w_[r];
+    }
+  }
+
+ private:
+  void load_window() {
+    if (window_start_ >= permutation_.size()) {  // a new epoch: a Fisher–Yates permutation of the tiles
+      permutation_.resize(tiles_);
+      std::iota(permutation_.begin(), permutation_.end(), 0);
+      for (std::uint64_t t = tiles_; t > 1; --t) {
+        RandomStream rng(seed_, RandomPurpose::kKMeansVisit, (epoch_ << 40) | t);
+        std::swap(permutation_[t - 1],
+                  permutation_[static_cast<std::uint64_t>(rng.uniform() * static_cast<double>(t))]);
+      }
+      window_start_ = 0;
+      ++epoch_;
+    }
+    const auto d = static_cast<std::uint64_t>(src_.d());
+    window_.clear();
+    window_w_.clear();
+    const std::uint64_t end = std::min<std::uint64_t>(permutation_.size(), window_start_ + kWindowTiles);
+    for (std::uint64_t t = window_start_; t < end; ++t) {
+      const std::uint64_t first = permutation_[t] * kTileRows;
+      const std::uint64_t n = std::min(kTileRows, src_.rows() - first);
+      const std::size_t at = window_.size();
+      window_.resize(at + n * d);
+      src_.read(first, n, window_.data() + at);
+      for (std::uint64_t i = 0; i < n; ++i)
+        window_w_.push_back(src_.weights() != nullptr ? src_.weights()[first + i] : 1.0f);
+    }
+    order_.resize(window_w_.size());
+    std::iota(order_.begin(), order_.end(), 0);
+    const std::uint64_t window_index = window_start_ / kWindowTiles;
+    for (std::uint64_t i = order_.size(); i > 1; --i) {
+      RandomStream rng(seed_, RandomPurpose::kKMeansVisit,
+                       (std::uint64_t{1} << 63) | (epoch_ << 44) | (window_index << 20) | i);
+      std::swap(order_[i - 1], order_[static_cast<std::uint64_t>(rng.uniform() * static_cast<double>(i))]);
+    }
+    pos_ = 0;
+    window_start_ = end;
+  }
+
+  const RowSource& src_;
+  std::uint64_t seed_;
+  std::uint64_t tiles_;
+  std::uint64_t epoch_ = 0;
+  std::vector<std::uint64_t> permutation_;
+  std::uint64_t window_start_ = 0;
+  std::vector<float> window_, window_w_;
+  std::vector<std::uint64_t> order_;
+  std::size_t pos_ = 0;
+};
+
+constexpr std::uint64_t kPassRows = 65536;  // rows per block of a full pass
 
 // Greedy k-means++ over the rows `sample` (scikit-learn's _kmeans_plusplus with sample weights).
 std::vector<float> kmeans_plus_plus(const Data& data, const std::vector<std::uint64_t>& sample, int k,
@@ -86,24 +159,32 @@ std::vector<float> kmeans_plus_plus(const Data& data, const std::vector<std::uin
   return centres;
 }
 
-// Weighted mean of the per-column variances (scikit-learn's _tolerance scale).
-double mean_variance(const Data& data) {
-  std::vector<double> mean(static_cast<std::size_t>(data.d), 0), m2(static_cast<std::size_t>(data.d), 0);
+// Weighted mean of the per-column variances (scikit-learn's _tolerance scale), one pass over the rows.
+double mean_variance(const RowSource& src) {
+  const int d = src.d();
+  std::vector<double> mean(static_cast<std::size_t>(d), 0), m2(static_cast<std::size_t>(d), 0);
+  std::vector<float> block;
   double wsum = 0;
-  for (std::uint64_t i = 0; i < data.rows; ++i) {  // Welford, in row order
-    const double w = data.weight(i);
-    if (w <= 0) continue;
-    wsum += w;
-    for (int j = 0; j < data.d; ++j) {
-      const double v = data.row(i)[j];
-      const double delta = v - mean[static_cast<std::size_t>(j)];
-      mean[static_cast<std::size_t>(j)] += delta * w / wsum;
-      m2[static_cast<std::size_t>(j)] += w * delta * (v - mean[static_cast<std::size_t>(j)]);
+  for (std::uint64_t start = 0; start < src.rows(); start += kPassRows) {
+    const std::uint64_t n = std::min(kPassRows, src.rows() - start);
+    block.resize(n * static_cast<std::uint64_t>(d));
+    src.read(start, n, block.data());
+    for (std::uint64_t i = 0; i < n; ++i) {  // Welford, in row order
+      const double w = src.weights() != nullptr ? src.weights()[start + i] : 1.0;
+      if (w <= 0) continue;
+      wsum += w;
+      for (int j = 0; j < d; ++j) {
+        const auto jj = static_cast<std::size_t>(j);
+        const double v = block[i * static_cast<std::uint64_t>(d) + jj];
+        const double delta = v - mean[jj];
+        mean[jj] += delta * w / wsum;
+        m2[jj] += w * delta * (v - mean[jj]);
+      }
     }
   }
   double s = 0;
   for (double v : m2) s += v / wsum;
-  return s / data.d;
+  return s / d;
 }
 
 struct Phase {
@@ -116,14 +197,15 @@ struct Phase {
 };
 
 // scikit-learn's MiniBatchKMeans steps, from the given centres.
-void mini_batch(const Data& data, const KMeansConfig& cfg, std::uint64_t seed, Phase& ph) {
-  const int k = cfg.k, d = data.d;
-  const std::uint64_t batch = std::min<std::uint64_t>(cfg.batch_size, data.rows);
+void mini_batch(const RowSource& src, const KMeansConfig& cfg, std::uint64_t seed, Phase& ph) {
+  const int k = cfg.k, d = src.d();
+  const std::uint64_t rows = src.rows();
+  const std::uint64_t batch = std::min<std::uint64_t>(cfg.batch_size, rows);
   const std::uint64_t steps =
-      std::max<std::uint64_t>(1, static_cast<std::uint64_t>(cfg.max_epochs) * data.rows / batch);
-  const double tol = cfg.tol > 0 ? cfg.tol * mean_variance(data) : 0.0;
+      std::max<std::uint64_t>(1, static_cast<std::uint64_t>(cfg.max_epochs) * rows / batch);
+  const double tol = cfg.tol > 0 ? cfg.tol * mean_variance(src) : 0.0;
   ph.absorbed.assign(static_cast<std::size_t>(k), 0.0);
-  std::vector<std::uint64_t> idx(batch);
+  Visit visit(src, seed, 0);
   std::vector<float> xb(batch * static_cast<std::uint64_t>(d)), wb(batch), db(batch);
   std::vector<std::int32_t> lb(batch);
   std::vector<double> sums(static_cast<std::size_t>(k) * static_cast<std::size_t>(d)),
@@ -133,14 +215,7 @@ void mini_batch(const Data& data, const KMeansConfig& cfg, std::uint64_t seed, P
   std::uint64_t since_reassign = 0;
   ph.stop = "max_epochs";
   for (std::uint64_t step = 0; step < steps; ++step) {
-    for (std::uint64_t i = 0; i < batch; ++i) {
-      RandomStream rng(seed, RandomPurpose::kKMeansBatch, step * batch + i);
-      idx[i] = static_cast<std::uint64_t>(rng.uniform() * static_cast<double>(data.rows));
-      if (idx[i] >= data.rows) idx[i] = data.rows - 1;
-      std::copy_n(data.row(idx[i]), d,
-                  xb.begin() + static_cast<std::ptrdiff_t>(i * static_cast<std::uint64_t>(d)));
-      wb[i] = data.w != nullptr ? data.w[idx[i]] : 1.0f;
-    }
+    visit.next(batch, xb.data(), wb.data());
     const double batch_inertia = kernels::cpu::assign(xb.data(), batch, d, ph.centres.data(), k, wb.data(),
                                                       lb.data(), db.data(), nullptr, 1);
     std::fill(sums.begin(), sums.end(), 0.0);
@@ -214,8 +289,7 @@ void mini_batch(const Data& data, const KMeansConfig& cfg, std::uint64_t seed, P
     if (step == 0) {
       ewa = per_row;
     } else {
-      const double alpha =
-          std::min(1.0, static_cast<double>(batch) * 2.0 / (static_cast<double>(data.rows) + 1));
+      const double alpha = std::min(1.0, static_cast<double>(batch) * 2.0 / (static_cast<double>(rows) + 1));
       ewa = ewa * (1 - alpha) + per_row * alpha;
     }
     ph.history.push_back(ewa);
@@ -237,54 +311,86 @@ void mini_batch(const Data& data, const KMeansConfig& cfg, std::uint64_t seed, P
   }
 }
 
+// One full pass: the exact per-cluster sums and the inertia of the current centres, and the rows farthest
+// from their centres (largest distance first, then lowest index; rows of weight 0 last), which empty
+// clusters take.
+struct Pass {
+  kernels::cpu::ClusterSums sums;
+  double inertia = 0;
+  struct Far {
+    float distance2;
+    std::uint64_t row;
+    std::int32_t label;
+    float weight;
+    std::vector<float> x;
+  };
+  std::vector<Far> farthest;
+};
+
+Pass full_pass(const RowSource& src, const std::vector<float>& centres, int k, std::size_t keep_far,
+               int threads) {
+  const int d = src.d();
+  Pass p;
+  p.sums.reset(k, d);
+  std::vector<float> block, dist;
+  std::vector<std::int32_t> labels;
+  auto before = [](const Pass::Far& a, const Pass::Far& b) {
+    if ((a.weight > 0) != (b.weight > 0)) return a.weight > 0;
+    return a.distance2 != b.distance2 ? a.distance2 > b.distance2 : a.row < b.row;
+  };
+  for (std::uint64_t start = 0; start < src.rows(); start += kPassRows) {
+    const std::uint64_t n = std::min(kPassRows, src.rows() - start);
+    block.resize(n * static_cast<std::uint64_t>(d));
+    labels.resize(n);
+    dist.resize(n);
+    src.read(start, n, block.data());
+    const float* w = src.weights() != nullptr ? src.weights() + start : nullptr;
+    p.inertia += kernels::cpu::assign(block.data(), n, d, centres.data(), k, w, labels.data(), dist.data(),
+                                      nullptr, threads);
+    p.sums.accumulate(block.data(), n, labels.data(), w, threads);
+    for (std::uint64_t i = 0; i < n && keep_far > 0; ++i) {
+      Pass::Far f{dist[i], start + i, labels[i], w != nullptr ? w[i] : 1.0f, {}};
+      if (p.farthest.size() == keep_far && !before(f, p.farthest.back())) continue;
+      f.x.assign(block.begin() + static_cast<std::ptrdiff_t>(i * static_cast<std::uint64_t>(d)),
+                 block.begin() + static_cast<std::ptrdiff_t>((i + 1) * static_cast<std::uint64_t>(d)));
+      p.farthest.insert(std::upper_bound(p.farthest.begin(), p.farthest.end(), f, before), std::move(f));
+      if (p.farthest.size() > keep_far) p.farthest.pop_back();
+    }
+  }
+  return p;
+}
+
 // Full Lloyd passes with exact sums; stops early when no centre moves.
-void lloyd(const Data& data, int k, int passes, Phase& ph) {
-  const int d = data.d;
-  std::vector<std::int32_t> labels(data.rows);
-  std::vector<float> dist(data.rows);
-  kernels::cpu::ClusterSums sums(k, d);
+void lloyd(const RowSource& src, int k, int passes, int threads, Phase& ph) {
+  const int d = src.d();
   for (int pass = 0; pass < passes; ++pass) {
-    const double inertia = kernels::cpu::assign(data.x, data.rows, d, ph.centres.data(), k, data.w,
-                                                labels.data(), dist.data(), nullptr, data.threads);
-    ph.history.push_back(inertia);
-    sums.reset(k, d);
-    sums.accumulate(data.x, data.rows, labels.data(), data.w, data.threads);
+    throw_if_interrupted();
+    const Pass p = full_pass(src, ph.centres, k, static_cast<std::size_t>(k), threads);
+    ph.history.push_back(p.inertia);
     std::vector<double> sum(ph.centres.size()), weight(static_cast<std::size_t>(k));
     std::vector<int> empty;
     for (int c = 0; c < k; ++c) {
-      weight[static_cast<std::size_t>(c)] = sums.weight(c);
+      weight[static_cast<std::size_t>(c)] = p.sums.weight(c);
       if (weight[static_cast<std::size_t>(c)] <= 0) empty.push_back(c);
       for (int j = 0; j < d; ++j)
         sum[static_cast<std::size_t>(c) * static_cast<std::size_t>(d) + static_cast<std::size_t>(j)] =
-            sums.sum(c, j);
+            p.sums.sum(c, j);
+    }
+    // Empty clusters take the rows farthest from their centres, and those rows leave their old clusters
+    // (scikit-learn's _relocate_empty_clusters).
+    for (std::size_t e = 0; e < empty.size() && e < p.farthest.size(); ++e) {
+      const Pass::Far& f = p.farthest[e];
+      const auto old = static_cast<std::size_t>(f.label);
+      const auto to = static_cast<std::size_t>(empty[e]);
+      for (int j = 0; j < d; ++j) {
+        const auto jj = static_cast<std::size_t>(j);
+        sum[old * static_cast<std::size_t>(d) + jj] -= static_cast<double>(f.weight) * f.x[jj];
+        sum[to * static_cast<std::size_t>(d) + jj] = static_cast<double>(f.weight) * f.x[jj];
+      }
+      weight[old] -= f.weight;
+      weight[to] = f.weight;
     }
     std::vector<float> next(ph.centres.size());
-    std::vector<std::uint64_t> moved;  // rows that became the centre of an empty cluster
-    if (!empty.empty()) {
-      // Empty clusters take the rows farthest from their centres (largest first, then lowest index), and
-      // those rows leave their old clusters (scikit-learn's _relocate_empty_clusters).
-      std::vector<std::uint64_t> order(data.rows);
-      std::iota(order.begin(), order.end(), 0);
-      const std::size_t take = std::min<std::size_t>(empty.size(), order.size());
-      std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(take), order.end(),
-                        [&](std::uint64_t a, std::uint64_t b) {
-                          const bool wa = data.weight(a) > 0, wb = data.weight(b) > 0;
-                          if (wa != wb) return wa;
-                          return dist[a] != dist[b] ? dist[a] > dist[b] : a < b;
-                        });
-      for (std::size_t e = 0; e < take; ++e) {
-        const std::uint64_t r = order[e];
-        const auto old = static_cast<std::size_t>(labels[r]);
-        const double w = data.weight(r);
-        for (int j = 0; j < d; ++j) {
-          sum[old * static_cast<std::size_t>(d) + static_cast<std::size_t>(j)] -= w * data.row(r)[j];
-          sum[static_cast<std::size_t>(empty[e]) * static_cast<std::size_t>(d) +
-              static_cast<std::size_t>(j)] = w * data.row(r)[j];
-        }
-        weight[old] -= w;
-        weight[static_cast<std::size_t>(empty[e])] = w;
-      }
-    }
     for (int c = 0; c < k; ++c) {
       const auto cc = static_cast<std::size_t>(c);
       for (int j = 0; j < d; ++j) {
@@ -305,6 +411,20 @@ void lloyd(const Data& data, int k, int passes, Phase& ph) {
 
 }  // namespace
 
+void MemoryRows::read(std::uint64_t start, std::uint64_t n, float* out) const {
+  const auto d = static_cast<std::uint64_t>(d_);
+  std::copy_n(x_ + start * d, n * d, out);
+}
+
+std::vector<float> sample_rows(const RowSource& source, std::uint64_t n, std::uint64_t seed,
+                               std::uint64_t salt, std::vector<float>* weights) {
+  Visit visit(source, seed, salt);
+  std::vector<float> x(n * static_cast<std::uint64_t>(source.d())), w(n);
+  visit.next(n, x.data(), w.data());
+  if (weights != nullptr) *weights = std::move(w);
+  return x;
+}
+
 double assign_kmeans(const KMeansModel& model, const float* x, std::uint64_t rows, const float* weights,
                      std::int32_t* labels, float* distance2, float* margin, int threads) {
   return kernels::cpu::assign(x, rows, model.d, model.centres.data(), model.k, weights, labels, distance2,
@@ -313,6 +433,19 @@ double assign_kmeans(const KMeansModel& model, const float* x, std::uint64_t row
 
 KMeansModel fit_kmeans(const float* x, std::uint64_t rows, int d, const float* weights,
                        const KMeansConfig& cfg) {
+  SEGSTREAM_EXPECTS(d >= 1, "at least one feature column is needed");
+  for (std::uint64_t i = 0; i < rows; ++i)
+    for (int j = 0; j < d; ++j)
+      SEGSTREAM_CHECK_INPUT(
+          std::isfinite(x[i * static_cast<std::uint64_t>(d) + static_cast<std::uint64_t>(j)]),
+          "row {} column {}: {} is not a finite value", i, j,
+          x[i * static_cast<std::uint64_t>(d) + static_cast<std::uint64_t>(j)]);
+  return fit_kmeans(MemoryRows(x, rows, d, weights), cfg);
+}
+
+KMeansModel fit_kmeans(const RowSource& src, const KMeansConfig& cfg) {
+  const std::uint64_t rows = src.rows();
+  const int d = src.d();
   SEGSTREAM_EXPECTS(cfg.k >= 1, "--k must be at least 1 (got {})", cfg.k);
   SEGSTREAM_EXPECTS(d >= 1, "at least one feature column is needed");
   SEGSTREAM_EXPECTS(static_cast<std::uint64_t>(cfg.k) <= rows, "--k {} is more than the {} rows to cluster",
@@ -328,12 +461,7 @@ KMeansModel fit_kmeans(const float* x, std::uint64_t rows, int d, const float* w
     SEGSTREAM_EXPECTS(
         cfg.init_centres.size() == static_cast<std::size_t>(cfg.k) * static_cast<std::size_t>(d),
         "the initial centres are {} values, expected k × d = {} × {}", cfg.init_centres.size(), cfg.k, d);
-  for (std::uint64_t i = 0; i < rows; ++i)
-    for (int j = 0; j < d; ++j)
-      SEGSTREAM_CHECK_INPUT(
-          std::isfinite(x[i * static_cast<std::uint64_t>(d) + static_cast<std::uint64_t>(j)]),
-          "row {} column {}: {} is not a finite value", i, j,
-          x[i * static_cast<std::uint64_t>(d) + static_cast<std::uint64_t>(j)]);
+  const float* weights = src.weights();
   double total_weight = 0;
   std::uint64_t positive = 0;
   if (weights != nullptr)
@@ -347,7 +475,7 @@ KMeansModel fit_kmeans(const float* x, std::uint64_t rows, int d, const float* w
   SEGSTREAM_CHECK_INPUT(weights == nullptr || positive >= static_cast<std::uint64_t>(cfg.k),
                         "only {} rows have a positive weight, fewer than --k {}", positive, cfg.k);
 
-  const Data data{x, rows, d, weights, cfg.threads > 0 ? cfg.threads : omp_get_max_threads()};
+  const int threads = cfg.threads > 0 ? cfg.threads : omp_get_max_threads();
   KMeansModel best;
   for (int r = 0; r < cfg.n_init; ++r) {
     const std::uint64_t seed = restart_seed(cfg.seed, r);
@@ -355,36 +483,27 @@ KMeansModel fit_kmeans(const float* x, std::uint64_t rows, int d, const float* w
     if (cfg.init == KMeansInit::kGiven) {
       ph.centres = cfg.init_centres;
     } else {
-      // The initialisation sample: init_size rows drawn with replacement (all rows when it covers them).
+      // The initialisation sample: the first init_size rows of the visiting order (all rows for Lloyd).
       const std::uint64_t default_size =
           std::max<std::uint64_t>(3 * cfg.batch_size, 3 * static_cast<std::uint64_t>(cfg.k));
       const std::uint64_t size =
           std::min(rows, cfg.init_size > 0 ? cfg.init_size : (cfg.lloyd ? rows : default_size));
+      std::vector<float> sw;
+      const std::vector<float> sx = sample_rows(src, size, seed, 1, &sw);
+      const Data data{sx.data(), size, d, sw.data(), threads};
       std::vector<std::uint64_t> sample(size);
-      if (size == rows) {
-        std::iota(sample.begin(), sample.end(), 0);
-      } else {
-        for (std::uint64_t i = 0; i < size; ++i) {
-          RandomStream rng(seed, RandomPurpose::kKMeansInit, 2 + i);
-          sample[i] =
-              std::min(rows - 1, static_cast<std::uint64_t>(rng.uniform() * static_cast<double>(rows)));
-        }
-      }
+      std::iota(sample.begin(), sample.end(), 0);
       if (cfg.init == KMeansInit::kKMeansPlusPlus) {
         ph.centres = kmeans_plus_plus(data, sample, cfg.k, seed);
       } else {
-        // k distinct rows of positive weight, drawn by sorting the sample on random keys.
+        // k rows of positive weight, drawn by sorting the sample on random keys.
         std::vector<std::pair<double, std::uint64_t>> keys;
         for (std::uint64_t i = 0; i < size; ++i)
-          if (data.weight(sample[i]) > 0)
-            keys.emplace_back(RandomStream(seed, RandomPurpose::kKMeansInit, 2 + size + i).uniform(),
-                              sample[i]);
+          if (data.weight(i) > 0)
+            keys.emplace_back(RandomStream(seed, RandomPurpose::kKMeansInit, 2 + i).uniform(), i);
         std::sort(keys.begin(), keys.end());
-        keys.erase(std::unique(keys.begin(), keys.end(),
-                               [](const auto& a, const auto& b) { return a.second == b.second; }),
-                   keys.end());
         SEGSTREAM_CHECK_INPUT(keys.size() >= static_cast<std::size_t>(cfg.k),
-                              "the initialisation sample has {} distinct rows, fewer than --k {}",
+                              "the initialisation sample has {} rows of positive weight, fewer than --k {}",
                               keys.size(), cfg.k);
         for (int c = 0; c < cfg.k; ++c)
           ph.centres.insert(ph.centres.end(), data.row(keys[static_cast<std::size_t>(c)].second),
@@ -393,10 +512,10 @@ KMeansModel fit_kmeans(const float* x, std::uint64_t rows, int d, const float* w
     }
     if (cfg.lloyd) {
       ph.absorbed.assign(static_cast<std::size_t>(cfg.k), 0.0);
-      lloyd(data, cfg.k, cfg.max_epochs, ph);
+      lloyd(src, cfg.k, cfg.max_epochs, threads, ph);
     } else {
-      mini_batch(data, cfg, seed, ph);
-      if (cfg.refine > 0) lloyd(data, cfg.k, cfg.refine, ph);
+      mini_batch(src, cfg, seed, ph);
+      if (cfg.refine > 0) lloyd(src, cfg.k, cfg.refine, threads, ph);
     }
     KMeansModel m;
     m.k = cfg.k;
@@ -408,14 +527,11 @@ KMeansModel fit_kmeans(const float* x, std::uint64_t rows, int d, const float* w
     m.lloyd_passes = ph.passes;
     m.stop_reason = ph.stop;
     m.restart = r;
-    std::vector<std::int32_t> labels(rows);
-    std::vector<float> dist(rows);
-    m.inertia = assign_kmeans(m, x, rows, weights, labels.data(), dist.data(), nullptr, data.threads);
-    kernels::cpu::ClusterSums sums(cfg.k, d);
-    sums.accumulate(x, rows, labels.data(), weights, data.threads);
+    const Pass final_pass = full_pass(src, m.centres, cfg.k, 0, threads);
+    m.inertia = final_pass.inertia;
     for (int c = 0; c < cfg.k; ++c) {
-      m.counts.push_back(sums.count(c));
-      m.cluster_weight.push_back(sums.weight(c));
+      m.counts.push_back(final_pass.sums.count(c));
+      m.cluster_weight.push_back(final_pass.sums.weight(c));
     }
     if (r == 0 || m.inertia < best.inertia) best = std::move(m);
   }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <memory>
 
 #include <nlohmann/json.hpp>
 
@@ -86,6 +87,28 @@ void write_vector(const io::File& f, const std::string& name, const std::vector<
   const io::Dataset ds = f.create_dataset<T>(name, io::DatasetOptions{{v.size()}, {}, false, 0});
   if (!v.empty()) ds.write_rows(0, v.size(), v.data());
 }
+
+// A features file's chosen columns as trainer rows, through a transform (none when null), read on demand.
+class FileRows : public RowSource {
+ public:
+  FileRows(const io::FeatureFileReader& r, const std::vector<int>& idx, const Transform* t,
+           const float* weights)
+      : r_(r), idx_(idx), t_(t), w_(weights) {}
+  std::uint64_t rows() const override { return r_.rows(); }
+  int d() const override { return static_cast<int>(idx_.size()); }
+  void read(std::uint64_t start, std::uint64_t n, float* out) const override {
+    read_columns(r_, idx_, start, n, block_, out);
+    if (t_ != nullptr) t_->apply(out, n);
+  }
+  const float* weights() const override { return w_; }
+
+ private:
+  const io::FeatureFileReader& r_;
+  const std::vector<int>& idx_;
+  const Transform* t_;
+  const float* w_;
+  mutable std::vector<float> block_;
+};
 
 }  // namespace
 
@@ -182,39 +205,50 @@ FitReport fit_model(const std::filesystem::path& features, const std::filesystem
   const std::vector<int> idx = column_indices(r, config.columns);
   const auto d = static_cast<int>(idx.size());
   const std::uint64_t n = r.rows();
-  const std::uint64_t bytes = n * static_cast<std::uint64_t>(d) * sizeof(float) * 2 + n * 12;
-  if (bytes > config.host_memory)
+  // The rows are held in memory when they fit the budget (the matrix and a pass's labels and distances),
+  // else read from the file on every pass; the model is the same either way.
+  const std::uint64_t in_memory_bytes = n * (static_cast<std::uint64_t>(d) * sizeof(float) + 12);
+  const bool in_memory = in_memory_bytes <= config.host_memory;
+  const std::uint64_t streamed_bytes =
+      n * sizeof(float) +
+      (kWindowTiles * kTileRows + kBlockRows) * (static_cast<std::uint64_t>(d) * sizeof(float) + 12);
+  if (!in_memory && streamed_bytes > config.host_memory)
     throw ResourceError(
-        fmt::format("{}: clustering {} rows × {} columns holds about {} MiB, more than --host-memory "
-                    "{} MiB",
-                    r.path(), n, d, bytes >> 20, config.host_memory >> 20));
+        fmt::format("{}: streaming {} rows needs about {} MiB (their weights and the read windows), "
+                    "more than --host-memory {} MiB",
+                    r.path(), n, streamed_bytes >> 20, config.host_memory >> 20));
   io::AtomicOutput output(out, overwrite);
 
-  std::vector<float> x(n * static_cast<std::uint64_t>(d)), block;
-  for (std::uint64_t start = 0; start < n; start += kBlockRows) {
-    throw_if_interrupted();
-    const std::uint64_t rows = std::min(kBlockRows, n - start);
-    read_columns(r, idx, start, rows, block, x.data() + start * static_cast<std::uint64_t>(d));
-  }
-  const std::vector<float> weights = read_weights(r);
-
-  // The transform is fitted on a Philox sample of rows (all of them up to transform_sample).
-  std::vector<float> sample;
-  if (n <= config.transform_sample) {
-    sample = x;
-  } else {
-    for (std::uint64_t i = 0; i < config.transform_sample; ++i) {
-      RandomStream rng(config.kmeans.seed, RandomPurpose::kKMeansInit, (std::uint64_t{1} << 62) + i);
-      const auto row = std::min(n - 1, static_cast<std::uint64_t>(rng.uniform() * static_cast<double>(n)));
-      sample.insert(sample.end(),
-                    x.begin() + static_cast<std::ptrdiff_t>(row * static_cast<std::uint64_t>(d)),
-                    x.begin() + static_cast<std::ptrdiff_t>((row + 1) * static_cast<std::uint64_t>(d)));
+  std::vector<float> x, block;
+  if (in_memory) {
+    x.resize(n * static_cast<std::uint64_t>(d));
+    for (std::uint64_t start = 0; start < n; start += kBlockRows) {
+      throw_if_interrupted();
+      const std::uint64_t rows = std::min(kBlockRows, n - start);
+      read_columns(r, idx, start, rows, block, x.data() + start * static_cast<std::uint64_t>(d));
     }
   }
+  const std::vector<float> weights = read_weights(r);
+  const float* w = weights.empty() ? nullptr : weights.data();
+
+  // The transform is fitted on the first rows of the trainer's visiting order (all rows up to
+  // transform_sample).
+  std::unique_ptr<RowSource> untransformed;
+  if (in_memory)
+    untransformed = std::make_unique<MemoryRows>(x.data(), n, d, w);
+  else
+    untransformed = std::make_unique<FileRows>(r, idx, nullptr, w);
+  std::vector<float> sample = sample_rows(*untransformed, std::min(n, config.transform_sample), config.kmeans.seed, 2);
   const Transform transform =
       fit_transform(config.transform, sample.data(), sample.size() / static_cast<std::size_t>(d), d);
   std::vector<float>().swap(sample);
-  transform.apply(x.data(), n);
+  std::unique_ptr<RowSource> rows_source;
+  if (in_memory) {
+    transform.apply(x.data(), n);
+    rows_source = std::make_unique<MemoryRows>(x.data(), n, d, w);
+  } else {
+    rows_source = std::make_unique<FileRows>(r, idx, &transform, w);
+  }
 
   KMeansConfig kc = config.kmeans;
   std::vector<std::string> names;
@@ -233,7 +267,8 @@ FitReport fit_model(const std::filesystem::path& features, const std::filesystem
   FitReport report;
   report.rows = n;
   report.d = d;
-  report.model = fit_kmeans(x.data(), n, d, weights.empty() ? nullptr : weights.data(), kc);
+  report.in_memory = in_memory;
+  report.model = fit_kmeans(*rows_source, kc);
   const KMeansModel& m = report.model;
 
   io::File f = io::File::create(output.temp_path(), output.final_path().string());

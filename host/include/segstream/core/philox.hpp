@@ -39,9 +39,9 @@ enum class RandomPurpose : std::uint32_t {
   kMixtureRow = 3,      // one row of a synthetic feature mixture
   kMixtureModel = 4,    // the mixture's centres and weights
   kAssignment = 5,      // a customer's archetype and drift
-  kKMeansInit = 6,      // k-means initialisation: the sample and the seeding draws of one restart
-  kKMeansBatch = 7,     // the rows of one mini-batch step
+  kKMeansInit = 6,      // k-means initialisation: the seeding draws of one restart
   kKMeansReassign = 8,  // the rows small clusters move to
+  kKMeansVisit = 9,     // the order of tiles and of the rows of a window in the mini-batch sequence
 };
 
 // A sequence of random numbers addressed by (seed, purpose, index). Counter word 2 counts blocks of four

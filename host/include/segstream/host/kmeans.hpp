@@ -51,9 +51,51 @@ struct KMeansModel {
   int restart = 0;          // the restart that won
 };
 
-// Fits k centres to `rows` rows of d columns (row-major; weights null = all 1). UsageError for k < 1,
-// k > rows, a bad option or given centres of the wrong shape; InputError naming the row and column of a
-// non-finite value, and the row of a negative or non-finite weight, or when all weights are 0.
+// The rows the trainer clusters: held in memory or read on demand (a features file through a transform).
+// The trainer reads whole tiles of kTileRows rows, in an order drawn from the seed, so a model is the same
+// whichever kind of source holds the rows.
+class RowSource {
+ public:
+  virtual ~RowSource() = default;
+  virtual std::uint64_t rows() const = 0;
+  virtual int d() const = 0;
+  // Rows [start, start + n) into out (n × d, row-major); InputError naming row and column of a non-finite
+  // value.
+  virtual void read(std::uint64_t start, std::uint64_t n, float* out) const = 0;
+  virtual const float* weights() const = 0;  // one per row, or null for all 1
+};
+
+inline constexpr std::uint64_t kTileRows = 4096;   // rows read together by the mini-batch sequence
+inline constexpr std::uint64_t kWindowTiles = 16;  // tiles whose rows are shuffled together
+
+// Rows already in memory (row-major; weights null = all 1).
+class MemoryRows : public RowSource {
+ public:
+  MemoryRows(const float* x, std::uint64_t rows, int d, const float* weights)
+      : x_(x), rows_(rows), d_(d), w_(weights) {}
+  std::uint64_t rows() const override { return rows_; }
+  int d() const override { return d_; }
+  void read(std::uint64_t start, std::uint64_t n, float* out) const override;
+  const float* weights() const override { return w_; }
+
+ private:
+  const float* x_;
+  std::uint64_t rows_;
+  int d_;
+  const float* w_;
+};
+
+// The first `n` rows of the order the trainer visits rows in with (seed, salt): whole tiles in a Philox
+// permutation, shuffled a window of tiles at a time; their weights in *weights when asked. Used for the
+// initialisation and transform samples.
+std::vector<float> sample_rows(const RowSource& source, std::uint64_t n, std::uint64_t seed,
+                               std::uint64_t salt, std::vector<float>* weights = nullptr);
+
+// Fits k centres to the source's rows. UsageError for k < 1, k > rows, a bad option or given centres of
+// the wrong shape; InputError naming the row and column of a non-finite value, and the row of a negative
+// or non-finite weight, or when all weights are 0.
+KMeansModel fit_kmeans(const RowSource& rows, const KMeansConfig& config);
+// The same on rows in memory (row-major; weights null = all 1).
 KMeansModel fit_kmeans(const float* x, std::uint64_t rows, int d, const float* weights,
                        const KMeansConfig& config);
 

@@ -2,7 +2,8 @@
 //
 // fit chooses the columns, fits the model-space transform on a sample of rows (auto: log1p for
 // non-negative heavy-tailed columns, then z-score; zscore; robust median/IQR; none), clusters the
-// transformed rows with host/kmeans.hpp (rows held in memory, within --host-memory), and writes the
+// transformed rows with host/kmeans.hpp (held in memory when they fit --host-memory, else read from the
+// file on every pass, with the same result), and writes the
 // centres in model space and in natural units, the transform, counts, inertia history and provenance.
 // assign streams any features file with the model's columns through the same transform and writes a label,
 // squared distance and margin per customer.
@@ -48,6 +49,7 @@ struct FitReport {
   std::uint64_t rows = 0;
   int d = 0;
   KMeansModel model;
+  bool in_memory = true;  // false: the rows were read from the file on every pass
   double seconds = 0;
 };
 
