@@ -5,13 +5,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <numeric>
 
 #include "segstream/core/error.hpp"
 #include "segstream/core/philox.hpp"
 #include "segstream/host/kmeans.hpp"
 #include "segstream/kernels/kmeans_cpu.hpp"
+#include "test_util.hpp"
 
 namespace segstream::host {
 namespace {
@@ -34,24 +34,6 @@ KMeansConfig given(int k, std::vector<float> centres, bool lloyd = true) {
   c.init_centres = std::move(centres);
   c.lloyd = lloyd;
   return c;
-}
-
-// Adjusted Rand index of two labelings.
-double adjusted_rand(const std::vector<std::int32_t>& a, const std::vector<std::int32_t>& b) {
-  std::map<std::pair<int, int>, double> n;
-  std::map<int, double> ra, rb;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    ++n[{a[i], b[i]}];
-    ++ra[a[i]];
-    ++rb[b[i]];
-  }
-  auto pairs = [](double v) { return v * (v - 1) / 2; };
-  double index = 0, sa = 0, sb = 0;
-  for (const auto& [key, v] : n) index += pairs(v);
-  for (const auto& [key, v] : ra) sa += pairs(v);
-  for (const auto& [key, v] : rb) sb += pairs(v);
-  const double expected = sa * sb / pairs(static_cast<double>(a.size()));
-  return (index - expected) / ((sa + sb) / 2 - expected);
 }
 
 // k well separated Gaussian blobs in d dimensions, and their truth.
@@ -190,7 +172,7 @@ TEST(KMeansSklearn, MiniBatchBehaviour) {
   EXPECT_EQ(m.stop_reason, "no improvement in the smoothed batch inertia");
   EXPECT_GT(m.steps, 1u);
   EXPECT_LT(m.steps, 10u * 3000 / 100);  // fewer than ten epochs
-  EXPECT_DOUBLE_EQ(adjusted_rand(labels_of(m, b.x), b.truth), 1.0);
+  EXPECT_DOUBLE_EQ(test::adjusted_rand(labels_of(m, b.x), b.truth), 1.0);
 
   // Perfect centres: a reassignment ratio of 1e-15 leaves them where they are, 1 moves some away.
   KMeansConfig g = given(3, m.centres, false);
@@ -198,7 +180,7 @@ TEST(KMeansSklearn, MiniBatchBehaviour) {
   g.max_epochs = 1;
   g.reassignment_ratio = 1e-15;
   const KMeansModel still = fit_kmeans(b.x.data(), 3000, 2, nullptr, g);
-  EXPECT_DOUBLE_EQ(adjusted_rand(labels_of(still, b.x), b.truth), 1.0);
+  EXPECT_DOUBLE_EQ(test::adjusted_rand(labels_of(still, b.x), b.truth), 1.0);
   g.reassignment_ratio = 1;
   const KMeansModel moved = fit_kmeans(b.x.data(), 3000, 2, nullptr, g);
   EXPECT_GT(moved.inertia, still.inertia);
@@ -226,7 +208,7 @@ TEST(KMeansSklearn, EveryInitRecoversSeparatedBlobs) {
         c.n_init = init == KMeansInit::kRandom ? 5 : 1;
         c.refine = full ? 0 : 5;
         const KMeansModel m = fit_kmeans(b.x.data(), 4000, 4, nullptr, c);
-        EXPECT_DOUBLE_EQ(adjusted_rand(labels_of(m, b.x), b.truth), 1.0)
+        EXPECT_DOUBLE_EQ(test::adjusted_rand(labels_of(m, b.x), b.truth), 1.0)
             << "k " << k << " init " << static_cast<int>(init) << (full ? " lloyd" : " mini-batch");
       }
     }

@@ -2,7 +2,6 @@
 // truth), assign reproducing the fit, the model-space transform, and the bad inputs.
 #include <gtest/gtest.h>
 
-#include <map>
 
 #include "segstream/core/error.hpp"
 #include "segstream/host/generate.hpp"
@@ -15,23 +14,6 @@ namespace segstream::host {
 namespace {
 
 using test::TempDir;
-
-double adjusted_rand(const std::vector<std::int32_t>& a, const std::vector<std::int32_t>& b) {
-  std::map<std::pair<int, int>, double> n;
-  std::map<int, double> ra, rb;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    ++n[{a[i], b[i]}];
-    ++ra[a[i]];
-    ++rb[b[i]];
-  }
-  auto pairs = [](double v) { return v * (v - 1) / 2; };
-  double index = 0, sa = 0, sb = 0;
-  for (const auto& [key, v] : n) index += pairs(v);
-  for (const auto& [key, v] : ra) sa += pairs(v);
-  for (const auto& [key, v] : rb) sb += pairs(v);
-  const double expected = sa * sb / pairs(static_cast<double>(a.size()));
-  return (index - expected) / ((sa + sb) / 2 - expected);
-}
 
 void mixture(const std::filesystem::path& path, std::uint64_t rows, std::uint64_t dims,
              std::uint64_t clusters) {
@@ -60,7 +42,7 @@ TEST(Segments, FitAndAssignRecoverTheGeneratorsMixture) {
   const std::vector<std::int32_t> labels = seg.dataset("/segment").read_all<std::int32_t>();
   const std::vector<std::int32_t> truth =
       io::File::open(dir / "f.h5").dataset("/truth/cluster").read_all<std::int32_t>();
-  EXPECT_GE(adjusted_rand(labels, truth), 0.99);
+  EXPECT_GE(test::adjusted_rand(labels, truth), 0.99);
   EXPECT_EQ(seg.dataset("/customer_id").read_all<std::uint64_t>(),
             io::File::open(dir / "f.h5").dataset("/customer_id").read_all<std::uint64_t>());
   for (float m : seg.dataset("/margin").read_all<float>()) EXPECT_GE(m, 0.0f);

@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -109,6 +111,24 @@ inline bool files_equal(const std::filesystem::path& a, const std::filesystem::p
   std::ifstream fa(a, std::ios::binary), fb(b, std::ios::binary);
   return std::equal(std::istreambuf_iterator<char>(fa), std::istreambuf_iterator<char>(),
                     std::istreambuf_iterator<char>(fb), std::istreambuf_iterator<char>());
+}
+
+// Adjusted Rand index of two labelings (1 = the same partition).
+inline double adjusted_rand(const std::vector<std::int32_t>& a, const std::vector<std::int32_t>& b) {
+  std::map<std::pair<int, int>, double> n;
+  std::map<int, double> ra, rb;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    ++n[{a[i], b[i]}];
+    ++ra[a[i]];
+    ++rb[b[i]];
+  }
+  auto pairs = [](double v) { return v * (v - 1) / 2; };
+  double index = 0, sa = 0, sb = 0;
+  for (const auto& [key, v] : n) index += pairs(v);
+  for (const auto& [key, v] : ra) sa += pairs(v);
+  for (const auto& [key, v] : rb) sb += pairs(v);
+  const double expected = sa * sb / pairs(static_cast<double>(a.size()));
+  return (index - expected) / ((sa + sb) / 2 - expected);
 }
 
 }  // namespace segstream::test

@@ -48,18 +48,8 @@ double assign(const float* x, std::uint64_t rows, int d, const float* centres, i
       double s = 0;
       for (std::uint64_t i = b * kBlockRows; i < end; ++i) {
         distances(x + i * static_cast<std::uint64_t>(d), ct.data(), k, d, dist.data());
-        // nearest_centre's choice: ties go to the smallest index
-        Nearest n{0, INFINITY, INFINITY};
-        for (int c = 0; c < k; ++c) {
-          const float d2 = dist[static_cast<std::size_t>(c)];
-          if (d2 < n.distance2) {
-            n.second2 = n.distance2;
-            n.distance2 = d2;
-            n.label = c;
-          } else if (d2 < n.second2) {
-            n.second2 = d2;
-          }
-        }
+        Nearest n;  // nearest_centre's choice: ties go to the smallest index
+        for (int c = 0; c < k; ++c) n.offer(c, dist[static_cast<std::size_t>(c)]);
         labels[i] = n.label;
         distance2[i] = n.distance2;
         if (margin != nullptr) margin[i] = n.second2 - n.distance2;

@@ -22,24 +22,26 @@ SEGSTREAM_HD float squared_distance(const float* x, const float* c, int d) {
 }
 
 struct Nearest {
-  std::int32_t label;
-  float distance2;  // to the nearest centre
-  float second2;    // to the second nearest (infinity when k = 1)
+  std::int32_t label = 0;
+  float distance2 = INFINITY;  // to the nearest centre
+  float second2 = INFINITY;    // to the second nearest (infinity when k = 1)
+
+  // Centre c at squared distance d2; offered in ascending c, ties keep the smallest index.
+  SEGSTREAM_HD void offer(int c, float d2) {
+    if (d2 < distance2) {
+      second2 = distance2;
+      distance2 = d2;
+      label = c;
+    } else if (d2 < second2) {
+      second2 = d2;
+    }
+  }
 };
 
 // The nearest of k centres (row-major k × d); ties go to the smallest index.
 SEGSTREAM_HD Nearest nearest_centre(const float* x, const float* centres, int k, int d) {
-  Nearest n{0, INFINITY, INFINITY};
-  for (int c = 0; c < k; ++c) {
-    const float d2 = squared_distance(x, centres + static_cast<std::int64_t>(c) * d, d);
-    if (d2 < n.distance2) {
-      n.second2 = n.distance2;
-      n.distance2 = d2;
-      n.label = c;
-    } else if (d2 < n.second2) {
-      n.second2 = d2;
-    }
-  }
+  Nearest n;
+  for (int c = 0; c < k; ++c) n.offer(c, squared_distance(x, centres + static_cast<std::int64_t>(c) * d, d));
   return n;
 }
 
