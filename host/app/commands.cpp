@@ -664,10 +664,11 @@ Action add_fit(CLI::App& sub) {
       "  segstream fit --features features.h5 --k 8 --refine 2 --out model.h5\n"
       "  segstream assign --model model.h5 --features features.h5 --out segments.h5");
   return [o](const GlobalOptions& g) {
-    log_device(g);
+    const kernels::DeviceInfo device = log_device(g);
     host::FitConfig c;
     c.kmeans = o->k;
     c.kmeans.threads = g.threads;
+    c.kmeans.cuda = device.kind == kernels::DeviceKind::kCuda;
     std::stringstream cols(o->columns);
     for (std::string name; std::getline(cols, name, ',');)
       if (!name.empty()) c.columns.push_back(name);
@@ -716,9 +717,9 @@ Action add_assign(CLI::App& sub) {
   sub.add_flag("--overwrite", o->overwrite, "Replace the output if it exists");
   sub.footer("Example:\n  segstream assign --model model.h5 --features features.h5 --out segments.h5");
   return [o](const GlobalOptions& g) {
-    log_device(g);
-    const host::AssignReport r =
-        host::assign_segments(o->model, o->features, o->out, o->overwrite, g.threads);
+    const kernels::DeviceInfo device = log_device(g);
+    const host::AssignReport r = host::assign_segments(o->model, o->features, o->out, o->overwrite, g.threads,
+                                                       device.kind == kernels::DeviceKind::kCuda);
     host::log_record(
         host::LogLevel::kInfo, "assign finished",
         {{"out", o->out}, {"rows", r.rows}, {"k", r.k}, {"inertia", r.inertia}, {"seconds", r.seconds}});

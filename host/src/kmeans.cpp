@@ -12,6 +12,7 @@
 #include "segstream/host/interrupt.hpp"
 #include "segstream/kernels/kmeans.hpp"
 #include "segstream/kernels/kmeans_cpu.hpp"
+#include "segstream/kernels/kmeans_cuda.hpp"
 
 namespace segstream::host {
 namespace {
@@ -329,7 +330,7 @@ struct Pass {
 };
 
 Pass full_pass(const RowSource& src, const std::vector<float>& centres, int k, std::size_t keep_far,
-               int threads) {
+               int threads, bool cuda) {
   const int d = src.d();
   Pass p;
   p.sums.reset(k, d);
@@ -346,9 +347,19 @@ Pass full_pass(const RowSource& src, const std::vector<float>& centres, int k, s
     dist.resize(n);
     src.read(start, n, block.data());
     const float* w = src.weights() != nullptr ? src.weights() + start : nullptr;
-    p.inertia += kernels::cpu::assign(block.data(), n, d, centres.data(), k, w, labels.data(), dist.data(),
-                                      nullptr, threads);
-    p.sums.accumulate(block.data(), n, labels.data(), w, threads);
+    if (cuda) {
+#if SEGSTREAM_HAVE_CUDA
+      p.inertia += kernels::cuda::assign(block.data(), n, d, centres.data(), k, w, labels.data(), dist.data(),
+                                         nullptr);
+      kernels::cuda::accumulate(block.data(), n, d, labels.data(), w, p.sums);
+#else
+      throw UsageError("this segstream was built without the CUDA backend (--device cuda)");
+#endif
+    } else {
+      p.inertia += kernels::cpu::assign(block.data(), n, d, centres.data(), k, w, labels.data(), dist.data(),
+                                        nullptr, threads);
+      p.sums.accumulate(block.data(), n, labels.data(), w, threads);
+    }
     for (std::uint64_t i = 0; i < n && keep_far > 0; ++i) {
       Pass::Far f{dist[i], start + i, labels[i], w != nullptr ? w[i] : 1.0f, {}};
       if (p.farthest.size() == keep_far && !before(f, p.farthest.back())) continue;
@@ -362,11 +373,11 @@ Pass full_pass(const RowSource& src, const std::vector<float>& centres, int k, s
 }
 
 // Full Lloyd passes with exact sums; stops early when no centre moves.
-void lloyd(const RowSource& src, int k, int passes, int threads, Phase& ph) {
+void lloyd(const RowSource& src, int k, int passes, int threads, bool cuda, Phase& ph) {
   const int d = src.d();
   for (int pass = 0; pass < passes; ++pass) {
     throw_if_interrupted();
-    const Pass p = full_pass(src, ph.centres, k, static_cast<std::size_t>(k), threads);
+    const Pass p = full_pass(src, ph.centres, k, static_cast<std::size_t>(k), threads, cuda);
     ph.history.push_back(p.inertia);
     std::vector<double> sum(ph.centres.size()), weight(static_cast<std::size_t>(k));
     std::vector<int> empty;
@@ -513,10 +524,10 @@ KMeansModel fit_kmeans(const RowSource& src, const KMeansConfig& cfg) {
     }
     if (cfg.lloyd) {
       ph.absorbed.assign(static_cast<std::size_t>(cfg.k), 0.0);
-      lloyd(src, cfg.k, cfg.max_epochs, threads, ph);
+      lloyd(src, cfg.k, cfg.max_epochs, threads, cfg.cuda, ph);
     } else {
       mini_batch(src, cfg, seed, ph);
-      if (cfg.refine > 0) lloyd(src, cfg.k, cfg.refine, threads, ph);
+      if (cfg.refine > 0) lloyd(src, cfg.k, cfg.refine, threads, cfg.cuda, ph);
     }
     KMeansModel m;
     m.k = cfg.k;
@@ -528,7 +539,7 @@ KMeansModel fit_kmeans(const RowSource& src, const KMeansConfig& cfg) {
     m.lloyd_passes = ph.passes;
     m.stop_reason = ph.stop;
     m.restart = r;
-    const Pass final_pass = full_pass(src, m.centres, cfg.k, 0, threads);
+    const Pass final_pass = full_pass(src, m.centres, cfg.k, 0, threads, cfg.cuda);
     m.inertia = final_pass.inertia;
     for (int c = 0; c < cfg.k; ++c) {
       m.counts.push_back(final_pass.sums.count(c));

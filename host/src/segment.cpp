@@ -15,6 +15,7 @@
 #include "segstream/host/version.hpp"
 #include "segstream/io/atomic_output.hpp"
 #include "segstream/io/features.hpp"
+#include "segstream/kernels/kmeans_cuda.hpp"
 
 namespace segstream::host {
 namespace {
@@ -238,7 +239,8 @@ FitReport fit_model(const std::filesystem::path& features, const std::filesystem
     untransformed = std::make_unique<MemoryRows>(x.data(), n, d, w);
   else
     untransformed = std::make_unique<FileRows>(r, idx, nullptr, w);
-  std::vector<float> sample = sample_rows(*untransformed, std::min(n, config.transform_sample), config.kmeans.seed, 2);
+  std::vector<float> sample =
+      sample_rows(*untransformed, std::min(n, config.transform_sample), config.kmeans.seed, 2);
   const Transform transform =
       fit_transform(config.transform, sample.data(), sample.size() / static_cast<std::size_t>(d), d);
   std::vector<float>().swap(sample);
@@ -329,7 +331,7 @@ FitReport fit_model(const std::filesystem::path& features, const std::filesystem
 }
 
 AssignReport assign_segments(const std::filesystem::path& model_path, const std::filesystem::path& features,
-                             const std::filesystem::path& out, bool overwrite, int threads) {
+                             const std::filesystem::path& out, bool overwrite, int threads, bool cuda) {
   const auto t_begin = std::chrono::steady_clock::now();
   const io::File mf = io::File::open(model_path);
   SEGSTREAM_CHECK_INPUT(mf.has_attribute("format") && mf.string_attribute("format") == "segstream.model",
@@ -390,8 +392,18 @@ AssignReport assign_segments(const std::filesystem::path& model_path, const std:
     margin.resize(n);
     ids.resize(n);
     r.read_ids(start, n, ids.data());
-    report.inertia += assign_kmeans(model, x.data(), n, weights.empty() ? nullptr : weights.data() + start,
-                                    labels.data(), d2.data(), margin.data(), nthreads);
+    const float* w = weights.empty() ? nullptr : weights.data() + start;
+    if (cuda) {
+#if SEGSTREAM_HAVE_CUDA
+      report.inertia += kernels::cuda::assign(x.data(), n, model.d, model.centres.data(), model.k, w,
+                                              labels.data(), d2.data(), margin.data());
+#else
+      throw UsageError("this segstream was built without the CUDA backend (--device cuda)");
+#endif
+    } else {
+      report.inertia +=
+          assign_kmeans(model, x.data(), n, w, labels.data(), d2.data(), margin.data(), nthreads);
+    }
     for (std::int32_t l : labels) ++report.counts[static_cast<std::size_t>(l)];
     ids_ds.write_rows(start, n, ids.data());
     seg_ds.write_rows(start, n, labels.data());

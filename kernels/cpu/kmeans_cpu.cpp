@@ -79,6 +79,14 @@ void ClusterSums::add(const ClusterSums& o) {
   }
 }
 
+void ClusterSums::add_raw(const Wide* sums, const Wide* weights, const std::uint64_t* counts) {
+  for (std::size_t i = 0; i < sums_.size(); ++i) sums_[i] += sums[i];
+  for (std::size_t c = 0; c < weights_.size(); ++c) {
+    weights_[c] += weights[c];
+    counts_[c] += counts[c];
+  }
+}
+
 double ClusterSums::sum(int c, int j) const {
   return static_cast<double>(sums_[static_cast<std::size_t>(c) * static_cast<std::size_t>(d_) +
                                    static_cast<std::size_t>(j)]) /

@@ -33,6 +33,7 @@ struct KMeansConfig {
   bool lloyd = false;           // full-batch Lloyd (max_epochs passes) instead of mini-batches
   int n_init = 1;               // restarts; the lowest final inertia wins
   int threads = 0;              // 0 = OpenMP default
+  bool cuda = false;            // full passes (Lloyd, the final assignment) on the CUDA device; same result
 };
 
 struct KMeansModel {

@@ -65,6 +65,7 @@ struct AssignReport {
 };
 
 AssignReport assign_segments(const std::filesystem::path& model, const std::filesystem::path& features,
-                             const std::filesystem::path& out, bool overwrite, int threads = 0);
+                             const std::filesystem::path& out, bool overwrite, int threads = 0,
+                             bool cuda = false);
 
 }  // namespace segstream::host

@@ -18,7 +18,11 @@ double assign(const float* x, std::uint64_t rows, int d, const float* centres, i
 // of the rows, threads or blocks. Merge partial sums with add().
 class ClusterSums {
  public:
-  __extension__ using Wide = __int128;
+#if defined(__CUDACC__)
+  using Wide = __int128;  // nvcc's front end takes no __extension__ here
+#else
+  __extension__ using Wide = __int128;  // GCC and Clang; quiet under -Wpedantic
+#endif
   ClusterSums() = default;
   ClusterSums(int k, int d) { reset(k, d); }
   void reset(int k, int d);
@@ -28,6 +32,8 @@ class ClusterSums {
   double sum(int c, int j) const;  // Σ w·x_j over the rows of cluster c
   double weight(int c) const;      // Σ w over the rows of cluster c
   std::uint64_t count(int c) const { return counts_[static_cast<std::size_t>(c)]; }
+  // Adds fixed-point partial sums computed elsewhere (a device): k × d sums, k weights, k counts.
+  void add_raw(const Wide* sums, const Wide* weights, const std::uint64_t* counts);
   // Adds rows with their labels; weights null means 1.
   void accumulate(const float* x, std::uint64_t rows, const std::int32_t* labels, const float* weights,
                   int threads);
