@@ -2,8 +2,8 @@
 // truth), assign reproducing the fit, the model-space transform, and the bad inputs.
 #include <gtest/gtest.h>
 
-
 #include "segstream/core/error.hpp"
+#include "segstream/host/features.hpp"
 #include "segstream/host/generate.hpp"
 #include "segstream/host/segment.hpp"
 #include "segstream/io/features.hpp"
@@ -46,6 +46,22 @@ TEST(Segments, FitAndAssignRecoverTheGeneratorsMixture) {
   EXPECT_EQ(seg.dataset("/customer_id").read_all<std::uint64_t>(),
             io::File::open(dir / "f.h5").dataset("/customer_id").read_all<std::uint64_t>());
   for (float m : seg.dataset("/margin").read_all<float>()) EXPECT_GE(m, 0.0f);
+}
+
+TEST(Segments, BehaviouralFilesClusterTheDocumentedColumnsByDefault) {
+  TempDir dir;
+  EventGeneratorConfig g;
+  g.customers = 3000;
+  generate_events(g, dir / "ev.h5", false);
+  FeatureConfig fc;
+  fc.mode = FeatureMode::kBehavioural;
+  compute_features(dir / "ev.h5", dir / "f.h5", false, fc);
+  FitConfig c;
+  c.kmeans.k = 6;
+  const FitReport r = fit_model(dir / "f.h5", dir / "m.h5", false, c);
+  EXPECT_EQ(r.d, static_cast<int>(default_behavioural_columns().size()));
+  EXPECT_EQ(io::File::open(dir / "m.h5").dataset("/centroids").string_list_attribute("feature_names"),
+            default_behavioural_columns());
 }
 
 TEST(Segments, TransformRoundTripsAndNoneKeepsUnits) {

@@ -22,10 +22,13 @@ namespace {
 
 constexpr std::uint64_t kBlockRows = 65536;
 
-// Column indices of `wanted` in the file's names (all columns when empty); UsageError naming a missing one.
-std::vector<int> column_indices(const io::FeatureFileReader& r, const std::vector<std::string>& wanted) {
+// Column indices of `wanted` in the file's names; when none are wanted, the default behavioural columns for
+// a file of `features --mode behavioral`, else all columns. UsageError naming a missing one.
+std::vector<int> column_indices(const io::FeatureFileReader& r, std::vector<std::string> wanted) {
   const auto& names = r.feature_names();
   std::vector<int> idx;
+  if (wanted.empty() && r.file().has_attribute("mode") && r.file().string_attribute("mode") == "behavioral")
+    wanted = default_behavioural_columns();
   if (wanted.empty()) {
     for (std::size_t j = 0; j < names.size(); ++j) idx.push_back(static_cast<int>(j));
     return idx;
@@ -112,6 +115,29 @@ class FileRows : public RowSource {
 };
 
 }  // namespace
+
+const std::vector<std::string>& default_behavioural_columns() {
+  static const std::vector<std::string> columns = {"recency_days",
+                                                   "frequency",
+                                                   "monetary_total",
+                                                   "avg_order_value",
+                                                   "tenure_days",
+                                                   "interpurchase_mean_days",
+                                                   "return_rate",
+                                                   "events_28d",
+                                                   "active_days_28d",
+                                                   "app_sessions_28d",
+                                                   "email_open_rate",
+                                                   "repeat_ratio",
+                                                   "active_month_ratio",
+                                                   "weekend_share",
+                                                   "holiday_share",
+                                                   "discount_share",
+                                                   "journey_stage",
+                                                   "churn_risk",
+                                                   "p_alive"};
+  return columns;
+}
 
 TransformKind parse_transform(const std::string& name) {
   if (name == "auto") return TransformKind::kAuto;

@@ -36,8 +36,13 @@ struct Transform {
 // auto take its log1p.
 Transform fit_transform(TransformKind kind, const float* rows, std::uint64_t n, int d);
 
+// The columns `fit` clusters by default on a file of `features --mode behavioral`: one or two per family
+// (purchase, usage, engagement, loyalty, occasion, benefit, journey, churn), leaving out the windows that
+// repeat events_28d, the hour columns, the per-category and per-channel shares and the has_purchase flag.
+const std::vector<std::string>& default_behavioural_columns();
+
 struct FitConfig {
-  std::vector<std::string> columns;  // empty = every column of the features file
+  std::vector<std::string> columns;  // empty = default_behavioural_columns() for behavioral files, else all
   TransformKind transform = TransformKind::kAuto;
   std::uint64_t transform_sample = std::uint64_t{1} << 20;  // rows the transform is fitted on
   KMeansConfig kmeans;
