@@ -67,11 +67,10 @@ class Visit {
     if (window_start_ >= permutation_.size()) {  // a new epoch: a Fisher–Yates permutation of the tiles
       permutation_.resize(tiles_);
       std::iota(permutation_.begin(), permutation_.end(), 0);
-      for (std::uint64_t t = tiles_; t > 1; --t) {
-        RandomStream rng(seed_, RandomPurpose::kKMeansVisit, (epoch_ << 40) | t);
+      RandomStream rng(seed_, RandomPurpose::kKMeansVisit, epoch_ << 32);  // one stream per epoch
+      for (std::uint64_t t = tiles_; t > 1; --t)
         std::swap(permutation_[t - 1],
                   permutation_[static_cast<std::uint64_t>(rng.uniform() * static_cast<double>(t))]);
-      }
       window_start_ = 0;
       ++epoch_;
     }
@@ -91,11 +90,10 @@ class Visit {
     order_.resize(window_w_.size());
     std::iota(order_.begin(), order_.end(), 0);
     const std::uint64_t window_index = window_start_ / kWindowTiles;
-    for (std::uint64_t i = order_.size(); i > 1; --i) {
-      RandomStream rng(seed_, RandomPurpose::kKMeansVisit,
-                       (std::uint64_t{1} << 63) | (epoch_ << 44) | (window_index << 20) | i);
+    RandomStream rng(seed_, RandomPurpose::kKMeansVisit,
+                     (std::uint64_t{1} << 63) | (epoch_ << 32) | window_index);
+    for (std::uint64_t i = order_.size(); i > 1; --i)  // one stream per window
       std::swap(order_[i - 1], order_[static_cast<std::uint64_t>(rng.uniform() * static_cast<double>(i))]);
-    }
     pos_ = 0;
     window_start_ = end;
   }
