@@ -198,7 +198,7 @@ TEST(KMeansSklearn, EveryInitRecoversSeparatedBlobs) {
   // Three blobs for every initialisation, as scikit-learn's tests use; eight for k-means++.
   for (int k : {3, 8}) {
     const Blobs b = blobs(4000, 4, k, 14);
-    for (KMeansInit init : {KMeansInit::kKMeansPlusPlus, KMeansInit::kRandom}) {
+    for (KMeansInit init : {KMeansInit::kKMeansPlusPlus, KMeansInit::kKMeansParallel, KMeansInit::kRandom}) {
       if (k == 8 && init == KMeansInit::kRandom) continue;
       for (bool full : {true, false}) {
         KMeansConfig c;

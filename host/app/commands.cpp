@@ -643,7 +643,8 @@ Action add_fit(CLI::App& sub) {
   sub.add_option("--batch-size", o->k.batch_size, "Rows per mini-batch step")->capture_default_str();
   sub.add_option("--max-epochs", o->k.max_epochs, "Bound on the mini-batch steps, in passes over the rows")
       ->capture_default_str();
-  sub.add_option("--init", o->init, "k-means++, random, or a model.h5 whose centres start the fit")
+  sub.add_option("--init", o->init,
+                 "k-means++, k-means-parallel, random, or a model.h5 whose centres start the fit")
       ->capture_default_str();
   sub.add_option("--init-size", o->k.init_size, "Rows sampled for the initialisation (0 = 3 x batch)")
       ->capture_default_str();
@@ -676,6 +677,8 @@ Action add_fit(CLI::App& sub) {
     c.host_memory = parse_bytes_option("--host-memory", o->host_memory);
     if (o->init == "k-means++")
       c.kmeans.init = host::KMeansInit::kKMeansPlusPlus;
+    else if (o->init == "k-means-parallel")
+      c.kmeans.init = host::KMeansInit::kKMeansParallel;
     else if (o->init == "random")
       c.kmeans.init = host::KMeansInit::kRandom;
     else

@@ -159,6 +159,73 @@ std::vector<float> kmeans_plus_plus(const Data& data, const std::vector<std::uin
   return centres;
 }
 
+// k-means‖ (Bahmani et al. 2012) over every row of the source: from one row of the visiting order, each of
+// kRounds rounds adds every row with probability min(1, ℓ·w·D²/ψ), ψ the cost of the current candidates
+// and ℓ = 2k, drawn by Philox keyed on (round, row); the candidates are weighted by the rows nearest to
+// them and reduced to k centres by the greedy k-means++ above. Two passes per round and one to weigh.
+std::vector<float> kmeans_parallel(const RowSource& src, int k, std::uint64_t seed, int threads) {
+  constexpr int kRounds = 5;
+  constexpr std::uint64_t kBlock = 65536;
+  const int d = src.d();
+  std::vector<float> candidates = sample_rows(src, 1, seed, 3);
+  const double oversample = 2.0 * k;
+  std::vector<float> block, dist;
+  std::vector<std::int32_t> labels;
+  // One pass: calls row(i, global index, distance², label) for every row against the candidates.
+  auto pass = [&](auto&& row) {
+    const auto m = static_cast<int>(candidates.size() / static_cast<std::size_t>(d));
+    for (std::uint64_t start = 0; start < src.rows(); start += kBlock) {
+      const std::uint64_t n = std::min(kBlock, src.rows() - start);
+      block.resize(n * static_cast<std::uint64_t>(d));
+      dist.resize(n);
+      labels.resize(n);
+      src.read(start, n, block.data());
+      kernels::cpu::assign(block.data(), n, d, candidates.data(), m, nullptr, labels.data(), dist.data(),
+                           nullptr, threads);
+      for (std::uint64_t i = 0; i < n; ++i) row(i, start + i, static_cast<double>(dist[i]), labels[i]);
+    }
+  };
+  auto weight = [&](std::uint64_t row) {
+    return src.weights() != nullptr ? static_cast<double>(src.weights()[row]) : 1.0;
+  };
+  for (int round = 0; round < kRounds; ++round) {
+    double cost = 0;
+    pass([&](std::uint64_t, std::uint64_t row, double d2, std::int32_t) { cost += weight(row) * d2; });
+    if (cost <= 0) break;
+    std::vector<float> added;
+    pass([&](std::uint64_t i, std::uint64_t row, double d2, std::int32_t) {
+      const double p = oversample * weight(row) * d2 / cost;
+      if (p <= 0) return;
+      if (p < 1 &&
+          RandomStream(seed, RandomPurpose::kKMeansInit, (static_cast<std::uint64_t>(round + 1) << 48) | row)
+                  .uniform() >= p)
+        return;
+      added.insert(added.end(),
+                   block.begin() + static_cast<std::ptrdiff_t>(i * static_cast<std::uint64_t>(d)),
+                   block.begin() + static_cast<std::ptrdiff_t>((i + 1) * static_cast<std::uint64_t>(d)));
+    });
+    candidates.insert(candidates.end(), added.begin(), added.end());
+  }
+  const std::size_t m = candidates.size() / static_cast<std::size_t>(d);
+  std::vector<float> mass(m, 0.0f);
+  std::vector<double> mass_sum(m, 0.0);
+  pass([&](std::uint64_t, std::uint64_t row, double, std::int32_t label) {
+    mass_sum[static_cast<std::size_t>(label)] += weight(row);
+  });
+  for (std::size_t c = 0; c < m; ++c) mass[c] = static_cast<float>(mass_sum[c]);
+  if (m <= static_cast<std::size_t>(k)) {
+    // Fewer candidates than centres: every candidate, then repeated rows of the visiting order.
+    std::vector<float> more = sample_rows(src, static_cast<std::uint64_t>(k) - m, seed, 4);
+    candidates.insert(candidates.end(), more.begin(), more.end());
+    candidates.resize(static_cast<std::size_t>(k) * static_cast<std::size_t>(d));
+    return candidates;
+  }
+  const Data data{candidates.data(), m, d, mass.data(), threads};
+  std::vector<std::uint64_t> all(m);
+  std::iota(all.begin(), all.end(), 0);
+  return kmeans_plus_plus(data, all, k, seed);
+}
+
 // Weighted mean of the per-column variances (scikit-learn's _tolerance scale), one pass over the rows.
 double mean_variance(const RowSource& src) {
   const int d = src.d();
@@ -505,6 +572,8 @@ KMeansModel fit_kmeans(const RowSource& src, const KMeansConfig& cfg) {
       std::iota(sample.begin(), sample.end(), 0);
       if (cfg.init == KMeansInit::kKMeansPlusPlus) {
         ph.centres = kmeans_plus_plus(data, sample, cfg.k, seed);
+      } else if (cfg.init == KMeansInit::kKMeansParallel) {
+        ph.centres = kmeans_parallel(src, cfg.k, seed, threads);
       } else {
         // k rows of positive weight, drawn by sorting the sample on random keys.
         std::vector<std::pair<double, std::uint64_t>> keys;

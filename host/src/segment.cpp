@@ -326,9 +326,10 @@ FitReport fit_model(const std::filesystem::path& features, const std::filesystem
   f.set_attribute("steps", static_cast<std::int64_t>(m.steps));
   f.set_attribute("lloyd_passes", static_cast<std::int64_t>(m.lloyd_passes));
   f.set_attribute("stop_reason", m.stop_reason);
-  const char* init_name = kc.init == KMeansInit::kGiven    ? "given"
-                          : kc.init == KMeansInit::kRandom ? "random"
-                                                           : "k-means++";
+  const char* init_name = kc.init == KMeansInit::kGiven            ? "given"
+                          : kc.init == KMeansInit::kRandom         ? "random"
+                          : kc.init == KMeansInit::kKMeansParallel ? "k-means-parallel"
+                                                                   : "k-means++";
   const nlohmann::json cfg = {{"k", kc.k},
                               {"seed", kc.seed},
                               {"batch_size", kc.batch_size},

@@ -1,7 +1,8 @@
 // Mini-batch k-means with scikit-learn's semantics (KMEANS.md), on rows held in memory, through the CPU
 // backend's compute contract (kernels/kmeans_cpu.hpp).
 //
-// Initialisation: greedy k-means++ (2 + ⌊ln k⌋ candidates per centre) on a sample of rows, random rows, or
+// Initialisation: greedy k-means++ (2 + ⌊ln k⌋ candidates per centre) on a sample of rows; k-means‖ over
+// all rows (5 rounds oversampling 2k rows each, then weighted k-means++ on the candidates); random rows; or
 // given centres. Mini-batch steps: per centre c ← (c·W + Σ w·x) / (W + Σ w) over the batch's rows, W the
 // weight absorbed so far; small clusters move to rows of the batch (--reassignment-ratio); early stopping
 // on the exponentially weighted batch inertia (--max-no-improvement) or the centre shift (--tol). Optional
@@ -16,7 +17,7 @@
 
 namespace segstream::host {
 
-enum class KMeansInit : std::uint8_t { kKMeansPlusPlus, kRandom, kGiven };
+enum class KMeansInit : std::uint8_t { kKMeansPlusPlus, kKMeansParallel, kRandom, kGiven };
 
 struct KMeansConfig {
   int k = 8;
