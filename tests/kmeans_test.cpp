@@ -107,6 +107,17 @@ TEST(KMeansSklearn, LloydStopsWhenConverged) {
   EXPECT_EQ(m.stop_reason, "centres unchanged");
 }
 
+TEST(KMeansSklearn, FewerDistinctPointsThanClustersLeavesEmptyClusters) {
+  std::vector<float> x;  // 4 distinct points, 100 rows
+  for (int i = 0; i < 100; ++i) x.insert(x.end(), {static_cast<float>(i % 4), static_cast<float>(i % 4 * 3)});
+  KMeansConfig c;
+  c.k = 5;
+  c.lloyd = true;
+  const KMeansModel m = fit_kmeans(x.data(), 100, 2, nullptr, c);
+  EXPECT_EQ(std::count(m.counts.begin(), m.counts.end(), std::uint64_t{0}), 1);  // `fit` warns about it
+  EXPECT_EQ(m.inertia, 0.0);
+}
+
 TEST(KMeansSklearn, WeightsActLikeRepeatedRowsAndScaleFree) {
   const Blobs b = blobs(200, 3, 4, 6);
   std::vector<float> w(200), repeated;

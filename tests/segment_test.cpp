@@ -110,6 +110,27 @@ TEST(Segments, StreamedFitEqualsInMemory) {
   EXPECT_THROW(fit_model(dir / "f.h5", dir / "c.h5", false, c), ResourceError);
 }
 
+TEST(Segments, SameModelWhateverTheFileChunking) {
+  TempDir dir;
+  MixtureGeneratorConfig g;
+  g.rows = 200000;
+  g.dims = 6;
+  g.clusters = 4;
+  g.chunk_rows = 1000;
+  generate_mixture(g, dir / "small-chunks.h5", false);
+  g.chunk_rows = 0;
+  generate_mixture(g, dir / "default-chunks.h5", false);
+  FitConfig c;
+  c.kmeans.k = 4;
+  c.kmeans.refine = 1;
+  const FitReport a = fit_model(dir / "small-chunks.h5", dir / "a.h5", false, c);
+  c.host_memory = std::uint64_t{6} << 20;  // and streamed: 7.2 MB held, 5.5 MB streamed
+  const FitReport b = fit_model(dir / "default-chunks.h5", dir / "b.h5", false, c);
+  EXPECT_FALSE(b.in_memory);
+  EXPECT_EQ(a.model.centres, b.model.centres);
+  EXPECT_EQ(a.model.inertia_history, b.model.inertia_history);
+}
+
 // Rows addressed past 2^32 without being stored: row i holds (i >> 24, i & 0xFFFFFF), exact in float.
 class IndexRows : public RowSource {
  public:

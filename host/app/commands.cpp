@@ -684,6 +684,10 @@ Action add_fit(CLI::App& sub) {
     else
       c.init_model = o->init;
     const host::FitReport r = host::fit_model(o->features, o->out, o->overwrite, c);
+    const auto empty = std::count(r.model.counts.begin(), r.model.counts.end(), std::uint64_t{0});
+    if (empty > 0)
+      host::log_warn("{} of {} segments are empty: the rows have fewer distinct points than --k", empty,
+                     r.model.k);
     host::log_record(host::LogLevel::kInfo, "fit finished",
                      {{"out", o->out},
                       {"rows", r.rows},
