@@ -185,6 +185,25 @@ TEST(KMeansSklearn, MiniBatchBehaviour) {
   EXPECT_LT(m.steps, 10u * 3000 / 100);  // fewer than ten epochs
   EXPECT_DOUBLE_EQ(test::adjusted_rand(labels_of(m, b.x), b.truth), 1.0);
 
+  // One step over a batch of every row lowers that batch's inertia (from centres that are off).
+  std::vector<float> off(m.centres);
+  for (float& v : off) v += 0.7f;
+  KMeansConfig step = given(3, off, false);
+  step.batch_size = 3000;
+  step.max_epochs = 1;
+  step.reassignment_ratio = 0;
+  KMeansModel before;
+  before.k = 3;
+  before.d = 2;
+  before.centres = off;
+  std::vector<std::int32_t> l0(3000);
+  std::vector<float> d0(3000);
+  const double inertia_before =
+      assign_kmeans(before, b.x.data(), 3000, nullptr, l0.data(), d0.data(), nullptr, 1);
+  const KMeansModel after = fit_kmeans(b.x.data(), 3000, 2, nullptr, step);
+  EXPECT_EQ(after.steps, 1u);
+  EXPECT_LT(after.inertia, inertia_before);
+
   // Perfect centres: a reassignment ratio of 1e-15 leaves them where they are, 1 moves some away.
   KMeansConfig g = given(3, m.centres, false);
   g.batch_size = 100;
