@@ -49,11 +49,19 @@ TEST(CudaKMeans, SameAsTheCpuBackend) {
     cpu::ClusterSums s1(c.k, c.d), s2(c.k, c.d);
     s1.accumulate(x.data(), c.rows, l1.data(), weights.data(), 2);
     cuda::accumulate(x.data(), c.rows, c.d, l1.data(), weights.data(), s2);
-    for (int k = 0; k < c.k; ++k) {
-      EXPECT_EQ(s1.count(k), s2.count(k));
-      EXPECT_EQ(s1.weight(k), s2.weight(k));
-      for (int j = 0; j < c.d; ++j) EXPECT_EQ(s1.sum(k, j), s2.sum(k, j));
-    }
+    cpu::ClusterSums s3(c.k, c.d);  // both in one call, the rows copied once
+    std::vector<std::int32_t> l3(c.rows);
+    std::vector<float> d3(c.rows);
+    EXPECT_EQ(cuda::assign_accumulate(x.data(), c.rows, c.d, centres.data(), c.k, weights.data(), l3.data(),
+                                      d3.data(), s3),
+              i1);
+    EXPECT_EQ(l1, l3);
+    for (int k = 0; k < c.k; ++k)
+      for (const cpu::ClusterSums* s : {&s2, &s3}) {
+        EXPECT_EQ(s1.count(k), s->count(k));
+        EXPECT_EQ(s1.weight(k), s->weight(k));
+        for (int j = 0; j < c.d; ++j) EXPECT_EQ(s1.sum(k, j), s->sum(k, j));
+      }
   }
 }
 

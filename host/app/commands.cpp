@@ -536,7 +536,6 @@ Action add_features(CLI::App& sub) {
     }
     c.state_in = o->state_in;
     c.state_out = o->state_out;
-    c.overwrite_state = o->overwrite;
     host::Progress bar("features", "event rows");
     const host::FeatureReport r =
         host::compute_features(o->events, o->out, o->overwrite, c, [&](auto d, auto t) { bar.update(d, t); });

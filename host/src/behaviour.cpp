@@ -8,10 +8,8 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <bit>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <memory>
 
 #include <nlohmann/json.hpp>
@@ -198,16 +196,16 @@ class StateReader {
         const std::uint64_t n = std::min(kBlock, customers_ - next_);
         ids.resize(n);
         pending_.resize(n);
-        std::vector<BehaviourState> states(n);
+        states_.resize(n);
         ids_.read_rows(next_, n, ids.data());
-        records_.read_rows(next_, n, reinterpret_cast<std::uint8_t*>(states.data()));
+        records_.read_rows(next_, n, reinterpret_cast<std::uint8_t*>(states_.data()));
         for (std::uint64_t i = 0; i < n; ++i) {
           const std::uint64_t key = mix64(ids[i]);
           SEGSTREAM_CHECK_INPUT(next_ + i == 0 || key > last_key_,
                                 "{}: /state/customer_id row {} is out of order (ascending mix64 expected)",
                                 file_.path(), next_ + i);
           last_key_ = key;
-          pending_[i] = CarriedState{key, states[i]};
+          pending_[i] = CarriedState{key, states_[i]};
         }
         next_ += n;
         cursor_ = 0;
@@ -228,11 +226,12 @@ class StateReader {
   std::vector<std::int64_t> category_cents_;
   int channel_slots_ = 0;
   std::vector<CarriedState> pending_;
+  std::vector<BehaviourState> states_;  // read buffer of one block
   std::size_t cursor_ = 0;
 };
 
-// Writes --state-out: ids and raw state records, deflated (most of a record is the zeroed day ring), one
-// whole chunk at a time so that no compressed chunk is ever read back.
+// Writes --state-out: ids and raw state records, deflated (the day rings and the per-category and per-hour
+// counts are mostly zeros), one whole chunk at a time so that no compressed chunk is ever read back.
 class StateWriter {
  public:
   static constexpr std::uint64_t kChunk = 4096;
@@ -366,13 +365,12 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
   std::optional<io::AtomicOutput> state_output;
   std::optional<StateWriter> state_writer;
   if (!config.state_out.empty()) {
-    state_output.emplace(config.state_out, config.overwrite_state || overwrite);
+    state_output.emplace(config.state_out, overwrite);
     state_writer.emplace(state_output->temp_path(), state_output->final_path().string());
   }
 
-  // Held at once: a record per event, and the carried states of the range; the part-filled blocks and the
-  // buckets being sorted come on top (a few tens of MiB).
-  // The CUDA path gathers a range's records into one array for the copy: a second record per event.
+  // Held at once: a record per event (two on the CUDA path, which gathers a range's records into one array
+  // for the copy) and the carried states of the range.
   const std::uint64_t bytes_needed =
       reader.rows() * sizeof(Record) * (config.cuda ? 2 : 1) + report.state_customers * sizeof(CarriedState);
   // A sixteenth of the budget stays for the read ring, the rows of a group of buckets and the buckets being
@@ -668,7 +666,10 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
             }
           }
         }
-        o = BucketOutput{};
+        o.rows.clear();  // capacity stays for the next group
+        o.ids.clear();
+        o.summaries.clear();
+        o.states.clear();
       }
       // The sample is complete once the buckets done cover its keys: fit, then finish the rows that waited.
       const std::uint64_t done_buckets = part * kBucketsPerPartition + g + group;

@@ -111,11 +111,10 @@ class Visit {
 
 constexpr std::uint64_t kPassRows = 65536;  // rows per block of a full pass
 
-// Greedy k-means++ over the rows `sample` (scikit-learn's _kmeans_plusplus with sample weights).
-std::vector<float> kmeans_plus_plus(const Data& data, const std::vector<std::uint64_t>& sample, int k,
-                                    std::uint64_t seed) {
+// Greedy k-means++ over the rows of `data` (scikit-learn's _kmeans_plusplus with sample weights).
+std::vector<float> kmeans_plus_plus(const Data& data, int k, std::uint64_t seed) {
   const int d = data.d;
-  const std::size_t n = sample.size();
+  const std::size_t n = data.rows;
   RandomStream rng(seed, RandomPurpose::kKMeansInit, 1);
   std::vector<float> centres(static_cast<std::size_t>(k) * static_cast<std::size_t>(d));
   std::vector<double> cum(n);
@@ -125,12 +124,12 @@ std::vector<float> kmeans_plus_plus(const Data& data, const std::vector<std::uin
     return s;
   };
   std::vector<double> w(n);
-  for (std::size_t i = 0; i < n; ++i) w[i] = data.weight(sample[i]);
+  for (std::size_t i = 0; i < n; ++i) w[i] = data.weight(i);
   const std::uint64_t first = search_cumulative(cum, rng.uniform() * cumulate(w));
-  std::copy_n(data.row(sample[first]), d, centres.begin());
+  std::copy_n(data.row(first), d, centres.begin());
   std::vector<double> closest(n);
   for (std::size_t i = 0; i < n; ++i)
-    closest[i] = w[i] * static_cast<double>(squared_distance(data.row(sample[i]), centres.data(), d));
+    closest[i] = w[i] * static_cast<double>(squared_distance(data.row(i), centres.data(), d));
   const int trials = 2 + static_cast<int>(std::log(static_cast<double>(k)));
   std::vector<std::vector<double>> candidate(static_cast<std::size_t>(trials), std::vector<double>(n));
   std::vector<std::uint64_t> ids(static_cast<std::size_t>(trials));
@@ -141,12 +140,11 @@ std::vector<float> kmeans_plus_plus(const Data& data, const std::vector<std::uin
       ids[static_cast<std::size_t>(t)] = search_cumulative(cum, rng.uniform() * pot);
 #pragma omp parallel for schedule(static) num_threads(data.threads)
     for (int t = 0; t < trials; ++t) {
-      const float* cand = data.row(sample[ids[static_cast<std::size_t>(t)]]);
+      const float* cand = data.row(ids[static_cast<std::size_t>(t)]);
       auto& v = candidate[static_cast<std::size_t>(t)];
       double s = 0;
       for (std::size_t i = 0; i < n; ++i) {
-        v[i] =
-            std::min(closest[i], w[i] * static_cast<double>(squared_distance(data.row(sample[i]), cand, d)));
+        v[i] = std::min(closest[i], w[i] * static_cast<double>(squared_distance(data.row(i), cand, d)));
         s += v[i];
       }
       potential[static_cast<std::size_t>(t)] = s;
@@ -154,7 +152,7 @@ std::vector<float> kmeans_plus_plus(const Data& data, const std::vector<std::uin
     const auto best =
         static_cast<std::size_t>(std::min_element(potential.begin(), potential.end()) - potential.begin());
     closest.swap(candidate[best]);
-    std::copy_n(data.row(sample[ids[best]]), d, centres.begin() + static_cast<std::ptrdiff_t>(c) * d);
+    std::copy_n(data.row(ids[best]), d, centres.begin() + static_cast<std::ptrdiff_t>(c) * d);
   }
   return centres;
 }
@@ -220,10 +218,7 @@ std::vector<float> kmeans_parallel(const RowSource& src, int k, std::uint64_t se
     candidates.resize(static_cast<std::size_t>(k) * static_cast<std::size_t>(d));
     return candidates;
   }
-  const Data data{candidates.data(), m, d, mass.data(), threads};
-  std::vector<std::uint64_t> all(m);
-  std::iota(all.begin(), all.end(), 0);
-  return kmeans_plus_plus(data, all, k, seed);
+  return kmeans_plus_plus(Data{candidates.data(), m, d, mass.data(), threads}, k, seed);
 }
 
 // Weighted mean of the per-column variances (scikit-learn's _tolerance scale), one pass over the rows.
@@ -414,9 +409,8 @@ Pass full_pass(const RowSource& src, const std::vector<float>& centres, int k, s
     const float* w = src.weights() != nullptr ? src.weights() + start : nullptr;
     if (cuda) {
 #if SEGSTREAM_HAVE_CUDA
-      p.inertia += kernels::cuda::assign(block.data(), n, d, centres.data(), k, w, labels.data(), dist.data(),
-                                         nullptr);
-      kernels::cuda::accumulate(block.data(), n, d, labels.data(), w, p.sums);
+      p.inertia += kernels::cuda::assign_accumulate(block.data(), n, d, centres.data(), k, w, labels.data(),
+                                                    dist.data(), p.sums);
 #else
       throw UsageError("this segstream was built without the CUDA backend (--device cuda)");
 #endif
@@ -559,6 +553,8 @@ KMeansModel fit_kmeans(const RowSource& src, const KMeansConfig& cfg) {
     Phase ph;
     if (cfg.init == KMeansInit::kGiven) {
       ph.centres = cfg.init_centres;
+    } else if (cfg.init == KMeansInit::kKMeansParallel) {
+      ph.centres = kmeans_parallel(src, cfg.k, seed, threads);
     } else {
       // The initialisation sample: the first init_size rows of the visiting order (all rows for Lloyd).
       const std::uint64_t default_size =
@@ -568,12 +564,8 @@ KMeansModel fit_kmeans(const RowSource& src, const KMeansConfig& cfg) {
       std::vector<float> sw;
       const std::vector<float> sx = sample_rows(src, size, seed, 1, &sw);
       const Data data{sx.data(), size, d, sw.data(), threads};
-      std::vector<std::uint64_t> sample(size);
-      std::iota(sample.begin(), sample.end(), 0);
       if (cfg.init == KMeansInit::kKMeansPlusPlus) {
-        ph.centres = kmeans_plus_plus(data, sample, cfg.k, seed);
-      } else if (cfg.init == KMeansInit::kKMeansParallel) {
-        ph.centres = kmeans_parallel(src, cfg.k, seed, threads);
+        ph.centres = kmeans_plus_plus(data, cfg.k, seed);
       } else {
         // k rows of positive weight, drawn by sorting the sample on random keys.
         std::vector<std::pair<double, std::uint64_t>> keys;

@@ -265,17 +265,19 @@ FitReport fit_model(const std::filesystem::path& features, const std::filesystem
     untransformed = std::make_unique<MemoryRows>(x.data(), n, d, w);
   else
     untransformed = std::make_unique<FileRows>(r, idx, nullptr, w);
-  std::vector<float> sample =
-      sample_rows(*untransformed, std::min(n, config.transform_sample), config.kmeans.seed, 2);
+  std::vector<float> sample;  // `none` fits nothing
+  if (config.transform != TransformKind::kNone)
+    sample = sample_rows(*untransformed, std::min(n, config.transform_sample), config.kmeans.seed, 2);
   const Transform transform =
       fit_transform(config.transform, sample.data(), sample.size() / static_cast<std::size_t>(d), d);
   std::vector<float>().swap(sample);
+  const bool identity = transform.kind == TransformKind::kNone;
   std::unique_ptr<RowSource> rows_source;
   if (in_memory) {
-    transform.apply(x.data(), n);
+    if (!identity) transform.apply(x.data(), n);
     rows_source = std::make_unique<MemoryRows>(x.data(), n, d, w);
   } else {
-    rows_source = std::make_unique<FileRows>(r, idx, &transform, w);
+    rows_source = std::make_unique<FileRows>(r, idx, identity ? nullptr : &transform, w);
   }
 
   KMeansConfig kc = config.kmeans;

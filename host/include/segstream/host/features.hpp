@@ -53,7 +53,6 @@ struct FeatureConfig {
   std::optional<kernels::BgNbdParams> bgnbd;              // p_alive; fitted on a sample when absent
   std::filesystem::path state_in;                         // incremental: yesterday's state (optional)
   std::filesystem::path state_out;                        // incremental: today's state (optional)
-  bool overwrite_state = false;
 };
 
 struct FeatureReport {

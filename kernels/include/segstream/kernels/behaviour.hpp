@@ -92,7 +92,7 @@ struct BehaviourState {
   std::uint64_t email_opens = 0;
   std::uint64_t email_clicks = 0;
   std::int32_t max_stage = kStageNone;
-  std::int32_t reserved = 0;
+  std::int32_t padding = 0;  // explicit, so the raw record written to state.h5 has no undefined bytes
   std::uint64_t hour[kHours] = {};
   std::uint64_t channel[kChannelSlots] = {};
   double category_spend[kCategorySlots] = {};
@@ -130,10 +130,10 @@ struct BehaviourState {
       const std::int64_t second_of_day = floor_mod(ts, kSecondsPerDay);
       ++hour[second_of_day / 3600];
       ++channel[channel_code < kChannelSlots ? channel_code : kChannelSlots - 1];
-      if (day > recent_day - kRecentDays) ++day_actions[floor_mod(day, kRecentDays)];
+      ++day_actions[floor_mod(day, kRecentDays)];  // day is recent_day: events come in time order
     }
     const int t = type;
-    if (t == p.app_session_type && day > recent_day - kAppDays) ++day_app_sessions[floor_mod(day, kAppDays)];
+    if (t == p.app_session_type) ++day_app_sessions[floor_mod(day, kAppDays)];
     if (t == p.email_sent_type) ++emails_sent;
     if (t == p.email_open_type) ++email_opens;
     if (t == p.email_click_type) ++email_clicks;
@@ -219,7 +219,7 @@ SEGSTREAM_HD void behaviour_features(const BehaviourState& s, const BehaviourPar
     const std::uint32_t c = s.day_actions[floor_mod(d, kRecentDays)];
     for (int w = 0; w < kWindows; ++w)
       if (d > d0 - p.windows[w]) window_actions[w] += c;
-    if (d > d0 - kAppDays && d > s.recent_day - kAppDays) {
+    if (d > d0 - kAppDays) {  // recent_day <= d0: the ring holds these days
       active_days += c > 0 ? 1 : 0;
       app_sessions += s.day_app_sessions[floor_mod(d, kAppDays)];
     }

@@ -14,15 +14,17 @@ namespace segstream::kernels::cpu {
 double assign(const float* x, std::uint64_t rows, int d, const float* centres, int k, const float* weights,
               std::int32_t* labels, float* distance2, float* margin, int threads);
 
+#if defined(__CUDACC__)
+using WideSum = __int128;  // nvcc's front end takes no __extension__ here
+#else
+__extension__ using WideSum = __int128;  // GCC and Clang; quiet under -Wpedantic
+#endif
+
 // Per-cluster Σ w·x, Σ w and counts in integer fixed point (kernels/kmeans.hpp): the same bits for any order
 // of the rows, threads or blocks. Merge partial sums with add().
 class ClusterSums {
  public:
-#if defined(__CUDACC__)
-  using Wide = __int128;  // nvcc's front end takes no __extension__ here
-#else
-  __extension__ using Wide = __int128;  // GCC and Clang; quiet under -Wpedantic
-#endif
+  using Wide = WideSum;
   ClusterSums() = default;
   ClusterSums(int k, int d) { reset(k, d); }
   void reset(int k, int d);

@@ -20,4 +20,9 @@ double assign(const float* x, std::uint64_t rows, int d, const float* centres, i
 void accumulate(const float* x, std::uint64_t rows, int d, const std::int32_t* labels, const float* weights,
                 cpu::ClusterSums& sums);
 
+// assign, then accumulate of the same rows under the labels it found, with one copy of the rows.
+double assign_accumulate(const float* x, std::uint64_t rows, int d, const float* centres, int k,
+                         const float* weights, std::int32_t* labels, float* distance2,
+                         cpu::ClusterSums& sums);
+
 }  // namespace segstream::kernels::cuda
