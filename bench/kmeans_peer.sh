@@ -2,7 +2,8 @@
 # `segstream fit` against scikit-learn (MiniBatchKMeans, KMeans) and FAISS k-means on one features.h5
 # (a generated 16-dimensional mixture of 16 components, 1,000,000 rows), for k = 16 and k = 64, all in one
 # run. segstream is timed as a whole process (reading the file, fitting, writing model.h5); the peers on
-# the matrix already loaded (their load is printed apart). Inertia of every model is recomputed in float64
+# the matrix already loaded (their load is printed apart). Every time is the median of five runs (sklearn's
+# KMeans: one run at k = 64, where it takes a minute). Inertia of every model is recomputed in float64
 # by bench/kmeans_peer.py on the raw features (segstream fits with --transform none to be comparable).
 #
 #   bench/kmeans_peer.sh [--rows N] [--dir SCRATCH] [--build DIR]
@@ -36,10 +37,25 @@ out="$root/bench/results/kmeans-peer-$(date -u +%Y-%m-%d).txt"
   echo "# peer name k seconds inertia"
 } | tee -a "$out"
 for k in 16 64; do
-  start=$(date +%s.%N)
-  "$bin" fit --features "$features" --k "$k" --transform none --seed 1 --out "$model" --overwrite >/dev/null 2>&1
-  end=$(date +%s.%N)
-  secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')
+  # Five runs; the median wall time is reported, with every run's time and phases (from segstream's log:
+  # reading the file, then the fit's phases) beside it.
+  walls=()
+  for run in 1 2 3 4 5; do
+    start=$(date +%s.%N)
+    log=$("$bin" --log-json fit --features "$features" --k "$k" --transform none --seed 1 --out "$model" \
+      --overwrite 2>&1 >/dev/null)
+    end=$(date +%s.%N)
+    walls+=("$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')")
+    echo "$log" | "$py" -c '
+import json, sys
+for line in sys.stdin:
+    r = json.loads(line)
+    if r.get("msg") == "fit finished":
+        print("segstream-run k=%d wall=%s steps=%d read=%.3f init=%.3f mini_batch=%.3f final_pass=%.3f in_process=%.3f" % (
+            r["k"], sys.argv[1], r["steps"], r["read_seconds"], r["init_seconds"], r["mini_batch_seconds"],
+            r["final_pass_seconds"], r["seconds"]))' "${walls[-1]}" | tee -a "$out"
+  done
+  secs=$(printf '%s\n' "${walls[@]}" | sort -n | sed -n 3p)
   "$py" - "$features" "$model" "$k" "$secs" <<'PY' | tee -a "$out"
 import sys
 import h5py
@@ -52,7 +68,7 @@ for row in c:
     best = np.minimum(best, ((x - row) ** 2).sum(axis=1))
 print(f"peer segstream-fit {k} {secs} {best.sum():.6g}")
 PY
-  "$py" "$root/bench/kmeans_peer.py" "$features" "$k" 1 | grep '^peer' | tee -a "$out"
+  "$py" "$root/bench/kmeans_peer.py" "$features" "$k" 1 | grep -E '^(peer|times)' | tee -a "$out"
 done
 rm -f "$features" "$model"
 echo "results: $out"

@@ -10,6 +10,7 @@
 #include "segstream/core/error.hpp"
 #include "segstream/core/philox.hpp"
 #include "segstream/host/kmeans.hpp"
+#include "segstream/kernels/kmeans.hpp"
 #include "segstream/kernels/kmeans_cpu.hpp"
 #include "test_util.hpp"
 
@@ -282,6 +283,52 @@ TEST(KMeansSums, ExactWhateverTheOrder) {
     EXPECT_EQ(all.weight(c), halves.weight(c));
     for (int j = 0; j < 3; ++j) EXPECT_EQ(all.sum(c, j), halves.sum(c, j));
   }
+}
+
+// The blocked, vectorised assign gives the scalar formula's bits: labels (ties to the smallest index),
+// distances and margins, for row counts that are not multiples of the vector width, centre counts that are
+// not multiples of the group, and duplicated (tied) centres.
+TEST(KMeansKernels, AssignEqualsTheScalarFormula) {
+  for (const int d : {1, 3, 16, 17}) {
+    for (const int k : {1, 3, 4, 5, 64, 67}) {
+      const std::uint64_t rows = 1000 + static_cast<std::uint64_t>(d + k);
+      std::vector<float> x(rows * static_cast<std::uint64_t>(d)), centres(static_cast<std::size_t>(k * d));
+      RandomStream rng(7, RandomPurpose::kMixtureRow, static_cast<std::uint64_t>(d * 1000 + k));
+      for (float& v : x) v = static_cast<float>(rng.uniform() * 8 - 4);
+      for (float& v : centres) v = static_cast<float>(rng.uniform() * 8 - 4);
+      if (k > 2) std::copy_n(centres.begin(), d, centres.begin() + 2 * d);  // centre 2 ties centre 0
+      std::copy_n(centres.begin(), d, x.begin() + 5 * d);                   // a row on a centre
+      std::vector<std::int32_t> labels(rows);
+      std::vector<float> dist(rows), margin(rows);
+      kernels::cpu::assign(x.data(), rows, d, centres.data(), k, nullptr, labels.data(), dist.data(),
+                           margin.data(), 2);
+      for (std::uint64_t i = 0; i < rows; ++i) {
+        const kernels::Nearest n =
+            kernels::nearest_centre(x.data() + i * static_cast<std::uint64_t>(d), centres.data(), k, d);
+        ASSERT_EQ(labels[i], n.label) << "d=" << d << " k=" << k << " row " << i;
+        ASSERT_EQ(dist[i], n.distance2) << "d=" << d << " k=" << k << " row " << i;
+        if (k == 1)
+          ASSERT_TRUE(std::isinf(margin[i]));
+        else
+          ASSERT_EQ(margin[i], n.second2 - n.distance2) << "d=" << d << " k=" << k << " row " << i;
+      }
+    }
+  }
+}
+
+// to_fixed rounds as llround does, halves away from zero included.
+TEST(KMeansSums, FixedPointRoundsAsLlround) {
+  const double ulp = 1.0 / kernels::kFixedScale;
+  std::vector<double> values = {0,         0.5 * ulp,     -0.5 * ulp,    1.5 * ulp,      -1.5 * ulp,
+                                2.5 * ulp, -2.5 * ulp,    0.49999 * ulp, -0.49999 * ulp, 1e9,
+                                -1e9,      2147483647.75, -2147483647.75};
+  RandomStream rng(3, RandomPurpose::kMixtureRow, 0);
+  for (int i = 0; i < 100000; ++i) {
+    const double u = rng.uniform() * 2 - 1;
+    values.push_back(u * std::ldexp(1.0, static_cast<int>(rng.uniform() * 60) - 40));
+    values.push_back(std::floor(u * 1e6) * 0.5 * ulp);  // exact halves
+  }
+  for (const double v : values) ASSERT_EQ(kernels::to_fixed(v), llround(v * kernels::kFixedScale)) << v;
 }
 
 }  // namespace

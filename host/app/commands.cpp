@@ -696,7 +696,12 @@ Action add_fit(CLI::App& sub) {
                       {"steps", r.model.steps},
                       {"lloyd_passes", r.model.lloyd_passes},
                       {"stop_reason", r.model.stop_reason},
-                      {"seconds", r.seconds}});
+                      {"seconds", r.seconds},
+                      {"read_seconds", r.read_seconds},
+                      {"init_seconds", r.model.seconds.init},
+                      {"mini_batch_seconds", r.model.seconds.mini_batch},
+                      {"lloyd_seconds", r.model.seconds.lloyd},
+                      {"final_pass_seconds", r.model.seconds.final_pass}});
     std::printf(
         "wrote %s: %d segments of %s rows x %d columns in %.1f s (%llu mini-batch steps, %d Lloyd "
         "passes; %s)\n  inertia %.6g\n",

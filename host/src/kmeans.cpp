@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -43,6 +44,14 @@ std::uint64_t search_cumulative(const std::vector<double>& cum, double target) {
 // The order mini-batches take rows in: epoch after epoch, the tiles of kTileRows rows in a Philox
 // permutation, kWindowTiles tiles at a time read whole and their rows shuffled together. Reading whole tiles
 // keeps a streamed source sequential enough; the shuffle mixes rows of several parts of the file.
+// Rows [start, start + n): where they lie in memory, else read into `block`.
+const float* rows_of(const RowSource& src, std::uint64_t start, std::uint64_t n, std::vector<float>& block) {
+  if (const float* v = src.view(start, n)) return v;
+  block.resize(n * static_cast<std::uint64_t>(src.d()));
+  src.read(start, n, block.data());
+  return block.data();
+}
+
 class Visit {
  public:
   Visit(const RowSource& src, std::uint64_t seed, std::uint64_t salt)
@@ -55,6 +64,12 @@ class Visit {
     const auto d = static_cast<std::uint64_t>(src_.d());
     for (std::uint64_t i = 0; i < n; ++i) {
       if (pos_ == order_.size()) load_window();
+      // The window is megabytes and its rows are taken in random order: fetch a few rows ahead.
+      if (pos_ + kAhead < order_.size()) {
+        const float* ahead = window_.data() + order_[pos_ + kAhead] * d;
+        __builtin_prefetch(ahead);
+        __builtin_prefetch(ahead + d - 1);  // a row may straddle two cache lines
+      }
       const std::uint64_t r = order_[pos_++];
       const float* from = window_.data() + r * d;
       for (std::uint64_t j = 0; j < d; ++j) out[i * d + j] = from[j];  // short rows: no memmove call
@@ -98,6 +113,7 @@ class Visit {
     window_start_ = end;
   }
 
+  static constexpr std::uint64_t kAhead = 16;
   const RowSource& src_;
   std::uint64_t seed_;
   std::uint64_t tiles_;
@@ -169,17 +185,17 @@ std::vector<float> kmeans_parallel(const RowSource& src, int k, std::uint64_t se
   const double oversample = 2.0 * k;
   std::vector<float> block, dist;
   std::vector<std::int32_t> labels;
+  const float* rows = nullptr;  // the current block's rows
   // One pass: calls row(i, global index, distance², label) for every row against the candidates.
   auto pass = [&](auto&& row) {
     const auto m = static_cast<int>(candidates.size() / static_cast<std::size_t>(d));
     for (std::uint64_t start = 0; start < src.rows(); start += kBlock) {
       const std::uint64_t n = std::min(kBlock, src.rows() - start);
-      block.resize(n * static_cast<std::uint64_t>(d));
       dist.resize(n);
       labels.resize(n);
-      src.read(start, n, block.data());
-      kernels::cpu::assign(block.data(), n, d, candidates.data(), m, nullptr, labels.data(), dist.data(),
-                           nullptr, threads);
+      rows = rows_of(src, start, n, block);
+      kernels::cpu::assign(rows, n, d, candidates.data(), m, nullptr, labels.data(), dist.data(), nullptr,
+                           threads);
       for (std::uint64_t i = 0; i < n; ++i) row(i, start + i, static_cast<double>(dist[i]), labels[i]);
     }
   };
@@ -198,9 +214,8 @@ std::vector<float> kmeans_parallel(const RowSource& src, int k, std::uint64_t se
           RandomStream(seed, RandomPurpose::kKMeansInit, (static_cast<std::uint64_t>(round + 1) << 48) | row)
                   .uniform() >= p)
         return;
-      added.insert(added.end(),
-                   block.begin() + static_cast<std::ptrdiff_t>(i * static_cast<std::uint64_t>(d)),
-                   block.begin() + static_cast<std::ptrdiff_t>((i + 1) * static_cast<std::uint64_t>(d)));
+      added.insert(added.end(), rows + i * static_cast<std::uint64_t>(d),
+                   rows + (i + 1) * static_cast<std::uint64_t>(d));
     });
     candidates.insert(candidates.end(), added.begin(), added.end());
   }
@@ -229,15 +244,14 @@ double mean_variance(const RowSource& src) {
   double wsum = 0;
   for (std::uint64_t start = 0; start < src.rows(); start += kPassRows) {
     const std::uint64_t n = std::min(kPassRows, src.rows() - start);
-    block.resize(n * static_cast<std::uint64_t>(d));
-    src.read(start, n, block.data());
+    const float* rows = rows_of(src, start, n, block);
     for (std::uint64_t i = 0; i < n; ++i) {  // Welford, in row order
       const double w = src.weights() != nullptr ? src.weights()[start + i] : 1.0;
       if (w <= 0) continue;
       wsum += w;
       for (int j = 0; j < d; ++j) {
         const auto jj = static_cast<std::size_t>(j);
-        const double v = block[i * static_cast<std::uint64_t>(d) + jj];
+        const double v = rows[i * static_cast<std::uint64_t>(d) + jj];
         const double delta = v - mean[jj];
         mean[jj] += delta * w / wsum;
         m2[jj] += w * delta * (v - mean[jj]);
@@ -259,7 +273,7 @@ struct Phase {
 };
 
 // scikit-learn's MiniBatchKMeans steps, from the given centres.
-void mini_batch(const RowSource& src, const KMeansConfig& cfg, std::uint64_t seed, Phase& ph) {
+void mini_batch(const RowSource& src, const KMeansConfig& cfg, std::uint64_t seed, int threads, Phase& ph) {
   const int k = cfg.k, d = src.d();
   const std::uint64_t rows = src.rows();
   const std::uint64_t batch = std::min<std::uint64_t>(cfg.batch_size, rows);
@@ -276,10 +290,13 @@ void mini_batch(const RowSource& src, const KMeansConfig& cfg, std::uint64_t see
   int no_improvement = 0;
   std::uint64_t since_reassign = 0;
   ph.stop = "max_epochs";
+  // Threads pay for themselves only when a batch has enough work (the result is the same either way).
+  const int batch_threads =
+      batch * static_cast<std::uint64_t>(k) * static_cast<std::uint64_t>(d) >= (1u << 18) ? threads : 1;
   for (std::uint64_t step = 0; step < steps; ++step) {
     visit.next(batch, xb.data(), wb.data());
     const double batch_inertia = kernels::cpu::assign(xb.data(), batch, d, ph.centres.data(), k, wb.data(),
-                                                      lb.data(), db.data(), nullptr, 1);
+                                                      lb.data(), db.data(), nullptr, batch_threads);
     std::fill(sums.begin(), sums.end(), 0.0);
     std::fill(wsum.begin(), wsum.end(), 0.0);
     for (std::uint64_t i = 0; i < batch; ++i) {
@@ -346,16 +363,22 @@ void mini_batch(const RowSource& src, const KMeansConfig& cfg, std::uint64_t see
       }
     }
     ++ph.steps;
-    // Convergence as scikit-learn judges it: the batch inertia per row, exponentially weighted.
+    // Convergence as scikit-learn judges it: the batch inertia per row, exponentially weighted. The first
+    // step's inertia, measured against the initial centres, is left out of the average (as scikit-learn
+    // leaves it out): starting from it, the average would keep falling for thousands of steps after the
+    // centres have settled.
     const double per_row = batch_inertia / static_cast<double>(batch);
     if (step == 0) {
+      ph.history.push_back(per_row);
+      continue;
+    }
+    if (step == 1) {
       ewa = per_row;
     } else {
       const double alpha = std::min(1.0, static_cast<double>(batch) * 2.0 / (static_cast<double>(rows) + 1));
       ewa = ewa * (1 - alpha) + per_row * alpha;
     }
     ph.history.push_back(ewa);
-    if (step == 0) continue;
     if (tol > 0 && shift <= tol) {
       ph.stop = "centre shift below tol";
       break;
@@ -390,7 +413,7 @@ struct Pass {
 };
 
 Pass full_pass(const RowSource& src, const std::vector<float>& centres, int k, std::size_t keep_far,
-               int threads, bool cuda) {
+               int threads, bool cuda, bool sums = true) {
   const int d = src.d();
   Pass p;
   p.sums.reset(k, d);
@@ -402,28 +425,29 @@ Pass full_pass(const RowSource& src, const std::vector<float>& centres, int k, s
   };
   for (std::uint64_t start = 0; start < src.rows(); start += kPassRows) {
     const std::uint64_t n = std::min(kPassRows, src.rows() - start);
-    block.resize(n * static_cast<std::uint64_t>(d));
     labels.resize(n);
     dist.resize(n);
-    src.read(start, n, block.data());
+    const float* rows = rows_of(src, start, n, block);
     const float* w = src.weights() != nullptr ? src.weights() + start : nullptr;
     if (cuda) {
 #if SEGSTREAM_HAVE_CUDA
-      p.inertia += kernels::cuda::assign_accumulate(block.data(), n, d, centres.data(), k, w, labels.data(),
+      p.inertia += kernels::cuda::assign_accumulate(rows, n, d, centres.data(), k, w, labels.data(),
                                                     dist.data(), p.sums);
 #else
       throw UsageError("this segstream was built without the CUDA backend (--device cuda)");
 #endif
     } else {
-      p.inertia += kernels::cpu::assign(block.data(), n, d, centres.data(), k, w, labels.data(), dist.data(),
-                                        nullptr, threads);
-      p.sums.accumulate(block.data(), n, labels.data(), w, threads);
+      p.inertia += kernels::cpu::assign(rows, n, d, centres.data(), k, w, labels.data(), dist.data(), nullptr,
+                                        threads);
+      if (sums)
+        p.sums.accumulate(rows, n, labels.data(), w, threads);
+      else
+        p.sums.tally(n, labels.data(), w);
     }
     for (std::uint64_t i = 0; i < n && keep_far > 0; ++i) {
       Pass::Far f{dist[i], start + i, labels[i], w != nullptr ? w[i] : 1.0f, {}};
       if (p.farthest.size() == keep_far && !before(f, p.farthest.back())) continue;
-      f.x.assign(block.begin() + static_cast<std::ptrdiff_t>(i * static_cast<std::uint64_t>(d)),
-                 block.begin() + static_cast<std::ptrdiff_t>((i + 1) * static_cast<std::uint64_t>(d)));
+      f.x.assign(rows + i * static_cast<std::uint64_t>(d), rows + (i + 1) * static_cast<std::uint64_t>(d));
       p.farthest.insert(std::upper_bound(p.farthest.begin(), p.farthest.end(), f, before), std::move(f));
       if (p.farthest.size() > keep_far) p.farthest.pop_back();
     }
@@ -548,6 +572,13 @@ KMeansModel fit_kmeans(const RowSource& src, const KMeansConfig& cfg) {
 
   const int threads = cfg.threads > 0 ? cfg.threads : omp_get_max_threads();
   KMeansModel best;
+  KMeansModel::Seconds seconds;
+  auto clock = std::chrono::steady_clock::now();
+  auto lap = [&clock](double& into) {
+    const auto now = std::chrono::steady_clock::now();
+    into += std::chrono::duration<double>(now - clock).count();
+    clock = now;
+  };
   for (int r = 0; r < cfg.n_init; ++r) {
     const std::uint64_t seed = restart_seed(cfg.seed, r);
     Phase ph;
@@ -581,12 +612,16 @@ KMeansModel fit_kmeans(const RowSource& src, const KMeansConfig& cfg) {
                             data.row(keys[static_cast<std::size_t>(c)].second) + d);
       }
     }
+    lap(seconds.init);
     if (cfg.lloyd) {
       ph.absorbed.assign(static_cast<std::size_t>(cfg.k), 0.0);
       lloyd(src, cfg.k, cfg.max_epochs, threads, cfg.cuda, ph);
+      lap(seconds.lloyd);
     } else {
-      mini_batch(src, cfg, seed, ph);
+      mini_batch(src, cfg, seed, threads, ph);
+      lap(seconds.mini_batch);
       if (cfg.refine > 0) lloyd(src, cfg.k, cfg.refine, threads, cfg.cuda, ph);
+      lap(seconds.lloyd);
     }
     KMeansModel m;
     m.k = cfg.k;
@@ -598,14 +633,16 @@ KMeansModel fit_kmeans(const RowSource& src, const KMeansConfig& cfg) {
     m.lloyd_passes = ph.passes;
     m.stop_reason = ph.stop;
     m.restart = r;
-    const Pass final_pass = full_pass(src, m.centres, cfg.k, 0, threads, cfg.cuda);
+    const Pass final_pass = full_pass(src, m.centres, cfg.k, 0, threads, cfg.cuda, false);
     m.inertia = final_pass.inertia;
+    lap(seconds.final_pass);
     for (int c = 0; c < cfg.k; ++c) {
       m.counts.push_back(final_pass.sums.count(c));
       m.cluster_weight.push_back(final_pass.sums.weight(c));
     }
     if (r == 0 || m.inertia < best.inertia) best = std::move(m);
   }
+  best.seconds = seconds;
   return best;
 }
 

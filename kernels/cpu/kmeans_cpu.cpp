@@ -9,23 +9,69 @@
 
 namespace segstream::kernels::cpu {
 namespace {
-constexpr std::uint64_t kBlockRows = 4096;  // rows per fixed block of the inertia sum
+constexpr std::uint64_t kBlockRows = kInertiaRows;  // rows per fixed block of the inertia sum
+constexpr int kLanes = 16;                          // rows per vector
+constexpr int kCentreGroup = 4;                     // centres whose distances are summed side by side
 
-// Squared distances of one row to every centre, the centres transposed (d × k): the additions of
-// squared_distance in the same order (j ascending) for each centre, vectorised across the centres, so the
-// results are the same bits. Compiled for AVX-512, AVX2 and the baseline, chosen at run time; this file is
-// built with -ffp-contract=off so no multiply-add is fused.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void distances(const float* x, const float* ct,
-                                                                            int k, int d, float* out) {
-  for (int c = 0; c < k; ++c) out[c] = 0;
-  for (int j = 0; j < d; ++j) {
-    const float xj = x[j];
-    const float* col = ct + static_cast<std::ptrdiff_t>(j) * k;
-    for (int c = 0; c < k; ++c) {
-      const float t = xj - col[c];
-      out[c] += t * t;
-    }
+// Sixteen floats or ints, one per row: GCC's generic vectors, lowered to one AVX-512 register, two AVX2
+// registers or four SSE registers by the clone that is compiled.
+using Rows = float __attribute__((vector_size(kLanes * sizeof(float))));
+using RowLabels = std::int32_t __attribute__((vector_size(kLanes * sizeof(std::int32_t))));
+using RowsUnaligned = float __attribute__((vector_size(kLanes * sizeof(float)), aligned(alignof(float))));
+
+// Nearest and second-nearest centre of up to 16 rows at once. The rows are transposed into xt (d × 16,
+// rows past `n` zero) and every centre's squared distances are summed j ascending exactly as squared_distance
+// sums them, so each lane holds the same bits as the scalar formula; centres are offered in ascending
+// order with Nearest::offer's comparisons, so labels, ties and second distances are the same too. Four
+// centres are summed together so that four chains of additions are in flight. Compiled for AVX-512, AVX2
+// and the baseline, chosen at run time; this file is built with -ffp-contract=off so no multiply-add is
+// fused.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void nearest_16(const float* rows, int n, int d,
+                                                                             const float* centres, int k,
+                                                                             float* xt, Rows& best,
+                                                                             Rows& second, RowLabels& label) {
+  if (n == kLanes) {
+    for (int j = 0; j < d; ++j)
+      for (int i = 0; i < kLanes; ++i) xt[j * kLanes + i] = rows[i * d + j];
+  } else {
+    for (int j = 0; j < d; ++j)
+      for (int i = 0; i < kLanes; ++i) xt[j * kLanes + i] = i < n ? rows[i * d + j] : 0.0f;
   }
+  Rows b = Rows{} + INFINITY, s2 = b;
+  RowLabels l = RowLabels{};
+  auto offer = [&](const Rows& d2, int c) {
+    const RowLabels lt = d2 < b;    // all ones where the row's new nearest is c
+    const RowLabels lt2 = d2 < s2;  // where c is nearer than the second nearest
+    s2 = lt ? b : (lt2 ? d2 : s2);
+    b = lt ? d2 : b;
+    l = lt ? (RowLabels{} + c) : l;
+  };
+  const auto* x = reinterpret_cast<const RowsUnaligned*>(xt);
+  int c = 0;
+  for (; c + kCentreGroup <= k; c += kCentreGroup) {
+    const float* c0 = centres + static_cast<std::ptrdiff_t>(c) * d;
+    Rows a[kCentreGroup] = {};
+    for (int j = 0; j < d; ++j) {
+      const Rows xj = x[j];
+      for (int g = 0; g < kCentreGroup; ++g) {
+        const Rows t = xj - c0[g * d + j];
+        a[g] += t * t;
+      }
+    }
+    for (int g = 0; g < kCentreGroup; ++g) offer(a[g], c + g);
+  }
+  for (; c < k; ++c) {
+    const float* c0 = centres + static_cast<std::ptrdiff_t>(c) * d;
+    Rows a0{};
+    for (int j = 0; j < d; ++j) {
+      const Rows t0 = x[j] - c0[j];
+      a0 += t0 * t0;
+    }
+    offer(a0, c);
+  }
+  best = b;
+  second = s2;
+  label = l;
 }
 }  // namespace
 
@@ -33,27 +79,26 @@ double assign(const float* x, std::uint64_t rows, int d, const float* centres, i
               std::int32_t* labels, float* distance2, float* margin, int threads) {
   const std::uint64_t blocks = (rows + kBlockRows - 1) / kBlockRows;
   std::vector<double> block_inertia(blocks, 0.0);
-  std::vector<float> ct(static_cast<std::size_t>(k) * static_cast<std::size_t>(d));
-  for (int c = 0; c < k; ++c)
-    for (int j = 0; j < d; ++j)
-      ct[static_cast<std::size_t>(j) * static_cast<std::size_t>(k) + static_cast<std::size_t>(c)] =
-          centres[static_cast<std::size_t>(c) * static_cast<std::size_t>(d) + static_cast<std::size_t>(j)];
 #pragma omp parallel num_threads(threads)
   {
-    std::vector<float> dist(static_cast<std::size_t>(k));
+    std::vector<float> xt(static_cast<std::size_t>(d) * kLanes);
 #pragma omp for schedule(static)
     for (std::int64_t bi = 0; bi < static_cast<std::int64_t>(blocks); ++bi) {
       const auto b = static_cast<std::uint64_t>(bi);
       const std::uint64_t end = std::min(rows, (b + 1) * kBlockRows);
       double s = 0;
-      for (std::uint64_t i = b * kBlockRows; i < end; ++i) {
-        distances(x + i * static_cast<std::uint64_t>(d), ct.data(), k, d, dist.data());
-        Nearest n;  // nearest_centre's choice: ties go to the smallest index
-        for (int c = 0; c < k; ++c) n.offer(c, dist[static_cast<std::size_t>(c)]);
-        labels[i] = n.label;
-        distance2[i] = n.distance2;
-        if (margin != nullptr) margin[i] = n.second2 - n.distance2;
-        s += static_cast<double>(n.distance2) * (weights != nullptr ? static_cast<double>(weights[i]) : 1.0);
+      for (std::uint64_t i0 = b * kBlockRows; i0 < end; i0 += kLanes) {
+        const int n = static_cast<int>(std::min<std::uint64_t>(kLanes, end - i0));
+        Rows best, second;
+        RowLabels label;
+        nearest_16(x + i0 * static_cast<std::uint64_t>(d), n, d, centres, k, xt.data(), best, second, label);
+        for (int i = 0; i < n; ++i) {
+          const std::uint64_t row = i0 + static_cast<std::uint64_t>(i);
+          labels[row] = label[i];
+          distance2[row] = best[i];
+          if (margin != nullptr) margin[row] = second[i] - best[i];
+          s += static_cast<double>(best[i]) * (weights != nullptr ? static_cast<double>(weights[row]) : 1.0);
+        }
       }
       block_inertia[b] = s;
     }
@@ -118,6 +163,14 @@ void ClusterSums::accumulate(const float* x, std::uint64_t rows, const std::int3
     }
   }
   for (const ClusterSums& p : partial) add(p);
+}
+
+void ClusterSums::tally(std::uint64_t rows, const std::int32_t* labels, const float* weights) {
+  for (std::uint64_t i = 0; i < rows; ++i) {
+    const auto c = static_cast<std::size_t>(labels[i]);
+    weights_[c] += to_fixed(weights != nullptr ? static_cast<double>(weights[i]) : 1.0);
+    ++counts_[c];
+  }
 }
 
 }  // namespace segstream::kernels::cpu

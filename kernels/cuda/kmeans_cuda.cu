@@ -15,7 +15,7 @@
 namespace segstream::kernels::cuda {
 namespace {
 
-constexpr std::uint64_t kInertiaBlock = 4096;  // as cpu::assign
+constexpr std::uint64_t kInertiaBlock = kInertiaRows;  // as cpu::assign
 constexpr int kThreads = 256;
 
 void check(cudaError_t status, const char* what) {

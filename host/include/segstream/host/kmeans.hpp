@@ -51,6 +51,10 @@ struct KMeansModel {
   int lloyd_passes = 0;     // full passes taken (refine or lloyd)
   std::string stop_reason;  // why the last phase stopped
   int restart = 0;          // the restart that won
+  // Wall seconds of each phase, summed over the restarts.
+  struct Seconds {
+    double init = 0, mini_batch = 0, lloyd = 0, final_pass = 0;
+  } seconds;
 };
 
 // The rows the trainer clusters: held in memory or read on demand (a features file through a transform).
@@ -65,6 +69,8 @@ class RowSource {
   // value.
   virtual void read(std::uint64_t start, std::uint64_t n, float* out) const = 0;
   virtual const float* weights() const = 0;  // one per row, or null for all 1
+  // Rows [start, start + n) where they already lie in memory row-major, or null (then use read).
+  virtual const float* view(std::uint64_t /*start*/, std::uint64_t /*n*/) const { return nullptr; }
 };
 
 inline constexpr std::uint64_t kTileRows = 4096;   // rows read together by the mini-batch sequence
@@ -79,6 +85,9 @@ class MemoryRows : public RowSource {
   int d() const override { return d_; }
   void read(std::uint64_t start, std::uint64_t n, float* out) const override;
   const float* weights() const override { return w_; }
+  const float* view(std::uint64_t start, std::uint64_t) const override {
+    return x_ + start * static_cast<std::uint64_t>(d_);
+  }
 
  private:
   const float* x_;

@@ -56,6 +56,7 @@ struct FitReport {
   KMeansModel model;
   bool in_memory = true;  // false: the rows were read from the file on every pass
   double seconds = 0;
+  double read_seconds = 0;  // reading the rows into memory (0 when streamed) and the weights
 };
 
 FitReport fit_model(const std::filesystem::path& features, const std::filesystem::path& out, bool overwrite,

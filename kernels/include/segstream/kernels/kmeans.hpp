@@ -21,6 +21,10 @@ SEGSTREAM_HD float squared_distance(const float* x, const float* c, int d) {
   return s;
 }
 
+// The inertia of a block of rows is summed in double, in row order within each run of kInertiaRows rows,
+// then run by run: the same bits on every backend and for any number of threads.
+inline constexpr std::uint64_t kInertiaRows = 256;
+
 struct Nearest {
   std::int32_t label = 0;
   float distance2 = INFINITY;  // to the nearest centre
@@ -49,8 +53,13 @@ SEGSTREAM_HD Nearest nearest_centre(const float* x, const float* centres, int k,
 // order; |w·x| < 2^31 per term and up to 2^64 terms). Values outside are clamped by the caller's checks.
 inline constexpr double kFixedScale = 4294967296.0;  // 2^32
 
+// Rounds half away from zero, as llround does, without the library call: the fraction t − trunc(t) is exact
+// in double, so this is llround's result for every |t| < 2^63, and it vectorises.
 SEGSTREAM_HD std::int64_t to_fixed(double v) {
-  return static_cast<std::int64_t>(llround(v * kFixedScale));
+  const double t = v * kFixedScale;
+  const auto r = static_cast<std::int64_t>(t);  // truncates toward zero
+  const double frac = t - static_cast<double>(r);
+  return r + (frac >= 0.5 ? 1 : 0) - (frac <= -0.5 ? 1 : 0);
 }
 
 }  // namespace segstream::kernels

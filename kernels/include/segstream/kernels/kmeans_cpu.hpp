@@ -9,8 +9,8 @@ namespace segstream::kernels::cpu {
 
 // labels[i], distance2[i] and (when not null) margin[i] = second-best minus best squared distance
 // (infinity when k = 1) for rows x[i·d .. i·d + d) of a row-major block. Returns Σ w_i·distance2_i in double
-// (w = 1 when weights is null), summed in row order per fixed block of rows, so the total does not depend
-// on `threads`.
+// (w = 1 when weights is null), summed as kernels/kmeans.hpp's kInertiaRows says, so the total does not
+// depend on `threads`.
 double assign(const float* x, std::uint64_t rows, int d, const float* centres, int k, const float* weights,
               std::int32_t* labels, float* distance2, float* margin, int threads);
 
@@ -39,6 +39,8 @@ class ClusterSums {
   // Adds rows with their labels; weights null means 1.
   void accumulate(const float* x, std::uint64_t rows, const std::int32_t* labels, const float* weights,
                   int threads);
+  // Adds only the weights and counts of rows with their labels (the sums stay as they are).
+  void tally(std::uint64_t rows, const std::int32_t* labels, const float* weights);
 
  private:
   int k_ = 0, d_ = 0;

@@ -12,7 +12,7 @@
 namespace segstream::kernels::cuda {
 
 // As cpu::assign: labels, distance2 and (when not null) margin of `rows` rows; returns Σ w·distance2 summed
-// in row order per block of 4,096 rows, then block by block.
+// in row order per run of kInertiaRows rows, then run by run.
 double assign(const float* x, std::uint64_t rows, int d, const float* centres, int k, const float* weights,
               std::int32_t* labels, float* distance2, float* margin);
 
