@@ -624,7 +624,8 @@ Action add_rfm(CLI::App& sub) {
 
 Action add_fit(CLI::App& sub) {
   struct Options {
-    std::string features, out, columns, init = "k-means++", transform = "auto", host_memory = "8G";
+    std::string features, out, columns, init = "k-means++", transform = "auto", host_memory = "8G",
+                                        gpu_memory;
     host::KMeansConfig k;
     bool overwrite = false;
   };
@@ -659,6 +660,9 @@ Action add_fit(CLI::App& sub) {
       ->capture_default_str();
   sub.add_option("--n-init", o->k.n_init, "Restarts; the lowest inertia wins")->capture_default_str();
   sub.add_option("--host-memory", o->host_memory, "Memory for the rows held, e.g. 8G")->capture_default_str();
+  sub.add_option("--gpu-memory", o->gpu_memory,
+                 "With --device cuda: device memory for the pipeline, and for every row when it fits, e.g. "
+                 "16G (default: 80% of the free memory)");
   sub.footer(
       "Example:\n"
       "  segstream fit --features features.h5 --k 8 --refine 2 --out model.h5\n"
@@ -674,6 +678,7 @@ Action add_fit(CLI::App& sub) {
       if (!name.empty()) c.columns.push_back(name);
     c.transform = host::parse_transform(o->transform);
     c.host_memory = parse_bytes_option("--host-memory", o->host_memory);
+    if (!o->gpu_memory.empty()) c.kmeans.gpu_memory = parse_bytes_option("--gpu-memory", o->gpu_memory);
     if (o->init == "k-means++")
       c.kmeans.init = host::KMeansInit::kKMeansPlusPlus;
     else if (o->init == "k-means-parallel")

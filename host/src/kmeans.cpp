@@ -5,18 +5,31 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <deque>
 #include <limits>
+#include <memory>
 #include <numeric>
 
 #include "segstream/core/error.hpp"
 #include "segstream/core/philox.hpp"
 #include "segstream/host/interrupt.hpp"
+#include "segstream/kernels/behaviour_cuda.hpp"
 #include "segstream/kernels/kmeans.hpp"
 #include "segstream/kernels/kmeans_cpu.hpp"
 #include "segstream/kernels/kmeans_cuda.hpp"
 
 namespace segstream::host {
 namespace {
+
+// The CUDA side of a fit: the stream-model pipeline (kernels/kmeans_cuda.hpp), and whether every row is
+// already resident on the device (after the first full pass, when the budget holds them).
+struct Device {
+#if SEGSTREAM_HAVE_CUDA
+  std::unique_ptr<kernels::cuda::Pipeline> pipeline;
+#endif
+  bool resident = false;  // the pipeline keeps every row on the device
+  bool loaded = false;    // and they are there
+};
 
 using kernels::squared_distance;
 
@@ -273,7 +286,8 @@ struct Phase {
 };
 
 // scikit-learn's MiniBatchKMeans steps, from the given centres.
-void mini_batch(const RowSource& src, const KMeansConfig& cfg, std::uint64_t seed, int threads, Phase& ph) {
+void mini_batch(const RowSource& src, const KMeansConfig& cfg, std::uint64_t seed, int threads, Device* dev,
+                Phase& ph) {
   const int k = cfg.k, d = src.d();
   const std::uint64_t rows = src.rows();
   const std::uint64_t batch = std::min<std::uint64_t>(cfg.batch_size, rows);
@@ -282,10 +296,9 @@ void mini_batch(const RowSource& src, const KMeansConfig& cfg, std::uint64_t see
   const double tol = cfg.tol > 0 ? cfg.tol * mean_variance(src) : 0.0;
   ph.absorbed.assign(static_cast<std::size_t>(k), 0.0);
   Visit visit(src, seed, 0);
-  std::vector<float> xb(batch * static_cast<std::uint64_t>(d)), wb(batch), db(batch);
-  std::vector<std::int32_t> lb(batch);
-  std::vector<double> sums(static_cast<std::size_t>(k) * static_cast<std::size_t>(d)),
-      wsum(static_cast<std::size_t>(k));
+  std::vector<float> host_x, host_w, db;
+  std::vector<std::int32_t> lb;
+  kernels::cpu::ClusterSums sums(k, d);  // the batch's, exact: the same on either backend
   double ewa = 0, best_ewa = std::numeric_limits<double>::infinity();
   int no_improvement = 0;
   std::uint64_t since_reassign = 0;
@@ -293,31 +306,62 @@ void mini_batch(const RowSource& src, const KMeansConfig& cfg, std::uint64_t see
   // Threads pay for themselves only when a batch has enough work (the result is the same either way).
   const int batch_threads =
       batch * static_cast<std::uint64_t>(k) * static_cast<std::uint64_t>(d) >= (1u << 18) ? threads : 1;
-  for (std::uint64_t step = 0; step < steps; ++step) {
-    visit.next(batch, xb.data(), wb.data());
-    const double batch_inertia = kernels::cpu::assign(xb.data(), batch, d, ph.centres.data(), k, wb.data(),
-                                                      lb.data(), db.data(), nullptr, batch_threads);
-    std::fill(sums.begin(), sums.end(), 0.0);
-    std::fill(wsum.begin(), wsum.end(), 0.0);
-    for (std::uint64_t i = 0; i < batch; ++i) {
-      const auto c = static_cast<std::size_t>(lb[i]);
-      wsum[c] += wb[i];
-      for (int j = 0; j < d; ++j)
-        sums[c * static_cast<std::size_t>(d) + static_cast<std::size_t>(j)] +=
-            static_cast<double>(wb[i]) *
-            xb[i * static_cast<std::uint64_t>(d) + static_cast<std::uint64_t>(j)];
+  // One step's batch: its rows and weights (on the host), its inertia and its exact cluster sums. On the
+  // device the next batch is drawn and copied while the current one is computed; the host waits once per
+  // step, for the sums the centre update needs.
+  const float* xb = nullptr;
+  const float* wb = nullptr;
+  double batch_inertia = 0;
+#if SEGSTREAM_HAVE_CUDA
+  kernels::cuda::Pipeline::Slot* staged = nullptr;
+  auto stage = [&]() {
+    kernels::cuda::Pipeline::Slot& slot = dev->pipeline->acquire();
+    visit.next(batch, slot.x, slot.w);
+    dev->pipeline->upload(slot, batch, true);
+    staged = &slot;
+  };
+#endif
+  auto run_step = [&]() {
+    if (dev != nullptr) {
+#if SEGSTREAM_HAVE_CUDA
+      if (staged == nullptr) stage();
+      kernels::cuda::Pipeline::Slot& slot = *staged;
+      dev->pipeline->compute(slot, ph.centres.data(), {true, false, true, true});
+      stage();
+      batch_inertia = dev->pipeline->wait(slot);
+      sums.reset(k, d);
+      dev->pipeline->add_taken_sums(slot, sums);
+      xb = slot.x;
+      wb = slot.w;
+#endif
+      return;
     }
+    if (host_x.empty()) {
+      host_x.resize(batch * static_cast<std::uint64_t>(d));
+      host_w.resize(batch);
+      db.resize(batch);
+      lb.resize(batch);
+    }
+    visit.next(batch, host_x.data(), host_w.data());
+    batch_inertia = kernels::cpu::assign(host_x.data(), batch, d, ph.centres.data(), k, host_w.data(),
+                                         lb.data(), db.data(), nullptr, batch_threads);
+    sums.reset(k, d);
+    sums.accumulate(host_x.data(), batch, lb.data(), host_w.data(), batch_threads);
+    xb = host_x.data();
+    wb = host_w.data();
+  };
+  for (std::uint64_t step = 0; step < steps; ++step) {
+    run_step();
     double shift = 0;
     for (int c = 0; c < k; ++c) {
       const auto cc = static_cast<std::size_t>(c);
-      if (wsum[cc] <= 0) continue;
-      const double total = ph.absorbed[cc] + wsum[cc];
+      const double wsum = sums.weight(c);
+      if (wsum <= 0) continue;
+      const double total = ph.absorbed[cc] + wsum;
       for (int j = 0; j < d; ++j) {
         float& v = ph.centres[cc * static_cast<std::size_t>(d) + static_cast<std::size_t>(j)];
         const float next =
-            static_cast<float>((static_cast<double>(v) * ph.absorbed[cc] +
-                                sums[cc * static_cast<std::size_t>(d) + static_cast<std::size_t>(j)]) /
-                               total);
+            static_cast<float>((static_cast<double>(v) * ph.absorbed[cc] + sums.sum(c, j)) / total);
         shift += static_cast<double>(next - v) * static_cast<double>(next - v);
         v = next;
       }
@@ -355,9 +399,8 @@ void mini_batch(const RowSource& src, const KMeansConfig& cfg, std::uint64_t see
             floor_weight = std::min(floor_weight, ph.absorbed[static_cast<std::size_t>(c)]);
         for (std::size_t r = 0; r < small.size() && r < keys.size(); ++r) {
           const auto c = static_cast<std::size_t>(small[r]);
-          std::copy_n(
-              xb.begin() + static_cast<std::ptrdiff_t>(keys[r].second * static_cast<std::uint64_t>(d)), d,
-              ph.centres.begin() + static_cast<std::ptrdiff_t>(c * static_cast<std::size_t>(d)));
+          std::copy_n(xb + keys[r].second * static_cast<std::uint64_t>(d), d,
+                      ph.centres.begin() + static_cast<std::ptrdiff_t>(c * static_cast<std::size_t>(d)));
           ph.absorbed[c] = std::isfinite(floor_weight) ? floor_weight : ph.absorbed[c];
         }
       }
@@ -407,13 +450,15 @@ struct Pass {
     std::uint64_t row;
     std::int32_t label;
     float weight;
-    std::vector<float> x;
+    std::vector<float> x;  // filled at the end of the pass
   };
   std::vector<Far> farthest;
 };
 
+// One full pass over the rows in blocks: on the CPU, or through the device pipeline (the next block is
+// read and copied while the current one is computed; resident rows are not copied again).
 Pass full_pass(const RowSource& src, const std::vector<float>& centres, int k, std::size_t keep_far,
-               int threads, bool cuda, bool sums = true) {
+               int threads, Device* dev, bool sums = true) {
   const int d = src.d();
   Pass p;
   p.sums.reset(k, d);
@@ -423,44 +468,87 @@ Pass full_pass(const RowSource& src, const std::vector<float>& centres, int k, s
     if ((a.weight > 0) != (b.weight > 0)) return a.weight > 0;
     return a.distance2 != b.distance2 ? a.distance2 > b.distance2 : a.row < b.row;
   };
-  for (std::uint64_t start = 0; start < src.rows(); start += kPassRows) {
-    const std::uint64_t n = std::min(kPassRows, src.rows() - start);
-    labels.resize(n);
-    dist.resize(n);
-    const float* rows = rows_of(src, start, n, block);
+  // The block's rows, by label and distance, for the empty clusters to take.
+  auto keep_farthest = [&](std::uint64_t start, std::uint64_t n, const float* d2, const std::int32_t* l) {
     const float* w = src.weights() != nullptr ? src.weights() + start : nullptr;
-    if (cuda) {
+    for (std::uint64_t i = 0; i < n && keep_far > 0; ++i) {
+      Pass::Far f{d2[i], start + i, l[i], w != nullptr ? w[i] : 1.0f, {}};
+      if (p.farthest.size() == keep_far && !before(f, p.farthest.back())) continue;
+      p.farthest.insert(std::upper_bound(p.farthest.begin(), p.farthest.end(), f, before), std::move(f));
+      if (p.farthest.size() > keep_far) p.farthest.pop_back();
+    }
+  };
+  if (dev != nullptr) {
 #if SEGSTREAM_HAVE_CUDA
-      p.inertia += kernels::cuda::assign_accumulate(rows, n, d, centres.data(), k, w, labels.data(),
-                                                    dist.data(), p.sums);
+    kernels::cuda::Pipeline& pl = *dev->pipeline;
+    const bool weighted = src.weights() != nullptr;
+    struct Pending {
+      kernels::cuda::Pipeline::Slot* slot;
+      std::uint64_t start, n;
+      bool last;
+    };
+    std::deque<Pending> pending;
+    auto finish = [&]() {
+      const Pending q = pending.front();
+      pending.pop_front();
+      p.inertia += pl.wait(*q.slot);
+      keep_farthest(q.start, q.n, q.slot->distance2, q.slot->labels);
+      if (q.last) pl.add_taken_sums(*q.slot, p.sums);
+    };
+    for (std::uint64_t start = 0; start < src.rows(); start += kPassRows) {
+      throw_if_interrupted();
+      const std::uint64_t n = std::min(kPassRows, src.rows() - start);
+      const bool last = start + n == src.rows();
+      if (pending.size() >= 2) finish();  // the ring has three slots: the third is free once this is done
+      kernels::cuda::Pipeline::Slot& slot = pl.acquire();
+      const kernels::cuda::Pipeline::Work work{weighted, false, true, last};
+      if (dev->loaded) {
+        pl.compute_resident(slot, start, n, centres.data(), work);
+      } else {
+        if (const float* v = src.view(start, n))
+          std::copy_n(v, n * static_cast<std::uint64_t>(d), slot.x);
+        else
+          src.read(start, n, slot.x);
+        if (weighted) std::copy_n(src.weights() + start, n, slot.w);
+        pl.upload(slot, n, weighted, dev->resident ? static_cast<std::int64_t>(start) : -1);
+        pl.compute(slot, centres.data(), work);
+      }
+      pending.push_back({&slot, start, n, last});
+    }
+    while (!pending.empty()) finish();
+    dev->loaded = dev->resident;
 #else
-      throw UsageError("this segstream was built without the CUDA backend (--device cuda)");
+    throw UsageError("this segstream was built without the CUDA backend (--device cuda)");
 #endif
-    } else {
+  } else {
+    for (std::uint64_t start = 0; start < src.rows(); start += kPassRows) {
+      const std::uint64_t n = std::min(kPassRows, src.rows() - start);
+      labels.resize(n);
+      dist.resize(n);
+      const float* rows = rows_of(src, start, n, block);
+      const float* w = src.weights() != nullptr ? src.weights() + start : nullptr;
       p.inertia += kernels::cpu::assign(rows, n, d, centres.data(), k, w, labels.data(), dist.data(), nullptr,
                                         threads);
       if (sums)
         p.sums.accumulate(rows, n, labels.data(), w, threads);
       else
         p.sums.tally(n, labels.data(), w);
+      keep_farthest(start, n, dist.data(), labels.data());
     }
-    for (std::uint64_t i = 0; i < n && keep_far > 0; ++i) {
-      Pass::Far f{dist[i], start + i, labels[i], w != nullptr ? w[i] : 1.0f, {}};
-      if (p.farthest.size() == keep_far && !before(f, p.farthest.back())) continue;
-      f.x.assign(rows + i * static_cast<std::uint64_t>(d), rows + (i + 1) * static_cast<std::uint64_t>(d));
-      p.farthest.insert(std::upper_bound(p.farthest.begin(), p.farthest.end(), f, before), std::move(f));
-      if (p.farthest.size() > keep_far) p.farthest.pop_back();
-    }
+  }
+  for (Pass::Far& f : p.farthest) {
+    f.x.resize(static_cast<std::size_t>(d));
+    src.read(f.row, 1, f.x.data());
   }
   return p;
 }
 
 // Full Lloyd passes with exact sums; stops early when no centre moves.
-void lloyd(const RowSource& src, int k, int passes, int threads, bool cuda, Phase& ph) {
+void lloyd(const RowSource& src, int k, int passes, int threads, Device* dev, Phase& ph) {
   const int d = src.d();
   for (int pass = 0; pass < passes; ++pass) {
     throw_if_interrupted();
-    const Pass p = full_pass(src, ph.centres, k, static_cast<std::size_t>(k), threads, cuda);
+    const Pass p = full_pass(src, ph.centres, k, static_cast<std::size_t>(k), threads, dev);
     ph.history.push_back(p.inertia);
     std::vector<double> sum(ph.centres.size()), weight(static_cast<std::size_t>(k));
     std::vector<int> empty;
@@ -571,6 +659,26 @@ KMeansModel fit_kmeans(const RowSource& src, const KMeansConfig& cfg) {
                         "only {} rows have a positive weight, fewer than --k {}", positive, cfg.k);
 
   const int threads = cfg.threads > 0 ? cfg.threads : omp_get_max_threads();
+  Device device;
+  Device* dev = nullptr;
+  if (cfg.cuda) {
+#if SEGSTREAM_HAVE_CUDA
+    // Blocks of a full pass, or a whole batch; every row stays on the device when the budget holds them.
+    const std::uint64_t block = std::max(kPassRows, std::min<std::uint64_t>(cfg.batch_size, rows));
+    const std::uint64_t budget = cfg.gpu_memory > 0 ? cfg.gpu_memory : kernels::cuda_free_memory() / 10 * 8;
+    const std::uint64_t streamed = kernels::cuda::Pipeline::device_bytes(d, cfg.k, block, 0);
+    if (streamed > budget)
+      throw ResourceError(
+          fmt::format("k-means on the device needs {} MiB for blocks of {} rows, more than the "
+                      "device memory budget of {} MiB (--gpu-memory)",
+                      streamed >> 20, block, budget >> 20));
+    device.resident = kernels::cuda::Pipeline::device_bytes(d, cfg.k, block, rows) <= budget;
+    device.pipeline = std::make_unique<kernels::cuda::Pipeline>(d, cfg.k, block, device.resident ? rows : 0);
+    dev = &device;
+#else
+    throw UsageError("this segstream was built without the CUDA backend (--device cuda)");
+#endif
+  }
   KMeansModel best;
   KMeansModel::Seconds seconds;
   auto clock = std::chrono::steady_clock::now();
@@ -615,12 +723,12 @@ KMeansModel fit_kmeans(const RowSource& src, const KMeansConfig& cfg) {
     lap(seconds.init);
     if (cfg.lloyd) {
       ph.absorbed.assign(static_cast<std::size_t>(cfg.k), 0.0);
-      lloyd(src, cfg.k, cfg.max_epochs, threads, cfg.cuda, ph);
+      lloyd(src, cfg.k, cfg.max_epochs, threads, dev, ph);
       lap(seconds.lloyd);
     } else {
-      mini_batch(src, cfg, seed, threads, ph);
+      mini_batch(src, cfg, seed, threads, dev, ph);
       lap(seconds.mini_batch);
-      if (cfg.refine > 0) lloyd(src, cfg.k, cfg.refine, threads, cfg.cuda, ph);
+      if (cfg.refine > 0) lloyd(src, cfg.k, cfg.refine, threads, dev, ph);
       lap(seconds.lloyd);
     }
     KMeansModel m;
@@ -633,7 +741,7 @@ KMeansModel fit_kmeans(const RowSource& src, const KMeansConfig& cfg) {
     m.lloyd_passes = ph.passes;
     m.stop_reason = ph.stop;
     m.restart = r;
-    const Pass final_pass = full_pass(src, m.centres, cfg.k, 0, threads, cfg.cuda, false);
+    const Pass final_pass = full_pass(src, m.centres, cfg.k, 0, threads, dev, false);
     m.inertia = final_pass.inertia;
     lap(seconds.final_pass);
     for (int c = 0; c < cfg.k; ++c) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <deque>
 #include <memory>
 
 #include <nlohmann/json.hpp>
@@ -444,34 +445,63 @@ AssignReport assign_segments(const std::filesystem::path& model_path, const std:
   std::vector<float> x, block, d2, margin;
   std::vector<std::int32_t> labels;
   std::vector<std::uint64_t> ids;
-  for (std::uint64_t start = 0; start < r.rows(); start += kBlockRows) {
-    throw_if_interrupted();
-    const std::uint64_t n = std::min(kBlockRows, r.rows() - start);
-    x.resize(n * idx.size());
-    read_columns(r, idx, start, n, block, x.data());
-    t.apply(x.data(), n);
-    labels.resize(n);
-    d2.resize(n);
-    margin.resize(n);
+  auto write_block = [&](std::uint64_t start, std::uint64_t n, const std::int32_t* l, const float* dist,
+                         const float* m) {
+    for (std::uint64_t i = 0; i < n; ++i) ++report.counts[static_cast<std::size_t>(l[i])];
     ids.resize(n);
     r.read_ids(start, n, ids.data());
-    const float* w = weights.empty() ? nullptr : weights.data() + start;
-    if (cuda) {
+    ids_ds.write_rows(start, n, ids.data());
+    seg_ds.write_rows(start, n, l);
+    d2_ds.write_rows(start, n, dist);
+    margin_ds.write_rows(start, n, m);
+  };
+  if (cuda) {
 #if SEGSTREAM_HAVE_CUDA
-      report.inertia += kernels::cuda::assign(x.data(), n, model.d, model.centres.data(), model.k, w,
-                                              labels.data(), d2.data(), margin.data());
+    // The stream model: block i + 1 is read and copied while block i is assigned, and block i − 1 written.
+    kernels::cuda::Pipeline pl(model.d, model.k, kBlockRows, 0);
+    struct Pending {
+      kernels::cuda::Pipeline::Slot* slot;
+      std::uint64_t start, n;
+    };
+    std::deque<Pending> pending;
+    auto finish = [&]() {
+      const Pending q = pending.front();
+      pending.pop_front();
+      report.inertia += pl.wait(*q.slot);
+      write_block(q.start, q.n, q.slot->labels, q.slot->distance2, q.slot->margin);
+    };
+    const bool weighted = !weights.empty();
+    for (std::uint64_t start = 0; start < r.rows(); start += kBlockRows) {
+      throw_if_interrupted();
+      const std::uint64_t n = std::min(kBlockRows, r.rows() - start);
+      if (pending.size() >= 2) finish();
+      kernels::cuda::Pipeline::Slot& slot = pl.acquire();
+      read_columns(r, idx, start, n, block, slot.x);
+      t.apply(slot.x, n);
+      if (weighted) std::copy_n(weights.data() + start, n, slot.w);
+      pl.upload(slot, n, weighted);
+      pl.compute(slot, model.centres.data(), {weighted, true, false, false});
+      pending.push_back({&slot, start, n});
+    }
+    while (!pending.empty()) finish();
 #else
-      throw UsageError("this segstream was built without the CUDA backend (--device cuda)");
+    throw UsageError("this segstream was built without the CUDA backend (--device cuda)");
 #endif
-    } else {
+  } else {
+    for (std::uint64_t start = 0; start < r.rows(); start += kBlockRows) {
+      throw_if_interrupted();
+      const std::uint64_t n = std::min(kBlockRows, r.rows() - start);
+      x.resize(n * idx.size());
+      read_columns(r, idx, start, n, block, x.data());
+      t.apply(x.data(), n);
+      labels.resize(n);
+      d2.resize(n);
+      margin.resize(n);
+      const float* w = weights.empty() ? nullptr : weights.data() + start;
       report.inertia +=
           assign_kmeans(model, x.data(), n, w, labels.data(), d2.data(), margin.data(), nthreads);
+      write_block(start, n, labels.data(), d2.data(), margin.data());
     }
-    for (std::int32_t l : labels) ++report.counts[static_cast<std::size_t>(l)];
-    ids_ds.write_rows(start, n, ids.data());
-    seg_ds.write_rows(start, n, labels.data());
-    d2_ds.write_rows(start, n, d2.data());
-    margin_ds.write_rows(start, n, margin.data());
   }
   f.set_attribute("format", "segstream.segments");
   f.set_attribute("format_version", std::int64_t{1});

@@ -115,6 +115,65 @@ __global__ void accumulate_rows(const float* x, std::uint64_t rows, int d, const
   atomicAdd(counts + c, 1ull);
 }
 
+// The inertia of each run of kInertiaRows rows, summed in row order as cpu::assign sums it.
+__global__ void run_sums(const double* weighted, std::uint64_t rows, double* runs) {
+  const std::uint64_t r = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const std::uint64_t first = r * kInertiaRows;
+  if (first >= rows) return;
+  const std::uint64_t end = first + kInertiaRows < rows ? first + kInertiaRows : rows;
+  double s = 0;
+  for (std::uint64_t i = first; i < end; ++i) s += weighted[i];
+  runs[r] = s;
+}
+
+// Adds a 128-bit value (lo, hi) to the one at p: exact, in any order.
+__device__ void add128_pair(unsigned long long* p, unsigned long long lo, unsigned long long hi) {
+  const unsigned long long old = atomicAdd(p, lo);
+  const unsigned long long high = hi + (old + lo < old ? 1ull : 0ull);
+  if (high != 0) atomicAdd(p + 1, high);
+}
+
+// accumulate_rows with the block's sums first gathered in shared memory (k·d + k 128-bit values and k
+// counts), then added to the global sums once per block: far fewer global atomics on the same few
+// addresses when k is small. The same exact integers, so the same result.
+__global__ void accumulate_rows_shared(const float* x, std::uint64_t rows, int d, int k,
+                                       const std::int32_t* labels, const float* weights,
+                                       unsigned long long* sums, unsigned long long* wsum,
+                                       unsigned long long* counts) {
+  extern __shared__ unsigned long long s_acc[];
+  const int values = k * d;
+  unsigned long long* s_sums = s_acc;
+  unsigned long long* s_wsum = s_acc + 2 * values;
+  unsigned long long* s_counts = s_wsum + 2 * k;
+  for (int i = threadIdx.x; i < 2 * values + 3 * k; i += blockDim.x) s_acc[i] = 0;
+  __syncthreads();
+  const std::uint64_t stride = static_cast<std::uint64_t>(gridDim.x) * blockDim.x;
+  for (std::uint64_t i = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < rows;
+       i += stride) {
+    const int c = labels[i];
+    const double w = weights != nullptr ? static_cast<double>(weights[i]) : 1.0;
+    for (int j = 0; j < d; ++j)
+      add128(s_sums + 2 * (c * d + j), to_fixed(w * x[i * static_cast<std::uint64_t>(d) + j]));
+    add128(s_wsum + 2 * c, to_fixed(w));
+    atomicAdd(s_counts + c, 1ull);
+  }
+  __syncthreads();
+  for (int i = threadIdx.x; i < values + k; i += blockDim.x) {
+    const unsigned long long lo = s_acc[2 * i], hi = s_acc[2 * i + 1];
+    if (lo == 0 && hi == 0) continue;
+    add128_pair(i < values ? sums + 2 * i : wsum + 2 * (i - values), lo, hi);
+  }
+  for (int c = threadIdx.x; c < k; c += blockDim.x)
+    if (s_counts[c] != 0) atomicAdd(counts + c, s_counts[c]);
+}
+
+constexpr std::size_t kSharedBytes = 48 * 1024;
+
+std::size_t accumulate_shared_bytes(int k, int d) {
+  return (2 * static_cast<std::size_t>(k) * static_cast<std::size_t>(d) + 3 * static_cast<std::size_t>(k)) *
+         sizeof(unsigned long long);
+}
+
 unsigned blocks_for(std::uint64_t rows) {
   return static_cast<unsigned>((rows + kThreads - 1) / kThreads);
 }
@@ -224,6 +283,316 @@ double assign_accumulate(const float* x, std::uint64_t rows, int d, const float*
   const double inertia = assign(x, rows, d, centres, k, weights, labels, distance2, nullptr);
   if (rows > 0) accumulate_resident(rows, d, weights != nullptr, sums);  // rows and labels are on the device
   return inertia;
+}
+
+}  // namespace segstream::kernels::cuda
+
+namespace segstream::kernels::cuda {
+
+namespace {
+constexpr int kSlots = 3;         // pinned host slots
+constexpr int kDeviceBuffers = 2;  // device row buffers
+constexpr int kAccumulateBlocks = 1024;
+
+template <class T>
+T* device_alloc(std::size_t n, const char* what) {
+  void* p = nullptr;
+  check(cudaMalloc(&p, std::max<std::size_t>(n, 1) * sizeof(T)), what);
+  return static_cast<T*>(p);
+}
+
+template <class T>
+T* host_alloc(std::size_t n, const char* what) {
+  void* p = nullptr;
+  check(cudaHostAlloc(&p, std::max<std::size_t>(n, 1) * sizeof(T), cudaHostAllocDefault), what);
+  return static_cast<T*>(p);
+}
+
+std::uint64_t runs_of(std::uint64_t rows) { return (rows + kInertiaRows - 1) / kInertiaRows; }
+}  // namespace
+
+struct Pipeline::Impl {
+  struct HostSlot {
+    Slot pub;
+    float* x = nullptr;
+    float* w = nullptr;
+    float* centres = nullptr;
+    std::int32_t* labels = nullptr;
+    float* distance2 = nullptr;
+    float* margin = nullptr;
+    double* runs = nullptr;
+    unsigned long long* sums = nullptr;  // k·d and k 128-bit values, then k counts
+    cudaEvent_t uploaded = nullptr, done = nullptr;
+    bool in_flight = false;
+    bool has_upload = false;
+    std::uint64_t n = 0;
+    const float* rows = nullptr;     // device rows of the uploaded block
+    const float* weights = nullptr;  // device weights, or null
+    int buffer = -1;                 // the device ring buffer the rows are in, or -1 (resident)
+  };
+
+  int d, k;
+  std::uint64_t block_rows, resident_rows;
+  cudaStream_t copy = nullptr, compute = nullptr;
+  HostSlot slots[kSlots];
+  int next_slot = 0;
+  float* ring_x[kDeviceBuffers] = {};
+  float* ring_w[kDeviceBuffers] = {};
+  cudaEvent_t consumed[kDeviceBuffers] = {};
+  int next_buffer = 0;
+  float* resident_x = nullptr;
+  float* resident_w = nullptr;
+  float* centres = nullptr;
+  std::int32_t* labels = nullptr;
+  float* distance2 = nullptr;
+  float* margin = nullptr;
+  double* weighted = nullptr;
+  double* runs = nullptr;
+  unsigned long long* sums = nullptr;
+
+  std::size_t sum_words() const {
+    return 2 * static_cast<std::size_t>(k) * static_cast<std::size_t>(d) + 3 * static_cast<std::size_t>(k);
+  }
+
+  void release() noexcept {
+    if (copy != nullptr) (void)cudaStreamSynchronize(copy);
+    if (compute != nullptr) (void)cudaStreamSynchronize(compute);
+    for (HostSlot& s : slots) {
+      for (void* p : {static_cast<void*>(s.x), static_cast<void*>(s.w), static_cast<void*>(s.centres),
+                      static_cast<void*>(s.labels), static_cast<void*>(s.distance2), static_cast<void*>(s.margin),
+                      static_cast<void*>(s.runs), static_cast<void*>(s.sums)})
+        if (p != nullptr) (void)cudaFreeHost(p);
+      if (s.uploaded != nullptr) (void)cudaEventDestroy(s.uploaded);
+      if (s.done != nullptr) (void)cudaEventDestroy(s.done);
+    }
+    for (int b = 0; b < kDeviceBuffers; ++b) {
+      if (ring_x[b] != nullptr) (void)cudaFree(ring_x[b]);
+      if (ring_w[b] != nullptr) (void)cudaFree(ring_w[b]);
+      if (consumed[b] != nullptr) (void)cudaEventDestroy(consumed[b]);
+    }
+    for (void* p : {static_cast<void*>(resident_x), static_cast<void*>(resident_w), static_cast<void*>(centres),
+                    static_cast<void*>(labels), static_cast<void*>(distance2), static_cast<void*>(margin),
+                    static_cast<void*>(weighted), static_cast<void*>(runs), static_cast<void*>(sums)})
+      if (p != nullptr) (void)cudaFree(p);
+    if (copy != nullptr) (void)cudaStreamDestroy(copy);
+    if (compute != nullptr) (void)cudaStreamDestroy(compute);
+  }
+
+  void run_block(HostSlot& s, const float* rows, const float* w, std::uint64_t n, const float* host_centres,
+                 const Work& work) {
+    const std::size_t kd = static_cast<std::size_t>(k) * static_cast<std::size_t>(d);
+    std::copy_n(host_centres, kd, s.centres);
+    check(cudaMemcpyAsync(centres, s.centres, kd * sizeof(float), cudaMemcpyHostToDevice, compute),
+          "copy centres");
+    if (n > 0) {
+      const std::size_t shared = kd * sizeof(float);
+      const bool use_shared = shared <= kSharedBytes;
+      assign_rows<<<blocks_for(n), kThreads, use_shared ? shared : 0, compute>>>(
+          rows, n, d, centres, k, use_shared, w, labels, distance2, work.margin ? margin : nullptr, weighted);
+      check(cudaGetLastError(), "assign_rows launch");
+      run_sums<<<blocks_for(runs_of(n)), kThreads, 0, compute>>>(weighted, n, runs);
+      check(cudaGetLastError(), "run_sums launch");
+      if (work.accumulate) {
+        unsigned long long* dsums = sums;
+        unsigned long long* dwsum = sums + 2 * kd;
+        unsigned long long* dcounts = dwsum + 2 * static_cast<std::size_t>(k);
+        const std::size_t acc_shared = accumulate_shared_bytes(k, d);
+        if (acc_shared <= kSharedBytes) {
+          const unsigned grid = std::min<unsigned>(blocks_for(n), kAccumulateBlocks);
+          accumulate_rows_shared<<<grid, kThreads, acc_shared, compute>>>(rows, n, d, k, labels, w, dsums,
+                                                                          dwsum, dcounts);
+        } else {
+          accumulate_rows<<<blocks_for(n), kThreads, 0, compute>>>(rows, n, d, labels, w, dsums, dwsum,
+                                                                   dcounts);
+        }
+        check(cudaGetLastError(), "accumulate launch");
+      }
+    }
+    if (s.buffer >= 0) check(cudaEventRecord(consumed[s.buffer], compute), "record consumed");
+    check(cudaMemcpyAsync(s.labels, labels, n * sizeof(std::int32_t), cudaMemcpyDeviceToHost, compute),
+          "copy labels");
+    check(cudaMemcpyAsync(s.distance2, distance2, n * sizeof(float), cudaMemcpyDeviceToHost, compute),
+          "copy distances");
+    if (work.margin)
+      check(cudaMemcpyAsync(s.margin, margin, n * sizeof(float), cudaMemcpyDeviceToHost, compute),
+            "copy margins");
+    check(cudaMemcpyAsync(s.runs, runs, runs_of(n) * sizeof(double), cudaMemcpyDeviceToHost, compute),
+          "copy inertia");
+    if (work.take_sums) {
+      check(cudaMemcpyAsync(s.sums, sums, sum_words() * sizeof(unsigned long long), cudaMemcpyDeviceToHost,
+                            compute),
+            "copy sums");
+      check(cudaMemsetAsync(sums, 0, sum_words() * sizeof(unsigned long long), compute), "clear sums");
+    }
+    check(cudaEventRecord(s.done, compute), "record done");
+    s.n = n;
+    s.in_flight = true;
+    s.has_upload = false;
+  }
+};
+
+Pipeline::Pipeline(int d, int k, std::uint64_t block_rows, std::uint64_t resident_rows) : impl_(new Impl) {
+  Impl& m = *impl_;
+  m.d = d;
+  m.k = k;
+  m.block_rows = block_rows;
+  m.resident_rows = resident_rows;
+  try {
+    const std::size_t bx = static_cast<std::size_t>(block_rows) * static_cast<std::size_t>(d);
+    const std::size_t kd = static_cast<std::size_t>(k) * static_cast<std::size_t>(d);
+    check(cudaStreamCreateWithFlags(&m.copy, cudaStreamNonBlocking), "create copy stream");
+    check(cudaStreamCreateWithFlags(&m.compute, cudaStreamNonBlocking), "create compute stream");
+    for (int i = 0; i < kSlots; ++i) {
+      Impl::HostSlot& s = m.slots[i];
+      s.x = host_alloc<float>(bx, "pinned rows");
+      s.w = host_alloc<float>(block_rows, "pinned weights");
+      s.centres = host_alloc<float>(kd, "pinned centres");
+      s.labels = host_alloc<std::int32_t>(block_rows, "pinned labels");
+      s.distance2 = host_alloc<float>(block_rows, "pinned distances");
+      s.margin = host_alloc<float>(block_rows, "pinned margins");
+      s.runs = host_alloc<double>(runs_of(block_rows), "pinned inertia");
+      s.sums = host_alloc<unsigned long long>(m.sum_words(), "pinned sums");
+      check(cudaEventCreateWithFlags(&s.uploaded, cudaEventDisableTiming), "create event");
+      check(cudaEventCreateWithFlags(&s.done, cudaEventDisableTiming), "create event");
+      s.pub = Slot{s.x, s.w, s.labels, s.distance2, s.margin, i};
+    }
+    for (int b = 0; b < kDeviceBuffers; ++b) {
+      m.ring_x[b] = device_alloc<float>(bx, "device rows");
+      m.ring_w[b] = device_alloc<float>(block_rows, "device weights");
+      check(cudaEventCreateWithFlags(&m.consumed[b], cudaEventDisableTiming), "create event");
+    }
+    if (resident_rows > 0) {
+      m.resident_x = device_alloc<float>(static_cast<std::size_t>(resident_rows) * static_cast<std::size_t>(d),
+                                         "resident rows");
+      m.resident_w = device_alloc<float>(resident_rows, "resident weights");
+    }
+    m.centres = device_alloc<float>(kd, "device centres");
+    m.labels = device_alloc<std::int32_t>(block_rows, "device labels");
+    m.distance2 = device_alloc<float>(block_rows, "device distances");
+    m.margin = device_alloc<float>(block_rows, "device margins");
+    m.weighted = device_alloc<double>(block_rows, "device inertia");
+    m.runs = device_alloc<double>(runs_of(block_rows), "device inertia runs");
+    m.sums = device_alloc<unsigned long long>(m.sum_words(), "device sums");
+    check(cudaMemset(m.sums, 0, m.sum_words() * sizeof(unsigned long long)), "clear sums");
+  } catch (...) {
+    m.release();
+    delete impl_;
+    throw;
+  }
+}
+
+Pipeline::~Pipeline() {
+  impl_->release();
+  delete impl_;
+}
+
+int Pipeline::d() const { return impl_->d; }
+int Pipeline::k() const { return impl_->k; }
+std::uint64_t Pipeline::block_rows() const { return impl_->block_rows; }
+std::uint64_t Pipeline::resident_rows() const { return impl_->resident_rows; }
+
+std::uint64_t Pipeline::device_bytes(int d, int k, std::uint64_t block_rows, std::uint64_t resident_rows) {
+  const std::uint64_t du = static_cast<std::uint64_t>(d), ku = static_cast<std::uint64_t>(k);
+  return kDeviceBuffers * block_rows * (du + 1) * 4 + resident_rows * (du + 1) * 4 + ku * du * 4 +
+         block_rows * (4 + 4 + 4 + 8) + (block_rows / kInertiaRows + 1) * 8 + (2 * ku * du + 3 * ku) * 8;
+}
+
+Pipeline::Slot& Pipeline::acquire() {
+  Impl& m = *impl_;
+  Impl::HostSlot& s = m.slots[m.next_slot];
+  m.next_slot = (m.next_slot + 1) % kSlots;
+  if (s.in_flight) {
+    check(cudaEventSynchronize(s.done), "wait for a block");
+    s.in_flight = false;
+  }
+  if (s.has_upload) check(cudaEventSynchronize(s.uploaded), "wait for a copy");
+  s.has_upload = false;
+  return s.pub;
+}
+
+void Pipeline::upload(Slot& slot, std::uint64_t n, bool weighted, std::int64_t keep_at) {
+  Impl& m = *impl_;
+  Impl::HostSlot& s = m.slots[slot.index];
+  SEGSTREAM_ASSERT(n <= m.block_rows, "a block of {} rows is more than the pipeline's {}", n, m.block_rows);
+  float* dx = nullptr;
+  float* dw = nullptr;
+  if (keep_at >= 0) {
+    const auto at = static_cast<std::uint64_t>(keep_at);
+    SEGSTREAM_ASSERT(at + n <= m.resident_rows, "rows {}..{} are past the {} resident rows", at, at + n,
+                      m.resident_rows);
+    dx = m.resident_x + at * static_cast<std::uint64_t>(m.d);
+    dw = m.resident_w + at;
+    s.buffer = -1;
+  } else {
+    const int b = m.next_buffer;
+    m.next_buffer = (m.next_buffer + 1) % kDeviceBuffers;
+    check(cudaStreamWaitEvent(m.copy, m.consumed[b], 0), "wait for a device buffer");
+    dx = m.ring_x[b];
+    dw = m.ring_w[b];
+    s.buffer = b;
+  }
+  check(cudaMemcpyAsync(dx, s.x, n * static_cast<std::uint64_t>(m.d) * sizeof(float), cudaMemcpyHostToDevice,
+                        m.copy),
+        "copy rows");
+  if (weighted)
+    check(cudaMemcpyAsync(dw, s.w, n * sizeof(float), cudaMemcpyHostToDevice, m.copy), "copy weights");
+  check(cudaEventRecord(s.uploaded, m.copy), "record upload");
+  s.has_upload = true;
+  s.n = n;
+  s.rows = dx;
+  s.weights = weighted ? dw : nullptr;
+}
+
+void Pipeline::compute(Slot& slot, const float* centres, const Work& work) {
+  Impl& m = *impl_;
+  Impl::HostSlot& s = m.slots[slot.index];
+  SEGSTREAM_ASSERT(s.has_upload, "compute() of a slot with nothing uploaded");
+  check(cudaStreamWaitEvent(m.compute, s.uploaded, 0), "wait for the rows");
+  m.run_block(s, s.rows, work.weighted ? s.weights : nullptr, s.n, centres, work);
+  s.has_upload = true;  // the host copy may still be in flight until the next acquire()
+}
+
+void Pipeline::compute_resident(Slot& slot, std::uint64_t start, std::uint64_t n, const float* centres,
+                                const Work& work) {
+  Impl& m = *impl_;
+  Impl::HostSlot& s = m.slots[slot.index];
+  SEGSTREAM_ASSERT(n <= m.block_rows && start + n <= m.resident_rows,
+                    "resident rows {}..{} are not held (block {}, resident {})", start, start + n, m.block_rows,
+                    m.resident_rows);
+  s.buffer = -1;
+  m.run_block(s, m.resident_x + start * static_cast<std::uint64_t>(m.d),
+              work.weighted ? m.resident_w + start : nullptr, n, centres, work);
+}
+
+double Pipeline::wait(Slot& slot) {
+  Impl& m = *impl_;
+  Impl::HostSlot& s = m.slots[slot.index];
+  if (s.in_flight) {
+    check(cudaEventSynchronize(s.done), "wait for a block");
+    s.in_flight = false;
+  }
+  double total = 0;
+  for (std::uint64_t r = 0; r < runs_of(s.n); ++r) total += s.runs[r];
+  return total;
+}
+
+void Pipeline::add_taken_sums(const Slot& slot, cpu::ClusterSums& sums) const {
+  const Impl& m = *impl_;
+  const Impl::HostSlot& s = m.slots[slot.index];
+  using Wide = cpu::ClusterSums::Wide;
+  using UWide = unsigned __int128;
+  auto wide = [](unsigned long long lo, unsigned long long hi) {
+    return static_cast<Wide>((static_cast<UWide>(hi) << 64) | static_cast<UWide>(lo));
+  };
+  const std::size_t kd = static_cast<std::size_t>(m.k) * static_cast<std::size_t>(m.d);
+  std::vector<Wide> wide_sums(kd), ww(static_cast<std::size_t>(m.k));
+  std::vector<std::uint64_t> counts(static_cast<std::size_t>(m.k));
+  for (std::size_t i = 0; i < kd; ++i) wide_sums[i] = wide(s.sums[2 * i], s.sums[2 * i + 1]);
+  for (std::size_t c = 0; c < ww.size(); ++c) {
+    ww[c] = wide(s.sums[2 * kd + 2 * c], s.sums[2 * kd + 2 * c + 1]);
+    counts[c] = s.sums[2 * kd + 2 * ww.size() + c];
+  }
+  sums.add_raw(wide_sums.data(), ww.data(), counts.data());
 }
 
 }  // namespace segstream::kernels::cuda

@@ -28,13 +28,14 @@ struct KMeansConfig {
   std::vector<float> init_centres;  // kGiven: k × d, row-major
   std::uint64_t init_size = 0;      // rows sampled for the initialisation; 0 = min(rows, max(3·batch, 3·k))
   double reassignment_ratio = 0.01;
-  int max_no_improvement = 10;  // 0 = no early stopping on the inertia
-  double tol = 0.0;             // centre-shift tolerance, × the mean feature variance
-  int refine = 0;               // full Lloyd passes after the mini-batch phase
-  bool lloyd = false;           // full-batch Lloyd (max_epochs passes) instead of mini-batches
-  int n_init = 1;               // restarts; the lowest final inertia wins
-  int threads = 0;              // 0 = OpenMP default
-  bool cuda = false;            // full passes (Lloyd, the final assignment) on the CUDA device; same result
+  int max_no_improvement = 10;   // 0 = no early stopping on the inertia
+  double tol = 0.0;              // centre-shift tolerance, × the mean feature variance
+  int refine = 0;                // full Lloyd passes after the mini-batch phase
+  bool lloyd = false;            // full-batch Lloyd (max_epochs passes) instead of mini-batches
+  int n_init = 1;                // restarts; the lowest final inertia wins
+  int threads = 0;               // 0 = OpenMP default
+  bool cuda = false;             // mini-batch steps and full passes on the CUDA device; the same result
+  std::uint64_t gpu_memory = 0;  // device memory for the pipeline and resident rows; 0 = 80% of the free
 };
 
 struct KMeansModel {

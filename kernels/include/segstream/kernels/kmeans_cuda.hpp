@@ -25,4 +25,60 @@ double assign_accumulate(const float* x, std::uint64_t rows, int d, const float*
                          const float* weights, std::int32_t* labels, float* distance2,
                          cpu::ClusterSums& sums);
 
+// The stream model of ARCHITECTURE.md for k-means: the host writes blocks of rows into a ring of three
+// pinned slots; each is copied on a copy stream into one of two device buffers (or into a resident copy of
+// all rows) and assigned, and optionally accumulated, on a compute stream, whose results come back into the
+// slot's pinned buffers. The host waits once per block, for that block's results, so reading the next
+// block, its copy and the current block's kernels overlap. Results are those of cpu::assign and
+// cpu::ClusterSums bit for bit. All memory is allocated up front; nothing is allocated per block.
+class Pipeline {
+ public:
+  struct Slot {
+    float* x = nullptr;                    // block_rows × d, pinned: the host writes rows here
+    float* w = nullptr;                    // block_rows weights, pinned
+    const std::int32_t* labels = nullptr;  // results, valid after wait()
+    const float* distance2 = nullptr;
+    const float* margin = nullptr;  // when asked for
+    int index = 0;
+  };
+  struct Work {
+    bool weighted = false;    // the slot's (or the resident) weights apply; else all 1
+    bool margin = false;      // compute margins too
+    bool accumulate = false;  // add the rows to the device's cluster sums
+    bool take_sums = false;   // after this block, copy the cluster sums back into the slot and clear them
+  };
+  // d columns, k centres, blocks of up to block_rows rows; resident_rows > 0 reserves device memory for
+  // that many rows (and their weights) to be kept between passes.
+  Pipeline(int d, int k, std::uint64_t block_rows, std::uint64_t resident_rows);
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  int d() const;
+  int k() const;
+  std::uint64_t block_rows() const;
+  std::uint64_t resident_rows() const;
+  // Device memory this pipeline takes for given sizes, to check against a budget before making one.
+  static std::uint64_t device_bytes(int d, int k, std::uint64_t block_rows, std::uint64_t resident_rows);
+
+  // The next slot of the ring, once its earlier block's results are in.
+  Slot& acquire();
+  // Copies n rows (and weights when weighted) of the slot to the device on the copy stream; with
+  // keep_at ≥ 0 they are kept in the resident rows from row keep_at on.
+  void upload(Slot& slot, std::uint64_t n, bool weighted, std::int64_t keep_at = -1);
+  // Assigns the uploaded rows to `centres` (k × d, read now) on the compute stream.
+  void compute(Slot& slot, const float* centres, const Work& work);
+  // Assigns resident rows [start, start + n) (no copy of rows).
+  void compute_resident(Slot& slot, std::uint64_t start, std::uint64_t n, const float* centres,
+                        const Work& work);
+  // Waits for the slot's results; returns its Σ w·distance2 summed as cpu::assign sums it.
+  double wait(Slot& slot);
+  // The cluster sums taken with the slot's block (Work::take_sums), added into `sums`.
+  void add_taken_sums(const Slot& slot, cpu::ClusterSums& sums) const;
+
+ private:
+  struct Impl;
+  Impl* impl_;
+};
+
 }  // namespace segstream::kernels::cuda
