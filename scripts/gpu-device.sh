@@ -3,14 +3,24 @@
 # (scripts/gpu-run.sh prepares it). Records the device, runs every test executable (the `gpu` ones find a device there),
 # compute-sanitizer memcheck and racecheck over the GPU tests, and writes logs to $OUT (or ./gpu-out).
 #
-#   bash scripts/gpu-device.sh [--no-sanitizer]
+#   bash scripts/gpu-device.sh [--no-sanitizer] [--bench [gpu_kmeans.sh options]]
+#
+# --bench also runs bench/gpu_kmeans.sh (issue 4's GPU benchmarks) after the tests.
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=${OUT:-$root/gpu-out}
 mkdir -p "$out"
 bundle="$root/build-gpu/bundle"
 sanitizer=1
-[[ ${1:-} == --no-sanitizer ]] && sanitizer=0
+bench=0
+bench_args=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --no-sanitizer) sanitizer=0; shift ;;
+    --bench) bench=1; shift; bench_args=("$@"); break ;;
+    *) echo "gpu-device.sh: unknown option '$1'" >&2; exit 2 ;;
+  esac
+done
 export SEGSTREAM_BIN="$bundle/host/segstream"
 log="$out/device.log"
 {
@@ -36,6 +46,9 @@ if [[ $sanitizer == 1 ]] && command -v compute-sanitizer >/dev/null; then
       fi
     done
   done
+fi
+if [[ $bench == 1 ]]; then
+  OUT="$out" bash "$root/bench/gpu_kmeans.sh" "${bench_args[@]}" >> "$log" 2>&1 || { status=1; echo "FAILED: bench/gpu_kmeans.sh" >> "$log"; }
 fi
 grep -E "^(FAILED|##)|PASSED|FAILED" "$log" | tail -40
 echo "log: $log"

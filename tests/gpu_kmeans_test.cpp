@@ -36,7 +36,8 @@ TEST(CudaKMeans, SameAsTheCpuBackend) {
     int d, k;
   };
   for (const Case& c :
-       {Case{1, 3, 1}, Case{4095, 1, 7}, Case{4097, 16, 64}, Case{65537, 33, 5}, Case{20000, 16, 800}}) {
+       {Case{1, 3, 1}, Case{4095, 1, 7}, Case{4097, 16, 64}, Case{65537, 33, 5}, Case{20000, 16, 800},
+        Case{3001, 8, 64}, Case{2049, 32, 256}, Case{1000, 64, 8}, Case{257, 12, 3}, Case{999, 20, 9}}) {
     const std::vector<float> x = values(c.rows * static_cast<std::uint64_t>(c.d), 1);
     std::vector<float> centres = values(static_cast<std::uint64_t>(c.k) * c.d, 2);
     if (c.k > 2) std::copy_n(centres.begin(), c.d, centres.begin() + c.d);  // centres 0 and 1 tie

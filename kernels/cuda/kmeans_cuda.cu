@@ -5,6 +5,8 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <chrono>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -86,6 +88,54 @@ __global__ void assign_rows(const float* x, std::uint64_t rows, int d, const flo
   if (i >= rows) return;
   const Nearest n =
       nearest_centre(x + i * static_cast<std::uint64_t>(d), shared_centres ? s_centres : centres, k, d);
+  labels[i] = n.label;
+  distance2[i] = n.distance2;
+  if (margin != nullptr) margin[i] = n.second2 - n.distance2;
+  weighted[i] =
+      static_cast<double>(n.distance2) * (weights != nullptr ? static_cast<double>(weights[i]) : 1.0);
+}
+
+// assign_rows for a dimension known at compile time (a multiple of 4) with the centres in shared memory:
+// each thread holds its row in registers, loaded 16 bytes at a time, and reads the centres 16 bytes at a
+// time as a broadcast (every thread of a warp reads the same centre). The sum runs j ascending with the same
+// operations as squared_distance, so the results are its bits; there is no N × k matrix anywhere.
+template <int D>
+__global__ void assign_rows_fixed(const float* x, std::uint64_t rows, const float* centres, int k,
+                                  const float* weights, std::int32_t* labels, float* distance2, float* margin,
+                                  double* weighted) {
+  extern __shared__ float s_centres[];
+  for (int i = threadIdx.x; i < k * D; i += blockDim.x) s_centres[i] = centres[i];
+  __syncthreads();
+  const std::uint64_t i = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= rows) return;
+  float xr[D];
+  const auto* row = reinterpret_cast<const float4*>(x + i * D);
+#pragma unroll
+  for (int q = 0; q < D / 4; ++q) {
+    const float4 v = row[q];
+    xr[4 * q] = v.x;
+    xr[4 * q + 1] = v.y;
+    xr[4 * q + 2] = v.z;
+    xr[4 * q + 3] = v.w;
+  }
+  Nearest n;
+  for (int c = 0; c < k; ++c) {
+    const auto* cc = reinterpret_cast<const float4*>(s_centres + c * D);
+    float s = 0;
+#pragma unroll
+    for (int q = 0; q < D / 4; ++q) {
+      const float4 v = cc[q];
+      float t = xr[4 * q] - v.x;
+      s += t * t;
+      t = xr[4 * q + 1] - v.y;
+      s += t * t;
+      t = xr[4 * q + 2] - v.z;
+      s += t * t;
+      t = xr[4 * q + 3] - v.w;
+      s += t * t;
+    }
+    n.offer(c, s);
+  }
   labels[i] = n.label;
   distance2[i] = n.distance2;
   if (margin != nullptr) margin[i] = n.second2 - n.distance2;
@@ -178,6 +228,40 @@ unsigned blocks_for(std::uint64_t rows) {
   return static_cast<unsigned>((rows + kThreads - 1) / kThreads);
 }
 
+// The assign kernel for the shape: a register-row kernel for the common dimensions when the centres fit
+// shared memory, else the generic one (centres in shared memory when they fit, else read from global).
+void launch_assign(const float* x, std::uint64_t rows, int d, const float* centres, int k, const float* weights,
+                   std::int32_t* labels, float* distance2, float* margin, double* weighted,
+                   cudaStream_t stream) {
+  const std::size_t shared = static_cast<std::size_t>(k) * static_cast<std::size_t>(d) * sizeof(float);
+  const bool use_shared = shared <= 48 * 1024;
+  const unsigned grid = blocks_for(rows);
+#define SEGSTREAM_ASSIGN_FIXED(D)                                                                          \
+  case D:                                                                                                  \
+    assign_rows_fixed<D><<<grid, kThreads, shared, stream>>>(x, rows, centres, k, weights, labels, distance2, \
+                                                             margin, weighted);                            \
+    check(cudaGetLastError(), "assign launch");                                                            \
+    return;
+  if (use_shared) {
+    switch (d) {
+      SEGSTREAM_ASSIGN_FIXED(4)
+      SEGSTREAM_ASSIGN_FIXED(8)
+      SEGSTREAM_ASSIGN_FIXED(12)
+      SEGSTREAM_ASSIGN_FIXED(16)
+      SEGSTREAM_ASSIGN_FIXED(24)
+      SEGSTREAM_ASSIGN_FIXED(32)
+      SEGSTREAM_ASSIGN_FIXED(48)
+      SEGSTREAM_ASSIGN_FIXED(64)
+      default:
+        break;
+    }
+  }
+  assign_rows<<<grid, kThreads, use_shared ? shared : 0, stream>>>(x, rows, d, centres, k, use_shared, weights,
+                                                                  labels, distance2, margin, weighted);
+#undef SEGSTREAM_ASSIGN_FIXED
+  check(cudaGetLastError(), "assign launch");
+}
+
 }  // namespace
 
 double assign(const float* x, std::uint64_t rows, int d, const float* centres, int k, const float* weights,
@@ -197,11 +281,7 @@ double assign(const float* x, std::uint64_t rows, int d, const float* centres, i
         "copy centres");
   if (weights != nullptr)
     check(cudaMemcpy(d_w, weights, rows * sizeof(float), cudaMemcpyHostToDevice), "copy weights");
-  const std::size_t shared = static_cast<std::size_t>(k) * d * sizeof(float);
-  const bool use_shared = shared <= 48 * 1024;
-  assign_rows<<<blocks_for(rows), kThreads, use_shared ? shared : 0>>>(d_x, rows, d, d_c, k, use_shared, d_w,
-                                                                       d_labels, d_d2, d_margin, d_weighted);
-  check(cudaGetLastError(), "assign_rows launch");
+  launch_assign(d_x, rows, d, d_c, k, d_w, d_labels, d_d2, d_margin, d_weighted, nullptr);
   check(cudaMemcpy(labels, d_labels, rows * sizeof(std::int32_t), cudaMemcpyDeviceToHost), "copy labels");
   check(cudaMemcpy(distance2, d_d2, rows * sizeof(float), cudaMemcpyDeviceToHost), "copy distances");
   if (margin != nullptr)
@@ -385,11 +465,8 @@ struct Pipeline::Impl {
     check(cudaMemcpyAsync(centres, s.centres, kd * sizeof(float), cudaMemcpyHostToDevice, compute),
           "copy centres");
     if (n > 0) {
-      const std::size_t shared = kd * sizeof(float);
-      const bool use_shared = shared <= kSharedBytes;
-      assign_rows<<<blocks_for(n), kThreads, use_shared ? shared : 0, compute>>>(
-          rows, n, d, centres, k, use_shared, w, labels, distance2, work.margin ? margin : nullptr, weighted);
-      check(cudaGetLastError(), "assign_rows launch");
+      launch_assign(rows, n, d, centres, k, w, labels, distance2, work.margin ? margin : nullptr, weighted,
+                    compute);
       run_sums<<<blocks_for(runs_of(n)), kThreads, 0, compute>>>(weighted, n, runs);
       check(cudaGetLastError(), "run_sums launch");
       if (work.accumulate) {
@@ -593,6 +670,158 @@ void Pipeline::add_taken_sums(const Slot& slot, cpu::ClusterSums& sums) const {
     counts[c] = s.sums[2 * kd + 2 * ww.size() + c];
   }
   sums.add_raw(wide_sums.data(), ww.data(), counts.data());
+}
+
+}  // namespace segstream::kernels::cuda
+
+namespace segstream::kernels::cuda {
+namespace {
+
+__global__ void fill_random(float* v, std::uint64_t n, std::uint32_t seed) {
+  const std::uint64_t i = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  std::uint32_t h = static_cast<std::uint32_t>(i) * 2654435761u ^ seed;  // a hash is random enough here
+  h ^= h >> 15;
+  h *= 2246822519u;
+  h ^= h >> 13;
+  v[i] = static_cast<float>(h & 0xffffff) / 16777216.0f * 8.0f - 4.0f;
+}
+
+// 2 × 256 FMAs per thread in 8 independent chains: a compute-bound kernel to measure the fp32 rate.
+__global__ void fma_chains(float* out, float a, float b) {
+  float v[8];
+#pragma unroll
+  for (int c = 0; c < 8; ++c) v[c] = threadIdx.x * 1e-3f + c;
+  for (int it = 0; it < 256; ++it) {
+#pragma unroll
+    for (int c = 0; c < 8; ++c) v[c] = fmaf(v[c], a, b);
+  }
+  float s = 0;
+#pragma unroll
+  for (int c = 0; c < 8; ++c) s += v[c];
+  if (s == 12345.678f) out[0] = s;  // keeps the chains alive
+}
+
+class Timer {
+ public:
+  Timer() {
+    check(cudaEventCreate(&a_), "create event");
+    check(cudaEventCreate(&b_), "create event");
+  }
+  ~Timer() {
+    (void)cudaEventDestroy(a_);
+    (void)cudaEventDestroy(b_);
+  }
+  void start() { check(cudaEventRecord(a_), "record event"); }
+  double stop() {
+    check(cudaEventRecord(b_), "record event");
+    check(cudaEventSynchronize(b_), "wait for event");
+    float ms = 0;
+    check(cudaEventElapsedTime(&ms, a_, b_), "elapsed time");
+    return ms * 1e-3;
+  }
+
+ private:
+  cudaEvent_t a_ = nullptr, b_ = nullptr;
+};
+
+template <class T>
+struct DeviceArray {
+  T* p = nullptr;
+  explicit DeviceArray(std::size_t n) { p = device_alloc<T>(n, "benchmark buffer"); }
+  ~DeviceArray() { (void)cudaFree(p); }
+  DeviceArray(const DeviceArray&) = delete;
+  DeviceArray& operator=(const DeviceArray&) = delete;
+};
+
+}  // namespace
+
+AssignBenchmark benchmark_assign(std::uint64_t rows, int d, int k, int repeats) {
+  AssignBenchmark r;
+  Timer timer;
+  const std::size_t values = static_cast<std::size_t>(rows) * static_cast<std::size_t>(d);
+  const std::size_t copy_bytes = std::size_t{1} << 30;
+  {  // bandwidth: device-to-device copies of 1 GiB (each byte read once and written once)
+    DeviceArray<char> from(copy_bytes), to(copy_bytes);
+    check(cudaMemset(from.p, 1, copy_bytes), "memset");
+    double best = 1e30;
+    for (int i = 0; i < 5; ++i) {
+      timer.start();
+      check(cudaMemcpy(to.p, from.p, copy_bytes, cudaMemcpyDeviceToDevice), "copy");
+      best = std::min(best, timer.stop());
+    }
+    r.copy_bytes_per_s = 2.0 * static_cast<double>(copy_bytes) / best;
+  }
+  {  // fp32: FMA chains over many blocks
+    DeviceArray<float> out(1);
+    const unsigned blocks = 16384;
+    double best = 1e30;
+    for (int i = 0; i < 5; ++i) {
+      timer.start();
+      fma_chains<<<blocks, kThreads>>>(out.p, 0.999f, 1e-3f);
+      check(cudaGetLastError(), "fma_chains launch");
+      best = std::min(best, timer.stop());
+    }
+    r.fp32_flops_per_s = 2.0 * 8 * 256 * static_cast<double>(blocks) * kThreads / best;
+  }
+  {  // host to device from pinned memory, 1 GiB
+    char* pinned = host_alloc<char>(copy_bytes, "pinned benchmark buffer");
+    DeviceArray<char> to(copy_bytes);
+    std::fill_n(pinned, copy_bytes, 1);
+    double best = 1e30;
+    for (int i = 0; i < 3; ++i) {
+      timer.start();
+      check(cudaMemcpy(to.p, pinned, copy_bytes, cudaMemcpyHostToDevice), "copy");
+      best = std::min(best, timer.stop());
+    }
+    (void)cudaFreeHost(pinned);
+    r.h2d_bytes_per_s = static_cast<double>(copy_bytes) / best;
+  }
+  {  // the assign kernel on resident rows
+    DeviceArray<float> x(values), centres(static_cast<std::size_t>(k) * static_cast<std::size_t>(d)),
+        distance2(rows), margin(rows);
+    DeviceArray<std::int32_t> labels(rows);
+    DeviceArray<double> weighted(rows);
+    fill_random<<<blocks_for(values), kThreads>>>(x.p, values, 1);
+    fill_random<<<blocks_for(static_cast<std::uint64_t>(k) * d), kThreads>>>(
+        centres.p, static_cast<std::uint64_t>(k) * d, 2);
+    check(cudaDeviceSynchronize(), "fill");
+    double best = 1e30;
+    for (int i = 0; i < repeats; ++i) {
+      timer.start();
+      launch_assign(x.p, rows, d, centres.p, k, nullptr, labels.p, distance2.p, margin.p, weighted.p, nullptr);
+      best = std::min(best, timer.stop());
+    }
+    r.assign_seconds = best;
+  }
+  {  // one epoch streamed from pinned host memory through the pipeline, blocks of 2^20 rows
+    const std::uint64_t block = std::min<std::uint64_t>(rows, std::uint64_t{1} << 20);
+    Pipeline pl(d, k, block, 0);
+    std::vector<float> centres(static_cast<std::size_t>(k) * static_cast<std::size_t>(d), 0.5f);
+    for (int s = 0; s < 3; ++s) {  // every slot filled once: the copies read real memory
+      Pipeline::Slot& slot = pl.acquire();
+      std::fill_n(slot.x, block * static_cast<std::uint64_t>(d), 1.0f);
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    std::deque<Pipeline::Slot*> pending;
+    for (std::uint64_t start = 0; start < rows; start += block) {
+      const std::uint64_t n = std::min(block, rows - start);
+      if (pending.size() >= 2) {
+        pl.wait(*pending.front());
+        pending.pop_front();
+      }
+      Pipeline::Slot& slot = pl.acquire();
+      pl.upload(slot, n, false);
+      pl.compute(slot, centres.data(), {false, false, false, false});
+      pending.push_back(&slot);
+    }
+    while (!pending.empty()) {
+      pl.wait(*pending.front());
+      pending.pop_front();
+    }
+    r.streamed_epoch_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  return r;
 }
 
 }  // namespace segstream::kernels::cuda

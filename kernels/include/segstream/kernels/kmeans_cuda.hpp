@@ -25,6 +25,20 @@ double assign_accumulate(const float* x, std::uint64_t rows, int d, const float*
                          const float* weights, std::int32_t* labels, float* distance2,
                          cpu::ClusterSums& sums);
 
+// Measurements for bench/kmeans_gpu_bench, taken in one run so the kernel is judged against the same
+// device's own limits: the device-to-device copy bandwidth (bytes read + written per second), the fp32
+// rate of a fused multiply-add chain (flops per second, 2 per FMA), the pinned host-to-device copy
+// bandwidth, the assign kernel's time on `rows` resident random rows (best of `repeats`), and one epoch of
+// the same rows streamed from pinned host memory through a Pipeline (copy overlapped with assign).
+struct AssignBenchmark {
+  double copy_bytes_per_s = 0;
+  double fp32_flops_per_s = 0;
+  double h2d_bytes_per_s = 0;
+  double assign_seconds = 0;
+  double streamed_epoch_seconds = 0;
+};
+AssignBenchmark benchmark_assign(std::uint64_t rows, int d, int k, int repeats);
+
 // The stream model of ARCHITECTURE.md for k-means: the host writes blocks of rows into a ring of three
 // pinned slots; each is copied on a copy stream into one of two device buffers (or into a resident copy of
 // all rows) and assigned, and optionally accumulated, on a compute stream, whose results come back into the
