@@ -26,8 +26,8 @@ int main(int argc, char** argv) {
   }
   const std::uint64_t rows = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : (std::uint64_t{1} << 24);
   std::printf("# rows %llu per shape\n", static_cast<unsigned long long>(rows));
-  std::printf("%4s %4s %10s %12s %10s %10s %9s %8s %12s %8s\n", "d", "k", "assign_ms", "rows_per_s",
-              "mem_ms", "fp32_ms", "bound", "share", "stream_ms", "h2d_share");
+  std::printf("%4s %4s %10s %12s %10s %10s %9s %8s %12s %8s\n", "d", "k", "assign_ms", "rows_per_s", "mem_ms",
+              "fp32_ms", "bound", "share", "stream_ms", "h2d_share");
   for (const int d : {8, 16, 32, 64}) {
     for (const int k : {8, 64, 256}) {
       const cuda::AssignBenchmark b = cuda::benchmark_assign(rows, d, k, 5);

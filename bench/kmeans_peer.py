@@ -59,6 +59,16 @@ def main():
             return km.centroids
         secs, centres = timed(fit_faiss, 5)
         print(f"peer faiss {k} {secs:.3f} {inertia(x64, centres):.6g}")
+
+        # The same, plus labelling every row (index.search), which a segmentation needs and segstream's fit
+        # does in its final pass (counts and inertia of every segment).
+        def fit_and_label_faiss():
+            km = faiss.Kmeans(x32.shape[1], k, niter=25, seed=seed)
+            km.train(np.ascontiguousarray(x32))
+            km.index.search(np.ascontiguousarray(x32), 1)
+            return km.centroids
+        secs, centres = timed(fit_and_label_faiss, 5)
+        print(f"peer faiss+labels {k} {secs:.3f} {inertia(x64, centres):.6g}")
     except ImportError:
         print(f"peer faiss {k} missing")
 

@@ -37,7 +37,8 @@ TEST(CudaKMeans, SameAsTheCpuBackend) {
   };
   for (const Case& c :
        {Case{1, 3, 1}, Case{4095, 1, 7}, Case{4097, 16, 64}, Case{65537, 33, 5}, Case{20000, 16, 800},
-        Case{3001, 8, 64}, Case{2049, 32, 256}, Case{1000, 64, 8}, Case{257, 12, 3}, Case{999, 20, 9}}) {
+        Case{3001, 8, 64}, Case{2049, 32, 256}, Case{1000, 64, 8}, Case{257, 12, 3}, Case{999, 20, 9},
+        Case{100, 4, 2}, Case{300, 24, 17}, Case{300, 48, 40}}) {
     const std::vector<float> x = values(c.rows * static_cast<std::uint64_t>(c.d), 1);
     std::vector<float> centres = values(static_cast<std::uint64_t>(c.k) * c.d, 2);
     if (c.k > 2) std::copy_n(centres.begin(), c.d, centres.begin() + c.d);  // centres 0 and 1 tie
@@ -54,6 +55,11 @@ TEST(CudaKMeans, SameAsTheCpuBackend) {
     EXPECT_EQ(d1, d2);
     EXPECT_EQ(m1, m2);
     EXPECT_EQ(i1, i2);
+    EXPECT_EQ(
+        cpu::assign(x.data(), c.rows, c.d, centres.data(), c.k, nullptr, l1.data(), d1.data(), m1.data(), 2),
+        cuda::assign(x.data(), c.rows, c.d, centres.data(), c.k, nullptr, l2.data(), d2.data(), m2.data()))
+        << "unweighted";
+    EXPECT_EQ(l1, l2);
     cpu::ClusterSums s1(c.k, c.d), s2(c.k, c.d);
     s1.accumulate(x.data(), c.rows, l1.data(), weights.data(), 2);
     cuda::accumulate(x.data(), c.rows, c.d, l1.data(), weights.data(), s2);
@@ -73,12 +79,20 @@ TEST(CudaKMeans, SameAsTheCpuBackend) {
   }
 }
 
+void pipeline_case(int d, int k);
+
 // The pipeline, block by block with blocks of several sizes in flight, equals cpu::assign and
 // ClusterSums; rows kept resident give the same results again without being copied.
 TEST(CudaKMeans, PipelineBlocksEqualTheCpuBackend) {
   std::string why;
   if (cuda_device_count(&why) == 0) GTEST_SKIP() << "no CUDA device: " << why;
-  const int d = 7, k = 13;
+  struct Shape {
+    int d, k;  // 8: the register-row kernel; 7: the generic one; k = 800, d = 16: centres and sums too
+  };           // large for shared memory
+  for (const Shape& shape : {Shape{8, 13}, Shape{7, 13}, Shape{16, 800}}) pipeline_case(shape.d, shape.k);
+}
+
+void pipeline_case(int d, int k) {
   const std::uint64_t block = 1000, rows = 4321;
   const std::vector<float> x = values(rows * d, 4);
   const std::vector<float> centres = values(static_cast<std::uint64_t>(k) * d, 5);
@@ -107,7 +121,7 @@ TEST(CudaKMeans, PipelineBlocksEqualTheCpuBackend) {
         inertia += pl.wait(*slot);
         const std::uint64_t n = std::min(block, rows - start);
         for (std::uint64_t i = 0; i < n; ++i) {
-          ASSERT_EQ(slot->labels[i], labels[start + i]) << "row " << start + i;
+          ASSERT_EQ(slot->labels[i], labels[start + i]) << "d " << d << ", k " << k << ", row " << start + i;
           ASSERT_EQ(slot->distance2[i], dist[start + i]);
           ASSERT_EQ(slot->margin[i], margin[start + i]);
         }
@@ -129,7 +143,7 @@ TEST(CudaKMeans, PipelineBlocksEqualTheCpuBackend) {
         pending.emplace_back(&slot, start);
       }
       while (!pending.empty()) finish();
-      EXPECT_EQ(inertia, want_inertia);
+      EXPECT_EQ(inertia, want_inertia) << "d " << d << ", k " << k;
       for (int c = 0; c < k; ++c) {
         EXPECT_EQ(got.count(c), want.count(c));
         EXPECT_EQ(got.weight(c), want.weight(c));
@@ -145,7 +159,7 @@ TEST(CudaKMeans, PipelineBlocksEqualTheCpuBackend) {
 TEST(CudaKMeans, FitsEqualTheCpuBackend) {
   std::string why;
   if (cuda_device_count(&why) == 0) GTEST_SKIP() << "no CUDA device: " << why;
-  const int d = 5;
+  const int d = 8;  // the register-row kernel
   const std::uint64_t rows = 150001;
   std::vector<float> x = values(rows * d, 7);
   for (std::uint64_t i = 0; i < rows; ++i) x[i * d] += static_cast<float>(i % 6) * 8.0f;  // six groups
@@ -159,7 +173,7 @@ TEST(CudaKMeans, FitsEqualTheCpuBackend) {
     bool lloyd, weighted;
     std::uint64_t gpu_memory;  // 0: the default (resident); small: streamed through the ring
   };
-  const std::uint64_t small = std::uint64_t{6} << 20;  // the ring fits (4.3 MiB), every row does not (8.1)
+  const std::uint64_t small = std::uint64_t{8} << 20;  // the ring fits (5.8 MiB), every row does not (11)
   for (const Case& c : {Case{"mini-batch", 6, 1024, 0, false, false, 0},
                         Case{"mini-batch, weighted, refined", 9, 1024, 3, false, true, 0},
                         Case{"mini-batch, streamed", 6, 4096, 2, false, true, small},

@@ -285,6 +285,42 @@ TEST(KMeansSums, ExactWhateverTheOrder) {
   }
 }
 
+// The 64-bit runs of accumulate give the plain 128-bit sum of every term, for terms small and large
+// (values up to 10^7: fixed-point terms past 2^52 take the 128-bit path) over more rows than one run.
+TEST(KMeansSums, RunsEqualTheTermByTermSum) {
+  const std::uint64_t rows = 5000;
+  const int d = 3, k = 4;
+  std::vector<float> x(rows * d), w(rows);
+  std::vector<std::int32_t> labels(rows);
+  RandomStream rng(5, RandomPurpose::kMixtureRow, 0);
+  for (std::uint64_t i = 0; i < rows; ++i) {
+    for (int j = 0; j < d; ++j)
+      x[i * d + static_cast<std::uint64_t>(j)] =
+          static_cast<float>((rng.uniform() - 0.5) * (j == 2 ? 2e7 : 8));
+    w[i] = static_cast<float>(rng.uniform() * 3);
+    labels[i] = static_cast<std::int32_t>(i % k);
+  }
+  kernels::cpu::ClusterSums got(k, d);
+  got.accumulate(x.data(), rows, labels.data(), w.data(), 2);
+  std::vector<kernels::cpu::ClusterSums::Wide> sums(k * d, 0), weights(k, 0);
+  std::vector<std::uint64_t> counts(k, 0);
+  for (std::uint64_t i = 0; i < rows; ++i) {
+    const auto c = static_cast<std::size_t>(labels[i]);
+    for (int j = 0; j < d; ++j)
+      sums[c * d + static_cast<std::size_t>(j)] +=
+          kernels::to_fixed(static_cast<double>(w[i]) * x[i * d + static_cast<std::uint64_t>(j)]);
+    weights[c] += kernels::to_fixed(w[i]);
+    ++counts[c];
+  }
+  kernels::cpu::ClusterSums want(k, d);
+  want.add_raw(sums.data(), weights.data(), counts.data());
+  for (int c = 0; c < k; ++c) {
+    EXPECT_EQ(got.count(c), want.count(c));
+    EXPECT_EQ(got.weight(c), want.weight(c));
+    for (int j = 0; j < d; ++j) EXPECT_EQ(got.sum(c, j), want.sum(c, j)) << c << " " << j;
+  }
+}
+
 // The blocked, vectorised assign gives the scalar formula's bits: labels (ties to the smallest index),
 // distances and margins, for row counts that are not multiples of the vector width, centre counts that are
 // not multiples of the group, and duplicated (tied) centres.
@@ -316,7 +352,7 @@ TEST(KMeansKernels, AssignEqualsTheScalarFormula) {
   }
 }
 
-// to_fixed rounds as llround does, halves away from zero included.
+// to_fixed rounds as llround does, halves away from zero included, and saturates out of range.
 TEST(KMeansSums, FixedPointRoundsAsLlround) {
   const double ulp = 1.0 / kernels::kFixedScale;
   std::vector<double> values = {0,         0.5 * ulp,     -0.5 * ulp,    1.5 * ulp,      -1.5 * ulp,
@@ -329,6 +365,9 @@ TEST(KMeansSums, FixedPointRoundsAsLlround) {
     values.push_back(std::floor(u * 1e6) * 0.5 * ulp);  // exact halves
   }
   for (const double v : values) ASSERT_EQ(kernels::to_fixed(v), llround(v * kernels::kFixedScale)) << v;
+  // Beyond the range, both signs saturate at the same bound on every backend.
+  EXPECT_EQ(kernels::to_fixed(1e10), std::int64_t{9223372036854774784});
+  EXPECT_EQ(kernels::to_fixed(-1e300), -std::int64_t{9223372036854774784});
 }
 
 }  // namespace

@@ -31,8 +31,6 @@ struct Device {
   bool loaded = false;    // and they are there
 };
 
-using kernels::squared_distance;
-
 struct Data {
   const float* x;
   std::uint64_t rows;
@@ -156,10 +154,20 @@ std::vector<float> kmeans_plus_plus(const Data& data, int k, std::uint64_t seed)
   for (std::size_t i = 0; i < n; ++i) w[i] = data.weight(i);
   const std::uint64_t first = search_cumulative(cum, rng.uniform() * cumulate(w));
   std::copy_n(data.row(first), d, centres.begin());
-  std::vector<double> closest(n);
-  for (std::size_t i = 0; i < n; ++i)
-    closest[i] = w[i] * static_cast<double>(squared_distance(data.row(i), centres.data(), d));
+  // Squared distances of every sample row to one row, by the vectorised assign against a single centre
+  // (the bits of squared_distance).
   const int trials = 2 + static_cast<int>(std::log(static_cast<double>(k)));
+  std::vector<std::vector<float>> dist(static_cast<std::size_t>(trials), std::vector<float>(n));
+  std::vector<std::vector<std::int32_t>> unused(static_cast<std::size_t>(trials),
+                                                std::vector<std::int32_t>(n));
+  auto distances_to = [&](const float* centre, int t) {
+    const auto tt = static_cast<std::size_t>(t);
+    kernels::cpu::assign(data.x, n, d, centre, 1, nullptr, unused[tt].data(), dist[tt].data(), nullptr, 1);
+    return dist[tt].data();
+  };
+  std::vector<double> closest(n);
+  const float* d0 = distances_to(centres.data(), 0);
+  for (std::size_t i = 0; i < n; ++i) closest[i] = w[i] * static_cast<double>(d0[i]);
   std::vector<std::vector<double>> candidate(static_cast<std::size_t>(trials), std::vector<double>(n));
   std::vector<std::uint64_t> ids(static_cast<std::size_t>(trials));
   std::vector<double> potential(static_cast<std::size_t>(trials));
@@ -169,11 +177,11 @@ std::vector<float> kmeans_plus_plus(const Data& data, int k, std::uint64_t seed)
       ids[static_cast<std::size_t>(t)] = search_cumulative(cum, rng.uniform() * pot);
 #pragma omp parallel for schedule(static) num_threads(data.threads)
     for (int t = 0; t < trials; ++t) {
-      const float* cand = data.row(ids[static_cast<std::size_t>(t)]);
+      const float* dt = distances_to(data.row(ids[static_cast<std::size_t>(t)]), t);
       auto& v = candidate[static_cast<std::size_t>(t)];
       double s = 0;
       for (std::size_t i = 0; i < n; ++i) {
-        v[i] = std::min(closest[i], w[i] * static_cast<double>(squared_distance(data.row(i), cand, d)));
+        v[i] = std::min(closest[i], w[i] * static_cast<double>(dt[i]));
         s += v[i];
       }
       potential[static_cast<std::size_t>(t)] = s;
@@ -499,7 +507,7 @@ Pass full_pass(const RowSource& src, const std::vector<float>& centres, int k, s
       throw_if_interrupted();
       const std::uint64_t n = std::min(kPassRows, src.rows() - start);
       const bool last = start + n == src.rows();
-      if (pending.size() >= 2) finish();  // the ring has three slots: the third is free once this is done
+      if (pending.size() >= 3) finish();  // the ring has three slots: the oldest block frees one
       kernels::cuda::Pipeline::Slot& slot = pl.acquire();
       const kernels::cuda::Pipeline::Work work{weighted, false, true, last};
       if (dev->loaded) {

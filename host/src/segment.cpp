@@ -474,7 +474,7 @@ AssignReport assign_segments(const std::filesystem::path& model_path, const std:
     for (std::uint64_t start = 0; start < r.rows(); start += kBlockRows) {
       throw_if_interrupted();
       const std::uint64_t n = std::min(kBlockRows, r.rows() - start);
-      if (pending.size() >= 2) finish();
+      if (pending.size() >= 3) finish();  // the ring has three slots: the oldest block frees one
       kernels::cuda::Pipeline::Slot& slot = pl.acquire();
       read_columns(r, idx, start, n, block, slot.x);
       t.apply(slot.x, n);

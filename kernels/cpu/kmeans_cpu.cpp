@@ -147,20 +147,53 @@ void ClusterSums::accumulate(const float* x, std::uint64_t rows, const std::int3
   const int nthreads =
       std::max(1, std::min<int>(threads, static_cast<int>((rows + kBlockRows - 1) / kBlockRows)));
   std::vector<ClusterSums> partial(static_cast<std::size_t>(nthreads), ClusterSums(k_, d_));
+  // Terms below 2^52 in magnitude are summed in 64-bit integers over runs of at most 2^11 rows (which
+  // cannot overflow: 2^11 · 2^52 = 2^63) and the runs are added to the 128-bit sums; larger terms go to the
+  // 128-bit sums directly. Integer addition is exact, so this is the same result at a fraction of the cost
+  // of a 128-bit addition per term.
+  constexpr std::int64_t kSmall = std::int64_t{1} << 52;
+  constexpr std::uint64_t kRun = 2048;
 #pragma omp parallel num_threads(nthreads)
   {
-    ClusterSums& p = partial[static_cast<std::size_t>(omp_get_thread_num())];
-#pragma omp for schedule(static)
-    for (std::int64_t ii = 0; ii < static_cast<std::int64_t>(rows); ++ii) {
-      const auto i = static_cast<std::uint64_t>(ii);
+    const int t = omp_get_thread_num();
+    ClusterSums& p = partial[static_cast<std::size_t>(t)];
+    const std::uint64_t per =
+        (rows + static_cast<std::uint64_t>(nthreads) - 1) / static_cast<std::uint64_t>(nthreads);
+    const std::uint64_t begin = std::min(rows, per * static_cast<std::uint64_t>(t));
+    const std::uint64_t end = std::min(rows, begin + per);
+    const auto kd = static_cast<std::size_t>(k_) * static_cast<std::size_t>(d_);
+    std::vector<std::int64_t> run_sums(kd, 0), run_weights(static_cast<std::size_t>(k_), 0);
+    auto flush = [&] {
+      for (std::size_t v = 0; v < kd; ++v) {
+        p.sums_[v] += run_sums[v];
+        run_sums[v] = 0;
+      }
+      for (std::size_t c = 0; c < run_weights.size(); ++c) {
+        p.weights_[c] += run_weights[c];
+        run_weights[c] = 0;
+      }
+    };
+    for (std::uint64_t i = begin; i < end; ++i) {
+      if ((i - begin) % kRun == 0 && i != begin) flush();
       const auto c = static_cast<std::size_t>(labels[i]);
       const double w = weights != nullptr ? static_cast<double>(weights[i]) : 1.0;
       const float* row = x + i * static_cast<std::uint64_t>(d_);
-      Wide* s = p.sums_.data() + c * static_cast<std::size_t>(d_);
-      for (int j = 0; j < d_; ++j) s[j] += to_fixed(w * static_cast<double>(row[j]));
-      p.weights_[c] += to_fixed(w);
+      std::int64_t* s = run_sums.data() + c * static_cast<std::size_t>(d_);
+      for (int j = 0; j < d_; ++j) {
+        const std::int64_t f = to_fixed(w * static_cast<double>(row[j]));
+        if (f < kSmall && f > -kSmall)
+          s[j] += f;
+        else
+          p.sums_[c * static_cast<std::size_t>(d_) + static_cast<std::size_t>(j)] += f;
+      }
+      const std::int64_t fw = to_fixed(w);
+      if (fw < kSmall && fw > -kSmall)
+        run_weights[c] += fw;
+      else
+        p.weights_[c] += fw;
       ++p.counts_[c];
     }
+    flush();
   }
   for (const ClusterSums& p : partial) add(p);
 }

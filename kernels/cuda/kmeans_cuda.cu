@@ -230,17 +230,17 @@ unsigned blocks_for(std::uint64_t rows) {
 
 // The assign kernel for the shape: a register-row kernel for the common dimensions when the centres fit
 // shared memory, else the generic one (centres in shared memory when they fit, else read from global).
-void launch_assign(const float* x, std::uint64_t rows, int d, const float* centres, int k, const float* weights,
-                   std::int32_t* labels, float* distance2, float* margin, double* weighted,
-                   cudaStream_t stream) {
+void launch_assign(const float* x, std::uint64_t rows, int d, const float* centres, int k,
+                   const float* weights, std::int32_t* labels, float* distance2, float* margin,
+                   double* weighted, cudaStream_t stream) {
   const std::size_t shared = static_cast<std::size_t>(k) * static_cast<std::size_t>(d) * sizeof(float);
   const bool use_shared = shared <= 48 * 1024;
   const unsigned grid = blocks_for(rows);
-#define SEGSTREAM_ASSIGN_FIXED(D)                                                                          \
-  case D:                                                                                                  \
-    assign_rows_fixed<D><<<grid, kThreads, shared, stream>>>(x, rows, centres, k, weights, labels, distance2, \
-                                                             margin, weighted);                            \
-    check(cudaGetLastError(), "assign launch");                                                            \
+#define SEGSTREAM_ASSIGN_FIXED(D)                                                                  \
+  case D:                                                                                          \
+    assign_rows_fixed<D><<<grid, kThreads, shared, stream>>>(x, rows, centres, k, weights, labels, \
+                                                             distance2, margin, weighted);         \
+    check(cudaGetLastError(), "assign launch");                                                    \
     return;
   if (use_shared) {
     switch (d) {
@@ -256,8 +256,8 @@ void launch_assign(const float* x, std::uint64_t rows, int d, const float* centr
         break;
     }
   }
-  assign_rows<<<grid, kThreads, use_shared ? shared : 0, stream>>>(x, rows, d, centres, k, use_shared, weights,
-                                                                  labels, distance2, margin, weighted);
+  assign_rows<<<grid, kThreads, use_shared ? shared : 0, stream>>>(
+      x, rows, d, centres, k, use_shared, weights, labels, distance2, margin, weighted);
 #undef SEGSTREAM_ASSIGN_FIXED
   check(cudaGetLastError(), "assign launch");
 }
@@ -370,9 +370,8 @@ double assign_accumulate(const float* x, std::uint64_t rows, int d, const float*
 namespace segstream::kernels::cuda {
 
 namespace {
-constexpr int kSlots = 3;         // pinned host slots
+constexpr int kSlots = 3;          // pinned host slots
 constexpr int kDeviceBuffers = 2;  // device row buffers
-constexpr int kAccumulateBlocks = 1024;
 
 template <class T>
 T* device_alloc(std::size_t n, const char* what) {
@@ -388,7 +387,9 @@ T* host_alloc(std::size_t n, const char* what) {
   return static_cast<T*>(p);
 }
 
-std::uint64_t runs_of(std::uint64_t rows) { return (rows + kInertiaRows - 1) / kInertiaRows; }
+std::uint64_t runs_of(std::uint64_t rows) {
+  return (rows + kInertiaRows - 1) / kInertiaRows;
+}
 }  // namespace
 
 struct Pipeline::Impl {
@@ -405,6 +406,8 @@ struct Pipeline::Impl {
     cudaEvent_t uploaded = nullptr, done = nullptr;
     bool in_flight = false;
     bool has_upload = false;
+    bool computed = false;   // results of a compute are (or will be) in the slot
+    bool took_sums = false;  // and the cluster sums with them
     std::uint64_t n = 0;
     const float* rows = nullptr;     // device rows of the uploaded block
     const float* weights = nullptr;  // device weights, or null
@@ -413,7 +416,9 @@ struct Pipeline::Impl {
 
   int d, k;
   std::uint64_t block_rows, resident_rows;
+  int multiprocessors = 1;
   cudaStream_t copy = nullptr, compute = nullptr;
+  cudaEvent_t resident_copied = nullptr;  // after the latest copy into the resident rows
   HostSlot slots[kSlots];
   int next_slot = 0;
   float* ring_x[kDeviceBuffers] = {};
@@ -439,8 +444,8 @@ struct Pipeline::Impl {
     if (compute != nullptr) (void)cudaStreamSynchronize(compute);
     for (HostSlot& s : slots) {
       for (void* p : {static_cast<void*>(s.x), static_cast<void*>(s.w), static_cast<void*>(s.centres),
-                      static_cast<void*>(s.labels), static_cast<void*>(s.distance2), static_cast<void*>(s.margin),
-                      static_cast<void*>(s.runs), static_cast<void*>(s.sums)})
+                      static_cast<void*>(s.labels), static_cast<void*>(s.distance2),
+                      static_cast<void*>(s.margin), static_cast<void*>(s.runs), static_cast<void*>(s.sums)})
         if (p != nullptr) (void)cudaFreeHost(p);
       if (s.uploaded != nullptr) (void)cudaEventDestroy(s.uploaded);
       if (s.done != nullptr) (void)cudaEventDestroy(s.done);
@@ -450,10 +455,12 @@ struct Pipeline::Impl {
       if (ring_w[b] != nullptr) (void)cudaFree(ring_w[b]);
       if (consumed[b] != nullptr) (void)cudaEventDestroy(consumed[b]);
     }
-    for (void* p : {static_cast<void*>(resident_x), static_cast<void*>(resident_w), static_cast<void*>(centres),
-                    static_cast<void*>(labels), static_cast<void*>(distance2), static_cast<void*>(margin),
-                    static_cast<void*>(weighted), static_cast<void*>(runs), static_cast<void*>(sums)})
+    for (void* p :
+         {static_cast<void*>(resident_x), static_cast<void*>(resident_w), static_cast<void*>(centres),
+          static_cast<void*>(labels), static_cast<void*>(distance2), static_cast<void*>(margin),
+          static_cast<void*>(weighted), static_cast<void*>(runs), static_cast<void*>(sums)})
       if (p != nullptr) (void)cudaFree(p);
+    if (resident_copied != nullptr) (void)cudaEventDestroy(resident_copied);
     if (copy != nullptr) (void)cudaStreamDestroy(copy);
     if (compute != nullptr) (void)cudaStreamDestroy(compute);
   }
@@ -475,7 +482,9 @@ struct Pipeline::Impl {
         unsigned long long* dcounts = dwsum + 2 * static_cast<std::size_t>(k);
         const std::size_t acc_shared = accumulate_shared_bytes(k, d);
         if (acc_shared <= kSharedBytes) {
-          const unsigned grid = std::min<unsigned>(blocks_for(n), kAccumulateBlocks);
+          // A few blocks per multiprocessor: each flushes k·d + k values to global memory once.
+          const unsigned grid =
+              std::min<unsigned>(blocks_for(n), 4u * static_cast<unsigned>(multiprocessors));
           accumulate_rows_shared<<<grid, kThreads, acc_shared, compute>>>(rows, n, d, k, labels, w, dsums,
                                                                           dwsum, dcounts);
         } else {
@@ -504,6 +513,8 @@ struct Pipeline::Impl {
     check(cudaEventRecord(s.done, compute), "record done");
     s.n = n;
     s.in_flight = true;
+    s.computed = true;
+    s.took_sums = work.take_sums;
     s.has_upload = false;
   }
 };
@@ -519,6 +530,7 @@ Pipeline::Pipeline(int d, int k, std::uint64_t block_rows, std::uint64_t residen
     const std::size_t kd = static_cast<std::size_t>(k) * static_cast<std::size_t>(d);
     check(cudaStreamCreateWithFlags(&m.copy, cudaStreamNonBlocking), "create copy stream");
     check(cudaStreamCreateWithFlags(&m.compute, cudaStreamNonBlocking), "create compute stream");
+    check(cudaEventCreateWithFlags(&m.resident_copied, cudaEventDisableTiming), "create event");
     for (int i = 0; i < kSlots; ++i) {
       Impl::HostSlot& s = m.slots[i];
       s.x = host_alloc<float>(bx, "pinned rows");
@@ -539,8 +551,8 @@ Pipeline::Pipeline(int d, int k, std::uint64_t block_rows, std::uint64_t residen
       check(cudaEventCreateWithFlags(&m.consumed[b], cudaEventDisableTiming), "create event");
     }
     if (resident_rows > 0) {
-      m.resident_x = device_alloc<float>(static_cast<std::size_t>(resident_rows) * static_cast<std::size_t>(d),
-                                         "resident rows");
+      m.resident_x = device_alloc<float>(
+          static_cast<std::size_t>(resident_rows) * static_cast<std::size_t>(d), "resident rows");
       m.resident_w = device_alloc<float>(resident_rows, "resident weights");
     }
     m.centres = device_alloc<float>(kd, "device centres");
@@ -550,7 +562,12 @@ Pipeline::Pipeline(int d, int k, std::uint64_t block_rows, std::uint64_t residen
     m.weighted = device_alloc<double>(block_rows, "device inertia");
     m.runs = device_alloc<double>(runs_of(block_rows), "device inertia runs");
     m.sums = device_alloc<unsigned long long>(m.sum_words(), "device sums");
-    check(cudaMemset(m.sums, 0, m.sum_words() * sizeof(unsigned long long)), "clear sums");
+    // On the compute stream: the streams do not wait for the legacy default stream.
+    check(cudaMemsetAsync(m.sums, 0, m.sum_words() * sizeof(unsigned long long), m.compute), "clear sums");
+    int device = 0;
+    check(cudaGetDevice(&device), "cudaGetDevice");
+    check(cudaDeviceGetAttribute(&m.multiprocessors, cudaDevAttrMultiProcessorCount, device),
+          "cudaDeviceGetAttribute");
   } catch (...) {
     m.release();
     delete impl_;
@@ -563,10 +580,18 @@ Pipeline::~Pipeline() {
   delete impl_;
 }
 
-int Pipeline::d() const { return impl_->d; }
-int Pipeline::k() const { return impl_->k; }
-std::uint64_t Pipeline::block_rows() const { return impl_->block_rows; }
-std::uint64_t Pipeline::resident_rows() const { return impl_->resident_rows; }
+int Pipeline::d() const {
+  return impl_->d;
+}
+int Pipeline::k() const {
+  return impl_->k;
+}
+std::uint64_t Pipeline::block_rows() const {
+  return impl_->block_rows;
+}
+std::uint64_t Pipeline::resident_rows() const {
+  return impl_->resident_rows;
+}
 
 std::uint64_t Pipeline::device_bytes(int d, int k, std::uint64_t block_rows, std::uint64_t resident_rows) {
   const std::uint64_t du = static_cast<std::uint64_t>(d), ku = static_cast<std::uint64_t>(k);
@@ -584,6 +609,8 @@ Pipeline::Slot& Pipeline::acquire() {
   }
   if (s.has_upload) check(cudaEventSynchronize(s.uploaded), "wait for a copy");
   s.has_upload = false;
+  s.computed = false;
+  s.took_sums = false;
   return s.pub;
 }
 
@@ -596,7 +623,7 @@ void Pipeline::upload(Slot& slot, std::uint64_t n, bool weighted, std::int64_t k
   if (keep_at >= 0) {
     const auto at = static_cast<std::uint64_t>(keep_at);
     SEGSTREAM_ASSERT(at + n <= m.resident_rows, "rows {}..{} are past the {} resident rows", at, at + n,
-                      m.resident_rows);
+                     m.resident_rows);
     dx = m.resident_x + at * static_cast<std::uint64_t>(m.d);
     dw = m.resident_w + at;
     s.buffer = -1;
@@ -614,6 +641,7 @@ void Pipeline::upload(Slot& slot, std::uint64_t n, bool weighted, std::int64_t k
   if (weighted)
     check(cudaMemcpyAsync(dw, s.w, n * sizeof(float), cudaMemcpyHostToDevice, m.copy), "copy weights");
   check(cudaEventRecord(s.uploaded, m.copy), "record upload");
+  if (keep_at >= 0) check(cudaEventRecord(m.resident_copied, m.copy), "record upload");
   s.has_upload = true;
   s.n = n;
   s.rows = dx;
@@ -634,9 +662,11 @@ void Pipeline::compute_resident(Slot& slot, std::uint64_t start, std::uint64_t n
   Impl& m = *impl_;
   Impl::HostSlot& s = m.slots[slot.index];
   SEGSTREAM_ASSERT(n <= m.block_rows && start + n <= m.resident_rows,
-                    "resident rows {}..{} are not held (block {}, resident {})", start, start + n, m.block_rows,
-                    m.resident_rows);
+                   "resident rows {}..{} are not held (block {}, resident {})", start, start + n,
+                   m.block_rows, m.resident_rows);
   s.buffer = -1;
+  // Every copy into the resident rows is ordered before this (the copy stream runs them in order).
+  check(cudaStreamWaitEvent(m.compute, m.resident_copied, 0), "wait for the resident rows");
   m.run_block(s, m.resident_x + start * static_cast<std::uint64_t>(m.d),
               work.weighted ? m.resident_w + start : nullptr, n, centres, work);
 }
@@ -644,6 +674,7 @@ void Pipeline::compute_resident(Slot& slot, std::uint64_t start, std::uint64_t n
 double Pipeline::wait(Slot& slot) {
   Impl& m = *impl_;
   Impl::HostSlot& s = m.slots[slot.index];
+  SEGSTREAM_ASSERT(s.computed, "wait() on slot {} with nothing computed", slot.index);
   if (s.in_flight) {
     check(cudaEventSynchronize(s.done), "wait for a block");
     s.in_flight = false;
@@ -656,6 +687,8 @@ double Pipeline::wait(Slot& slot) {
 void Pipeline::add_taken_sums(const Slot& slot, cpu::ClusterSums& sums) const {
   const Impl& m = *impl_;
   const Impl::HostSlot& s = m.slots[slot.index];
+  SEGSTREAM_ASSERT(s.computed && s.took_sums && !s.in_flight, "slot {} holds no cluster sums to take",
+                   slot.index);
   using Wide = cpu::ClusterSums::Wide;
   using UWide = unsigned __int128;
   auto wide = [](unsigned long long lo, unsigned long long hi) {
@@ -765,16 +798,18 @@ AssignBenchmark benchmark_assign(std::uint64_t rows, int d, int k, int repeats) 
     r.fp32_flops_per_s = 2.0 * 8 * 256 * static_cast<double>(blocks) * kThreads / best;
   }
   {  // host to device from pinned memory, 1 GiB
-    char* pinned = host_alloc<char>(copy_bytes, "pinned benchmark buffer");
+    struct Pinned {
+      char* p;
+      ~Pinned() { (void)cudaFreeHost(p); }
+    } pinned{host_alloc<char>(copy_bytes, "pinned benchmark buffer")};
     DeviceArray<char> to(copy_bytes);
-    std::fill_n(pinned, copy_bytes, 1);
+    std::fill_n(pinned.p, copy_bytes, 1);
     double best = 1e30;
     for (int i = 0; i < 3; ++i) {
       timer.start();
-      check(cudaMemcpy(to.p, pinned, copy_bytes, cudaMemcpyHostToDevice), "copy");
+      check(cudaMemcpy(to.p, pinned.p, copy_bytes, cudaMemcpyHostToDevice), "copy");
       best = std::min(best, timer.stop());
     }
-    (void)cudaFreeHost(pinned);
     r.h2d_bytes_per_s = static_cast<double>(copy_bytes) / best;
   }
   {  // the assign kernel on resident rows
@@ -789,7 +824,8 @@ AssignBenchmark benchmark_assign(std::uint64_t rows, int d, int k, int repeats) 
     double best = 1e30;
     for (int i = 0; i < repeats; ++i) {
       timer.start();
-      launch_assign(x.p, rows, d, centres.p, k, nullptr, labels.p, distance2.p, margin.p, weighted.p, nullptr);
+      launch_assign(x.p, rows, d, centres.p, k, nullptr, labels.p, distance2.p, margin.p, weighted.p,
+                    nullptr);
       best = std::min(best, timer.stop());
     }
     r.assign_seconds = best;

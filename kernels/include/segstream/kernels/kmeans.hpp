@@ -50,13 +50,17 @@ SEGSTREAM_HD Nearest nearest_centre(const float* x, const float* centres, int k,
 }
 
 // Fixed point for cluster sums: value × 2^32 rounded to an int64, summed in 128 bits (exact for any
-// order; |w·x| < 2^31 per term and up to 2^64 terms). Values outside are clamped by the caller's checks.
-inline constexpr double kFixedScale = 4294967296.0;  // 2^32
+// order; up to 2^64 terms). A term beyond ±2^31 (a raw, unscaled column times its weight) saturates at
+// ±(2^63 − 1024) on every backend alike, rather than converting out of range, which C++ leaves undefined and
+// x86 and CUDA resolve differently. Callers pass finite values.
+inline constexpr double kFixedScale = 4294967296.0;           // 2^32
+inline constexpr double kFixedLimit = 9223372036854774784.0;  // 2^63 − 1024, the largest double below 2^63
 
 // Rounds half away from zero, as llround does, without the library call: the fraction t − trunc(t) is exact
 // in double, so this is llround's result for every |t| < 2^63, and it vectorises.
 SEGSTREAM_HD std::int64_t to_fixed(double v) {
-  const double t = v * kFixedScale;
+  double t = v * kFixedScale;
+  t = t > kFixedLimit ? kFixedLimit : (t < -kFixedLimit ? -kFixedLimit : t);
   const auto r = static_cast<std::int64_t>(t);  // truncates toward zero
   const double frac = t - static_cast<double>(r);
   return r + (frac >= 0.5 ? 1 : 0) - (frac <= -0.5 ? 1 : 0);
