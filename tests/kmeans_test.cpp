@@ -352,8 +352,9 @@ TEST(KMeansKernels, AssignEqualsTheScalarFormula) {
   }
 }
 
-// to_fixed rounds as llround does, halves away from zero included, and saturates out of range.
-TEST(KMeansSums, FixedPointRoundsAsLlround) {
+// to_fixed rounds to nearest with ties to even (as rint does under the default rounding mode), and
+// saturates out of range.
+TEST(KMeansSums, FixedPointRoundsToNearestEven) {
   const double ulp = 1.0 / kernels::kFixedScale;
   std::vector<double> values = {0,         0.5 * ulp,     -0.5 * ulp,    1.5 * ulp,      -1.5 * ulp,
                                 2.5 * ulp, -2.5 * ulp,    0.49999 * ulp, -0.49999 * ulp, 1e9,
@@ -364,7 +365,12 @@ TEST(KMeansSums, FixedPointRoundsAsLlround) {
     values.push_back(u * std::ldexp(1.0, static_cast<int>(rng.uniform() * 60) - 40));
     values.push_back(std::floor(u * 1e6) * 0.5 * ulp);  // exact halves
   }
-  for (const double v : values) ASSERT_EQ(kernels::to_fixed(v), llround(v * kernels::kFixedScale)) << v;
+  for (const double v : values)
+    ASSERT_EQ(kernels::to_fixed(v), static_cast<std::int64_t>(std::nearbyint(v * kernels::kFixedScale))) << v;
+  EXPECT_EQ(kernels::to_fixed(0.5 * ulp), 0);  // ties to even
+  EXPECT_EQ(kernels::to_fixed(1.5 * ulp), 2);
+  EXPECT_EQ(kernels::to_fixed(2.5 * ulp), 2);
+  EXPECT_EQ(kernels::to_fixed(-2.5 * ulp), -2);
   // Beyond the range, both signs saturate at the same bound on every backend.
   EXPECT_EQ(kernels::to_fixed(1e10), std::int64_t{9223372036854774784});
   EXPECT_EQ(kernels::to_fixed(-1e300), -std::int64_t{9223372036854774784});

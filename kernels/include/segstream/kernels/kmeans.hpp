@@ -7,6 +7,10 @@
 #include <cmath>
 #include <cstdint>
 
+#if defined(__x86_64__) && !defined(__CUDA_ARCH__)
+#include <emmintrin.h>
+#endif
+
 #include "segstream/core/hd.hpp"
 
 namespace segstream::kernels {
@@ -49,21 +53,24 @@ SEGSTREAM_HD Nearest nearest_centre(const float* x, const float* centres, int k,
   return n;
 }
 
-// Fixed point for cluster sums: value × 2^32 rounded to an int64, summed in 128 bits (exact for any
-// order; up to 2^64 terms). A term beyond ±2^31 (a raw, unscaled column times its weight) saturates at
-// ±(2^63 − 1024) on every backend alike, rather than converting out of range, which C++ leaves undefined and
-// x86 and CUDA resolve differently. Callers pass finite values.
+// Fixed point for cluster sums: value × 2^32 rounded to the nearest int64, ties to even, summed in 128 bits
+// (exact for any order; up to 2^64 terms). Rounding to nearest even is the conversion both backends do in
+// one instruction (cvtsd2si under the default rounding mode; __double2ll_rn on CUDA). A term beyond ±2^31
+// (a raw, unscaled column times its weight) saturates at ±(2^63 − 1024) on every backend alike, rather than
+// converting out of range, which x86 and CUDA resolve differently. Callers pass finite values.
 inline constexpr double kFixedScale = 4294967296.0;           // 2^32
 inline constexpr double kFixedLimit = 9223372036854774784.0;  // 2^63 − 1024, the largest double below 2^63
 
-// Rounds half away from zero, as llround does, without the library call: the fraction t − trunc(t) is exact
-// in double, so this is llround's result for every |t| < 2^63, and it vectorises.
 SEGSTREAM_HD std::int64_t to_fixed(double v) {
   double t = v * kFixedScale;
   t = t > kFixedLimit ? kFixedLimit : (t < -kFixedLimit ? -kFixedLimit : t);
-  const auto r = static_cast<std::int64_t>(t);  // truncates toward zero
-  const double frac = t - static_cast<double>(r);
-  return r + (frac >= 0.5 ? 1 : 0) - (frac <= -0.5 ? 1 : 0);
+#if defined(__CUDA_ARCH__)
+  return __double2ll_rn(t);
+#elif defined(__x86_64__)
+  return _mm_cvtsd_si64(_mm_set_sd(t));  // the default MXCSR mode: nearest, ties to even
+#else
+  return std::llrint(t);
+#endif
 }
 
 }  // namespace segstream::kernels
