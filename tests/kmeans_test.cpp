@@ -288,15 +288,15 @@ TEST(KMeansSums, ExactWhateverTheOrder) {
 // The 64-bit runs of accumulate give the plain 128-bit sum of every term, for terms small and large
 // (values up to 10^7: fixed-point terms past 2^52 take the 128-bit path) over more rows than one run.
 TEST(KMeansSums, RunsEqualTheTermByTermSum) {
-  const std::uint64_t rows = 5000;
-  const int d = 3, k = 4;
+  const std::uint64_t rows = 40000;  // two threads of 20,000 rows, each more than one run
+  const int d = 11, k = 4;
   std::vector<float> x(rows * d), w(rows);
   std::vector<std::int32_t> labels(rows);
   RandomStream rng(5, RandomPurpose::kMixtureRow, 0);
   for (std::uint64_t i = 0; i < rows; ++i) {
     for (int j = 0; j < d; ++j)
       x[i * d + static_cast<std::uint64_t>(j)] =
-          static_cast<float>((rng.uniform() - 0.5) * (j == 2 ? 2e7 : 8));
+          static_cast<float>((rng.uniform() - 0.5) * ((j == 2 || j == 9) && i % 3 == 0 ? 2e7 : 8));
     w[i] = static_cast<float>(rng.uniform() * 3);
     labels[i] = static_cast<std::int32_t>(i % k);
   }

@@ -144,9 +144,10 @@ double ClusterSums::weight(int c) const {
 
 void ClusterSums::accumulate(const float* x, std::uint64_t rows, const std::int32_t* labels,
                              const float* weights, int threads) {
-  const int nthreads =
-      std::max(1, std::min<int>(threads, static_cast<int>((rows + kBlockRows - 1) / kBlockRows)));
-  std::vector<ClusterSums> partial(static_cast<std::size_t>(nthreads), ClusterSums(k_, d_));
+  // A thread per 16,384 rows at most: below that a thread's own sums cost more than its share of the work.
+  const int nthreads = std::max(1, std::min<int>(threads, static_cast<int>(rows / 16384)));
+  std::vector<ClusterSums> partial(static_cast<std::size_t>(nthreads > 1 ? nthreads : 0),
+                                   ClusterSums(k_, d_));
   // Terms below 2^52 in magnitude are summed in 64-bit integers over runs of at most 2^11 rows (which
   // cannot overflow: 2^11 · 2^52 = 2^63) and the runs are added to the 128-bit sums; larger terms go to the
   // 128-bit sums directly. Integer addition is exact, so this is the same result at a fraction of the cost
@@ -156,7 +157,7 @@ void ClusterSums::accumulate(const float* x, std::uint64_t rows, const std::int3
 #pragma omp parallel num_threads(nthreads)
   {
     const int t = omp_get_thread_num();
-    ClusterSums& p = partial[static_cast<std::size_t>(t)];
+    ClusterSums& p = nthreads > 1 ? partial[static_cast<std::size_t>(t)] : *this;  // one thread: in place
     const std::uint64_t per =
         (rows + static_cast<std::uint64_t>(nthreads) - 1) / static_cast<std::uint64_t>(nthreads);
     const std::uint64_t begin = std::min(rows, per * static_cast<std::uint64_t>(t));
