@@ -13,6 +13,7 @@
 #include "segstream/io/hdf5.hpp"
 #include "test_util.hpp"
 
+#include "segstream/core/error.hpp"
 #include "segstream/core/philox.hpp"
 #include "segstream/kernels/cuda_device.hpp"
 #include "segstream/kernels/kmeans_cpu.hpp"
@@ -201,6 +202,12 @@ TEST(CudaKMeans, FitsEqualTheCpuBackend) {
     EXPECT_EQ(gpu_model.counts, cpu_model.counts) << c.name;
     EXPECT_EQ(gpu_model.cluster_weight, cpu_model.cluster_weight) << c.name;
   }
+  // A budget too small for the pipeline itself is a resource error before anything runs.
+  host::KMeansConfig cfg;
+  cfg.k = 6;
+  cfg.cuda = true;
+  cfg.gpu_memory = 1024;
+  EXPECT_THROW(host::fit_kmeans(x.data(), rows, d, nullptr, cfg), ResourceError);
 }
 
 // fit and assign through files with --device cuda write what the CPU writes.
