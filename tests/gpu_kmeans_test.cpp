@@ -63,8 +63,17 @@ TEST(CudaKMeans, SameAsTheCpuBackend) {
     EXPECT_EQ(l1, l2);
     cpu::ClusterSums s1(c.k, c.d), s2(c.k, c.d);
     s1.accumulate(x.data(), c.rows, l1.data(), weights.data(), 2);
-    cuda::accumulate(x.data(), c.rows, c.d, l1.data(), weights.data(), s2);
-    cpu::ClusterSums s3(c.k, c.d);  // both in one call, the rows copied once
+    {  // in two calls, each adding to the sums the other left
+      const std::uint64_t half = c.rows / 2;
+      std::vector<std::int32_t> lh(c.rows);
+      std::vector<float> dh(c.rows);
+      cuda::assign_accumulate(x.data(), half, c.d, centres.data(), c.k, weights.data(), lh.data(), dh.data(),
+                              s2);
+      cuda::assign_accumulate(x.data() + half * c.d, c.rows - half, c.d, centres.data(), c.k,
+                              weights.data() + half, lh.data() + half, dh.data() + half, s2);
+      EXPECT_EQ(lh, l1);
+    }
+    cpu::ClusterSums s3(c.k, c.d);  // in one call
     std::vector<std::int32_t> l3(c.rows);
     std::vector<float> d3(c.rows);
     EXPECT_EQ(cuda::assign_accumulate(x.data(), c.rows, c.d, centres.data(), c.k, weights.data(), l3.data(),

@@ -12,19 +12,14 @@
 
 #include <string>
 
+#include "cuda_check.hpp"
 #include "segstream/core/error.hpp"
 #include "segstream/kernels/behaviour_cuda.hpp"
 
 namespace segstream::kernels {
 namespace {
 
-void check(cudaError_t status, const char* what) {
-  if (status != cudaSuccess) {
-    (void)cudaGetLastError();
-    throw ResourceError(std::string("CUDA ") + what + ": " + cudaGetErrorName(status) + ": " +
-                        cudaGetErrorString(status));
-  }
-}
+using cuda_detail::check;
 
 struct RecordLess {
   __host__ __device__ bool operator()(const BehaviourRecord& a, const BehaviourRecord& b) const {

@@ -1,7 +1,8 @@
-// k-means assign and accumulate on a CUDA device (kernels/kmeans_cuda.hpp). One thread per row computes
-// nearest_centre of kernels/kmeans.hpp with the centres in shared memory when they fit; the file is built
-// with --fmad=false, so distances round as on the CPU. Cluster sums are added in 128-bit fixed point with
-// two 64-bit atomics per value (the low word, then its carry into the high word): exact in any order.
+// k-means assign and accumulate on a CUDA device (kernels/kmeans_cuda.hpp), all through the stream-model
+// Pipeline. One thread per row computes nearest_centre of kernels/kmeans.hpp with the centres in shared
+// memory when they fit; the file is built with --fmad=false, so distances round as on the CPU. Cluster sums
+// are added in 128-bit fixed point with two 64-bit atomics per value (the low word, then its carry into the
+// high word): exact in any order.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cuda_check.hpp"
 #include "segstream/core/error.hpp"
 #include "segstream/kernels/kmeans.hpp"
 #include "segstream/kernels/kmeans_cuda.hpp"
@@ -17,64 +19,9 @@
 namespace segstream::kernels::cuda {
 namespace {
 
-constexpr std::uint64_t kInertiaBlock = kInertiaRows;  // as cpu::assign
 constexpr int kThreads = 256;
 
-void check(cudaError_t status, const char* what) {
-  if (status != cudaSuccess) {
-    (void)cudaGetLastError();
-    throw ResourceError(std::string("CUDA ") + what + ": " + cudaGetErrorName(status) + ": " +
-                        cudaGetErrorString(status));
-  }
-}
-
-// Device buffers kept between calls and grown as needed: full passes call assign and accumulate once per
-// block of rows, and a cudaMalloc per block would stall every one of them.
-class Workspace {
- public:
-  enum Slot {
-    kRows,
-    kCentres,
-    kWeights,
-    kDistances,
-    kMargins,
-    kLabels,
-    kWeighted,
-    kSums,
-    kWeightSums,
-    kCounts,
-    kSlots
-  };
-  template <class T>
-  T* get(Slot slot, std::size_t n) {
-    Entry& e = entries_[slot];
-    const std::size_t bytes = std::max<std::size_t>(n, 1) * sizeof(T);
-    if (bytes > e.bytes) {
-      if (e.p != nullptr) (void)cudaFree(e.p);
-      e.p = nullptr;
-      e.bytes = 0;
-      check(cudaMalloc(&e.p, bytes), "cudaMalloc");
-      e.bytes = bytes;
-    }
-    return static_cast<T*>(e.p);
-  }
-  ~Workspace() {
-    for (Entry& e : entries_)
-      if (e.p != nullptr) (void)cudaFree(e.p);
-  }
-
- private:
-  struct Entry {
-    void* p = nullptr;
-    std::size_t bytes = 0;
-  };
-  Entry entries_[kSlots];
-};
-
-Workspace& workspace() {
-  thread_local Workspace w;
-  return w;
-}
+using cuda_detail::check;
 
 __global__ void assign_rows(const float* x, std::uint64_t rows, int d, const float* centres, int k,
                             bool shared_centres, const float* weights, std::int32_t* labels, float* distance2,
@@ -263,107 +210,6 @@ void launch_assign(const float* x, std::uint64_t rows, int d, const float* centr
 }
 
 }  // namespace
-
-double assign(const float* x, std::uint64_t rows, int d, const float* centres, int k, const float* weights,
-              std::int32_t* labels, float* distance2, float* margin) {
-  if (rows == 0) return 0;
-  const std::size_t values = static_cast<std::size_t>(rows) * static_cast<std::size_t>(d);
-  Workspace& ws = workspace();
-  float* d_x = ws.get<float>(Workspace::kRows, values);
-  float* d_c = ws.get<float>(Workspace::kCentres, static_cast<std::size_t>(k) * d);
-  float* d_w = weights != nullptr ? ws.get<float>(Workspace::kWeights, rows) : nullptr;
-  float* d_d2 = ws.get<float>(Workspace::kDistances, rows);
-  float* d_margin = margin != nullptr ? ws.get<float>(Workspace::kMargins, rows) : nullptr;
-  auto* d_labels = ws.get<std::int32_t>(Workspace::kLabels, rows);
-  auto* d_weighted = ws.get<double>(Workspace::kWeighted, rows);
-  check(cudaMemcpy(d_x, x, values * sizeof(float), cudaMemcpyHostToDevice), "copy rows");
-  check(cudaMemcpy(d_c, centres, static_cast<std::size_t>(k) * d * sizeof(float), cudaMemcpyHostToDevice),
-        "copy centres");
-  if (weights != nullptr)
-    check(cudaMemcpy(d_w, weights, rows * sizeof(float), cudaMemcpyHostToDevice), "copy weights");
-  launch_assign(d_x, rows, d, d_c, k, d_w, d_labels, d_d2, d_margin, d_weighted, nullptr);
-  check(cudaMemcpy(labels, d_labels, rows * sizeof(std::int32_t), cudaMemcpyDeviceToHost), "copy labels");
-  check(cudaMemcpy(distance2, d_d2, rows * sizeof(float), cudaMemcpyDeviceToHost), "copy distances");
-  if (margin != nullptr)
-    check(cudaMemcpy(margin, d_margin, rows * sizeof(float), cudaMemcpyDeviceToHost), "copy margins");
-  std::vector<double> weighted(rows);
-  check(cudaMemcpy(weighted.data(), d_weighted, rows * sizeof(double), cudaMemcpyDeviceToHost),
-        "copy inertia");
-  // The inertia in cpu::assign's order: rows within a block, then the blocks.
-  double total = 0;
-  for (std::uint64_t b = 0; b < rows; b += kInertiaBlock) {
-    double s = 0;
-    for (std::uint64_t i = b; i < rows && i < b + kInertiaBlock; ++i) s += weighted[i];
-    total += s;
-  }
-  return total;
-}
-
-namespace {
-
-// Adds the rows, labels and weights already in the workspace to `sums`.
-void accumulate_resident(std::uint64_t rows, int d, bool weighted, cpu::ClusterSums& sums) {
-  const int k = sums.k();
-  Workspace& ws = workspace();
-  float* d_x = ws.get<float>(Workspace::kRows, static_cast<std::size_t>(rows) * static_cast<std::size_t>(d));
-  float* d_w = weighted ? ws.get<float>(Workspace::kWeights, rows) : nullptr;
-  auto* d_labels = ws.get<std::int32_t>(Workspace::kLabels, rows);
-  auto* d_sums = ws.get<unsigned long long>(Workspace::kSums, static_cast<std::size_t>(k) * d * 2);
-  auto* d_wsum = ws.get<unsigned long long>(Workspace::kWeightSums, static_cast<std::size_t>(k) * 2);
-  auto* d_counts = ws.get<unsigned long long>(Workspace::kCounts, static_cast<std::size_t>(k));
-  check(cudaMemset(d_sums, 0, static_cast<std::size_t>(k) * d * 2 * sizeof(unsigned long long)),
-        "clear sums");
-  check(cudaMemset(d_wsum, 0, static_cast<std::size_t>(k) * 2 * sizeof(unsigned long long)), "clear weights");
-  check(cudaMemset(d_counts, 0, static_cast<std::size_t>(k) * sizeof(unsigned long long)), "clear counts");
-  accumulate_rows<<<blocks_for(rows), kThreads>>>(d_x, rows, d, d_labels, d_w, d_sums, d_wsum, d_counts);
-  check(cudaGetLastError(), "accumulate_rows launch");
-  std::vector<unsigned long long> s(static_cast<std::size_t>(k) * d * 2), w(static_cast<std::size_t>(k) * 2),
-      n(static_cast<std::size_t>(k));
-  check(cudaMemcpy(s.data(), d_sums, s.size() * sizeof(unsigned long long), cudaMemcpyDeviceToHost),
-        "copy sums");
-  check(cudaMemcpy(w.data(), d_wsum, w.size() * sizeof(unsigned long long), cudaMemcpyDeviceToHost),
-        "copy weights");
-  check(cudaMemcpy(n.data(), d_counts, n.size() * sizeof(unsigned long long), cudaMemcpyDeviceToHost),
-        "copy counts");
-  using Wide = cpu::ClusterSums::Wide;
-  using UWide = unsigned __int128;
-  auto wide = [](unsigned long long lo, unsigned long long hi) {
-    return static_cast<Wide>((static_cast<UWide>(hi) << 64) | static_cast<UWide>(lo));
-  };
-  std::vector<Wide> wide_sums(static_cast<std::size_t>(k) * d), ww(static_cast<std::size_t>(k));
-  std::vector<std::uint64_t> counts(static_cast<std::size_t>(k));
-  for (std::size_t i = 0; i < wide_sums.size(); ++i) wide_sums[i] = wide(s[2 * i], s[2 * i + 1]);
-  for (std::size_t c = 0; c < ww.size(); ++c) {
-    ww[c] = wide(w[2 * c], w[2 * c + 1]);
-    counts[c] = n[c];
-  }
-  sums.add_raw(wide_sums.data(), ww.data(), counts.data());
-}
-
-}  // namespace
-
-void accumulate(const float* x, std::uint64_t rows, int d, const std::int32_t* labels, const float* weights,
-                cpu::ClusterSums& sums) {
-  if (rows == 0) return;
-  const std::size_t values = static_cast<std::size_t>(rows) * static_cast<std::size_t>(d);
-  Workspace& ws = workspace();
-  float* d_x = ws.get<float>(Workspace::kRows, values);
-  float* d_w = weights != nullptr ? ws.get<float>(Workspace::kWeights, rows) : nullptr;
-  auto* d_labels = ws.get<std::int32_t>(Workspace::kLabels, rows);
-  check(cudaMemcpy(d_x, x, values * sizeof(float), cudaMemcpyHostToDevice), "copy rows");
-  check(cudaMemcpy(d_labels, labels, rows * sizeof(std::int32_t), cudaMemcpyHostToDevice), "copy labels");
-  if (weights != nullptr)
-    check(cudaMemcpy(d_w, weights, rows * sizeof(float), cudaMemcpyHostToDevice), "copy weights");
-  accumulate_resident(rows, d, weights != nullptr, sums);
-}
-
-double assign_accumulate(const float* x, std::uint64_t rows, int d, const float* centres, int k,
-                         const float* weights, std::int32_t* labels, float* distance2,
-                         cpu::ClusterSums& sums) {
-  const double inertia = assign(x, rows, d, centres, k, weights, labels, distance2, nullptr);
-  if (rows > 0) accumulate_resident(rows, d, weights != nullptr, sums);  // rows and labels are on the device
-  return inertia;
-}
 
 }  // namespace segstream::kernels::cuda
 
@@ -703,6 +549,39 @@ void Pipeline::add_taken_sums(const Slot& slot, cpu::ClusterSums& sums) const {
     counts[c] = s.sums[2 * kd + 2 * ww.size() + c];
   }
   sums.add_raw(wide_sums.data(), ww.data(), counts.data());
+}
+
+namespace {
+
+// One block through a pipeline of its size: the one-call API below, for callers with a single block.
+double one_block(const float* x, std::uint64_t rows, int d, const float* centres, int k, const float* weights,
+                 std::int32_t* labels, float* distance2, float* margin, cpu::ClusterSums* sums) {
+  if (rows == 0) return 0;
+  Pipeline pl(d, k, rows, 0);
+  Pipeline::Slot& slot = pl.acquire();
+  std::copy_n(x, rows * static_cast<std::uint64_t>(d), slot.x);
+  if (weights != nullptr) std::copy_n(weights, rows, slot.w);
+  pl.upload(slot, rows, weights != nullptr);
+  pl.compute(slot, centres, {weights != nullptr, margin != nullptr, sums != nullptr, sums != nullptr});
+  const double inertia = pl.wait(slot);
+  std::copy_n(slot.labels, rows, labels);
+  std::copy_n(slot.distance2, rows, distance2);
+  if (margin != nullptr) std::copy_n(slot.margin, rows, margin);
+  if (sums != nullptr) pl.add_taken_sums(slot, *sums);
+  return inertia;
+}
+
+}  // namespace
+
+double assign(const float* x, std::uint64_t rows, int d, const float* centres, int k, const float* weights,
+              std::int32_t* labels, float* distance2, float* margin) {
+  return one_block(x, rows, d, centres, k, weights, labels, distance2, margin, nullptr);
+}
+
+double assign_accumulate(const float* x, std::uint64_t rows, int d, const float* centres, int k,
+                         const float* weights, std::int32_t* labels, float* distance2,
+                         cpu::ClusterSums& sums) {
+  return one_block(x, rows, d, centres, k, weights, labels, distance2, nullptr, &sums);
 }
 
 }  // namespace segstream::kernels::cuda

@@ -11,16 +11,14 @@
 
 namespace segstream::kernels::cuda {
 
-// As cpu::assign: labels, distance2 and (when not null) margin of `rows` rows; returns Σ w·distance2 summed
-// in row order per run of kInertiaRows rows, then run by run.
+// As cpu::assign, for one block in one call (through a Pipeline of that block's size; the loops over many
+// blocks use a Pipeline directly): labels, distance2 and (when not null) margin of `rows` rows; returns
+// Σ w·distance2 summed in row order per run of kInertiaRows rows, then run by run.
 double assign(const float* x, std::uint64_t rows, int d, const float* centres, int k, const float* weights,
               std::int32_t* labels, float* distance2, float* margin);
 
-// As cpu::ClusterSums::accumulate: adds the rows to `sums` (exact, any order).
-void accumulate(const float* x, std::uint64_t rows, int d, const std::int32_t* labels, const float* weights,
-                cpu::ClusterSums& sums);
-
-// assign, then accumulate of the same rows under the labels it found, with one copy of the rows.
+// assign, and the rows added to `sums` under the labels it found, as cpu::ClusterSums::accumulate adds
+// them (exact, any order).
 double assign_accumulate(const float* x, std::uint64_t rows, int d, const float* centres, int k,
                          const float* weights, std::int32_t* labels, float* distance2,
                          cpu::ClusterSums& sums);
