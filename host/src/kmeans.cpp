@@ -52,9 +52,6 @@ std::uint64_t search_cumulative(const std::vector<double>& cum, double target) {
   return std::min<std::uint64_t>(static_cast<std::uint64_t>(it - cum.begin()), cum.size() - 1);
 }
 
-// The order mini-batches take rows in: epoch after epoch, the tiles of kTileRows rows in a Philox
-// permutation, kWindowTiles tiles at a time read whole and their rows shuffled together. Reading whole tiles
-// keeps a streamed source sequential enough; the shuffle mixes rows of several parts of the file.
 // Rows [start, start + n): where they lie in memory, else read into `block`.
 const float* rows_of(const RowSource& src, std::uint64_t start, std::uint64_t n, std::vector<float>& block) {
   if (const float* v = src.view(start, n)) return v;
@@ -63,6 +60,9 @@ const float* rows_of(const RowSource& src, std::uint64_t start, std::uint64_t n,
   return block.data();
 }
 
+// The order mini-batches take rows in: epoch after epoch, the tiles of kTileRows rows in a Philox
+// permutation, kWindowTiles tiles at a time read whole and their rows shuffled together. Reading whole tiles
+// keeps a streamed source sequential enough; the shuffle mixes rows of several parts of the file.
 class Visit {
  public:
   Visit(const RowSource& src, std::uint64_t seed, std::uint64_t salt)
@@ -304,8 +304,10 @@ void mini_batch(const RowSource& src, const KMeansConfig& cfg, std::uint64_t see
   const double tol = cfg.tol > 0 ? cfg.tol * mean_variance(src) : 0.0;
   ph.absorbed.assign(static_cast<std::size_t>(k), 0.0);
   Visit visit(src, seed, 0);
-  std::vector<float> host_x, host_w, db;
-  std::vector<std::int32_t> lb;
+  // The CPU's batch buffers (the device path draws batches into its pinned slots instead).
+  const std::uint64_t host_rows = dev == nullptr ? batch : 0;
+  std::vector<float> host_x(host_rows * static_cast<std::uint64_t>(d)), host_w(host_rows), db(host_rows);
+  std::vector<std::int32_t> lb(host_rows);
   kernels::cpu::ClusterSums sums(k, d);  // the batch's, exact: the same on either backend
   double ewa = 0, best_ewa = std::numeric_limits<double>::infinity();
   int no_improvement = 0;
@@ -329,13 +331,13 @@ void mini_batch(const RowSource& src, const KMeansConfig& cfg, std::uint64_t see
     staged = &slot;
   };
 #endif
-  auto run_step = [&]() {
+  auto run_step = [&]([[maybe_unused]] std::uint64_t step) {  // step: used by the device path
     if (dev != nullptr) {
 #if SEGSTREAM_HAVE_CUDA
       if (staged == nullptr) stage();
       kernels::cuda::Pipeline::Slot& slot = *staged;
       dev->pipeline->compute(slot, ph.centres.data(), {true, false, true, true});
-      stage();
+      if (step + 1 < steps) stage();
       batch_inertia = dev->pipeline->wait(slot);
       sums.reset(k, d);
       dev->pipeline->add_taken_sums(slot, sums);
@@ -343,12 +345,6 @@ void mini_batch(const RowSource& src, const KMeansConfig& cfg, std::uint64_t see
       wb = slot.w;
 #endif
       return;
-    }
-    if (host_x.empty()) {
-      host_x.resize(batch * static_cast<std::uint64_t>(d));
-      host_w.resize(batch);
-      db.resize(batch);
-      lb.resize(batch);
     }
     visit.next(batch, host_x.data(), host_w.data());
     batch_inertia = kernels::cpu::assign(host_x.data(), batch, d, ph.centres.data(), k, host_w.data(),
@@ -359,7 +355,7 @@ void mini_batch(const RowSource& src, const KMeansConfig& cfg, std::uint64_t see
     wb = host_w.data();
   };
   for (std::uint64_t step = 0; step < steps; ++step) {
-    run_step();
+    run_step(step);
     double shift = 0;
     for (int c = 0; c < k; ++c) {
       const auto cc = static_cast<std::size_t>(c);
