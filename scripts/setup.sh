@@ -30,7 +30,7 @@ packages=(
   libhdf5-dev hdf5-tools
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev
-  python3 python3-h5py python3-numpy
+  python3 python3-h5py python3-numpy python3-sklearn
   clang-format
 )
 

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,15 @@
 #include "segstream/io/events.hpp"
 
 namespace segstream::test {
+
+// A file of tests/data, the public golden data kept in the repository (tests/data/README.md). A missing file
+// throws, so the test fails instead of skipping.
+inline std::filesystem::path golden_data(const std::string& name) {
+  const std::filesystem::path path = std::filesystem::path(SEGSTREAM_TEST_DATA) / name;
+  if (!std::filesystem::is_regular_file(path))
+    throw std::runtime_error("golden data file " + path.string() + " is missing (see tests/data/README.md)");
+  return path;
+}
 
 // A whole (small) events.h5 in memory, column by column.
 struct EventTable {

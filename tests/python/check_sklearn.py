@@ -2,8 +2,8 @@
 """segstream fit against scikit-learn on the same data: the final inertia of segstream's model is within 1%
 of scikit-learn's KMeans (Lloyd, k-means++; KMEANS.md quality bar), and segstream's mini-batch phase (no
 refinement) stops after as many steps as MiniBatchKMeans does, give or take the randomness of the batches
-(within a factor of three, median of five seeds each), at an inertia within 1% of its. Skips (exit 77)
-when scikit-learn, h5py or numpy is missing.
+(within a factor of three, median of five seeds each), at an inertia within 1% of its. Fails when
+scikit-learn, h5py or numpy is missing (scripts/setup.sh installs Debian's python3-sklearn and python3-h5py).
 
     check_sklearn.py SEGSTREAM_BINARY SCRATCH_DIR
 """
@@ -16,8 +16,8 @@ try:
     import numpy as np
     from sklearn.cluster import KMeans, MiniBatchKMeans
 except ImportError as e:
-    print(f"SKIP: {e.name} is not installed (Debian: apt-get install python3-sklearn python3-h5py)")
-    sys.exit(77)
+    print(f"FAIL: {e.name} is not installed (scripts/setup.sh installs python3-sklearn and python3-h5py)")
+    sys.exit(1)
 
 
 def run(binary, args):

@@ -24,8 +24,6 @@ namespace segstream::host {
 namespace {
 
 using test::TempDir;
-const std::filesystem::path kSharedData = SEGSTREAM_SHARED_DATA;
-
 using test::Event;
 using test::read_features;
 using test::write_events;
@@ -56,7 +54,7 @@ TEST(FeaturesGolden, G4SmallLifetimesExample) {
 // CDNOW sample through import-csv, summarised at the calibration end 1997-09-30 in weeks.
 std::map<std::uint64_t, std::vector<float>> cdnow_summary(const TempDir& dir) {
   io::CsvImportOptions o;
-  o.input = kSharedData / "CDNOW_sample.txt";
+  o.input = test::golden_data("CDNOW_sample.txt");
   o.delimiter = "whitespace";
   o.customer = "2";  // the sample id, which the published summary uses
   o.time = "3";
@@ -70,10 +68,9 @@ std::map<std::uint64_t, std::vector<float>> cdnow_summary(const TempDir& dir) {
 }
 
 TEST(FeaturesGolden, G1CdnowSummaryMatchesThePublishedOne) {
-  if (!std::filesystem::exists(kSharedData / "CDNOW_sample.txt")) GTEST_SKIP() << "no " << kSharedData;
   TempDir dir;
   const auto ours = cdnow_summary(dir);
-  std::ifstream in(kSharedData / "cdnow_customers_summary_with_transactions.csv");
+  std::ifstream in(test::golden_data("cdnow_customers_summary_with_transactions.csv"));
   std::string line;
   std::getline(in, line);
   ASSERT_EQ(line.rfind("ID,x,t_x,T,zbar", 0), 0u);
@@ -99,7 +96,6 @@ TEST(FeaturesGolden, G1CdnowSummaryMatchesThePublishedOne) {
 }
 
 TEST(FeaturesGolden, G2CdnowMonetaryValueOfRepeatBuyers) {
-  if (!std::filesystem::exists(kSharedData / "CDNOW_sample.txt")) GTEST_SKIP() << "no " << kSharedData;
   TempDir dir;
   std::vector<double> m;
   for (const auto& [id, row] : cdnow_summary(dir))

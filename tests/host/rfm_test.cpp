@@ -1,5 +1,5 @@
 // RFM scoring conventions and segment maps; golden case G11 (FEATURES.md) on the published Online Retail
-// RFM analysis in ../shared/data.
+// RFM analysis in tests/data.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -19,8 +19,6 @@
 namespace segstream::host {
 namespace {
 
-const std::filesystem::path kSharedData = SEGSTREAM_SHARED_DATA;
-
 // Splits a CSV line on commas outside double quotes.
 std::vector<std::string> csv_fields(const std::string& line) {
   std::vector<std::string> out(1);
@@ -37,8 +35,7 @@ std::vector<std::string> csv_fields(const std::string& line) {
 }
 
 TEST(RfmGolden, G11OnlineRetailRankCutElevenSegments) {
-  const auto path = kSharedData / "mw_rfm_segments.csv";
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << "no " << path;
+  const auto path = test::golden_data("mw_rfm_segments.csv");
   std::ifstream in(path);
   std::string line;
   std::getline(in, line);
@@ -88,10 +85,9 @@ TEST(RfmGolden, G11OnlineRetailRankCutElevenSegments) {
 // G11 end to end: the invoices through import-csv, `features --mode rfm` and `rfm`, against the published
 // per-customer R, F, M values, scores and segments.
 TEST(RfmGolden, G11EndToEndFromTheInvoices) {
-  if (!std::filesystem::exists(kSharedData / "mw_online_retail.csv")) GTEST_SKIP() << "no " << kSharedData;
   test::TempDir dir;
   io::CsvImportOptions csv;
-  csv.input = kSharedData / "mw_online_retail.csv";
+  csv.input = test::golden_data("mw_online_retail.csv");
   csv.customer = "CustomerID";
   csv.time = "InvoiceDate";
   csv.amount = "TotalPrice";
@@ -120,7 +116,7 @@ TEST(RfmGolden, G11EndToEndFromTheInvoices) {
   std::map<std::uint64_t, std::size_t> row_of;
   for (std::size_t i = 0; i < ids.size(); ++i) row_of[ids[i]] = i;
 
-  std::ifstream in(kSharedData / "mw_rfm_segments.csv");
+  std::ifstream in(test::golden_data("mw_rfm_segments.csv"));
   std::string line;
   std::getline(in, line);
   std::size_t n = 0;
@@ -145,8 +141,7 @@ TEST(RfmGolden, G11EndToEndFromTheInvoices) {
 }
 
 TEST(Rfm, BuiltInElevenSegmentMapEqualsThePublishedTable) {
-  const auto path = kSharedData / "rfm_map_11_segments.csv";
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << "no " << path;
+  const auto path = test::golden_data("rfm_map_11_segments.csv");
   const RfmSegmentMap from_file = RfmSegmentMap::from_csv(path), built_in = RfmSegmentMap::rfm11();
   for (std::uint8_t r = 1; r <= 5; ++r)
     for (std::uint8_t f = 1; f <= 5; ++f)

@@ -1,4 +1,4 @@
-// import-csv: real exports from ../shared/data and messy hand-made ones, every bad row it must name.
+// import-csv: real exports from tests/data and messy hand-made ones, every bad row it must name.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -15,8 +15,6 @@ namespace {
 
 using test::TempDir;
 
-const std::filesystem::path kSharedData = SEGSTREAM_SHARED_DATA;
-
 using Loaded = test::EventTable;
 Loaded load(const std::filesystem::path& path) {
   return test::read_event_table(path);
@@ -30,14 +28,10 @@ void write_text(const std::filesystem::path& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
 }
 
-#define REQUIRE_SHARED_DATA() \
-  if (!std::filesystem::exists(kSharedData / "CDNOW_sample.txt")) GTEST_SKIP() << "no " << kSharedData
-
 TEST(ImportCsv, CdnowSampleWhitespaceWithoutHeader) {
-  REQUIRE_SHARED_DATA();
   TempDir dir;
   CsvImportOptions o;
-  o.input = kSharedData / "CDNOW_sample.txt";
+  o.input = test::golden_data("CDNOW_sample.txt");
   o.delimiter = "whitespace";
   o.customer = "1";
   o.time = "3";
@@ -56,10 +50,9 @@ TEST(ImportCsv, CdnowSampleWhitespaceWithoutHeader) {
 }
 
 TEST(ImportCsv, CdnowMasterWithHeaderCrlfAndLeadingZeros) {
-  REQUIRE_SHARED_DATA();
   TempDir dir;
   CsvImportOptions o;
-  o.input = kSharedData / "CDNOW_master.txt";
+  o.input = test::golden_data("CDNOW_master.txt");
   o.delimiter = "whitespace";
   o.customer = "customer_id";
   o.time = "date";
@@ -72,10 +65,9 @@ TEST(ImportCsv, CdnowMasterWithHeaderCrlfAndLeadingZeros) {
 }
 
 TEST(ImportCsv, OnlineRetailWithOrderIds) {
-  REQUIRE_SHARED_DATA();
   TempDir dir;
   CsvImportOptions o;
-  o.input = kSharedData / "mw_online_retail.csv";
+  o.input = test::golden_data("mw_online_retail.csv");
   o.customer = "CustomerID";
   o.time = "InvoiceDate";
   o.amount = "TotalPrice";

@@ -1,5 +1,5 @@
 // The BG/NBD model: per-customer formulas against values computed independently with mpmath (40 digits),
-// and the maximum-likelihood fit on CDNOW, golden case G9 (FEATURES.md), with the data in ../shared/data.
+// and the maximum-likelihood fit on CDNOW, golden case G9 (FEATURES.md), with the data in tests/data.
 #include "segstream/host/bgnbd.hpp"
 
 #include <gtest/gtest.h>
@@ -14,11 +14,10 @@
 #include <vector>
 
 #include "segstream/core/error.hpp"
+#include "test_util.hpp"
 
 namespace segstream::host {
 namespace {
-
-const std::filesystem::path kSharedData = SEGSTREAM_SHARED_DATA;
 
 // The parameters lifetimes' documentation prints for CDNOW, as fixed inputs of the formula tests.
 constexpr kernels::BgNbdParams kLifetimesDoc{0.242593, 4.413532, 0.792919, 2.425759};
@@ -80,8 +79,7 @@ TEST(BgNbd, PAliveIsOneWithoutRepeatPurchasesAndStaysInRange) {
 }
 
 TEST(BgNbdGolden, G9CdnowFit) {
-  const auto path = kSharedData / "cdnow_customers_summary.csv";
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << "no " << path;
+  const auto path = test::golden_data("cdnow_customers_summary.csv");
   const Summary s = read_cdnow(path);
   ASSERT_EQ(s.x.size(), 2357u);
   const BgNbdFit fit = fit_bgnbd(s.x, s.t_x, s.T);
