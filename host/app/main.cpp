@@ -13,7 +13,7 @@
 #include "segstream/core/error.hpp"
 #include "segstream/host/interrupt.hpp"
 #include "segstream/host/log.hpp"
-#include "segstream/host/version.hpp"
+#include "segstream/core/version.hpp"
 
 namespace {
 
@@ -37,9 +37,9 @@ int main(int argc, char** argv) {
       "segstream — behavioural segmentation of large customer bases on CPU and GPU.\n"
       "Pipeline: generate or import-csv → events.h5 → features → fit → assign → update → report."};
   app.name("segstream");
-  app.set_version_flag("--version", std::string("segstream ") + host::kVersion + " (commit " +
-                                        host::kGitCommit +
-                                        (host::kBuiltWithCuda ? ", CUDA backend built" : ", CPU only") + ")");
+  app.set_version_flag("--version", std::string("segstream ") + kVersion + " (commit " +
+                                        kGitCommit +
+                                        (kBuiltWithCuda ? ", CUDA backend built" : ", CPU only") + ")");
   app.require_subcommand(0, 1);
   app.allow_extras();  // unknown words reach us, so the error can name them
   app.footer(

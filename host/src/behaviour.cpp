@@ -21,7 +21,7 @@
 #include "segstream/host/bgnbd.hpp"
 #include "segstream/host/features.hpp"
 #include "segstream/host/interrupt.hpp"
-#include "segstream/host/version.hpp"
+#include "segstream/core/version.hpp"
 #include "segstream/io/atomic_output.hpp"
 #include "segstream/io/events.hpp"
 #include "segstream/io/features.hpp"

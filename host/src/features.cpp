@@ -12,7 +12,7 @@
 #include "segstream/core/philox.hpp"
 #include "segstream/core/time.hpp"
 #include "segstream/host/interrupt.hpp"
-#include "segstream/host/version.hpp"
+#include "segstream/core/version.hpp"
 #include "segstream/io/atomic_output.hpp"
 #include "segstream/io/events.hpp"
 #include "segstream/io/features.hpp"

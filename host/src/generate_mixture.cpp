@@ -13,7 +13,7 @@
 #include "segstream/core/philox.hpp"
 #include "segstream/host/generate.hpp"
 #include "segstream/host/interrupt.hpp"
-#include "segstream/host/version.hpp"
+#include "segstream/core/version.hpp"
 #include "segstream/io/atomic_output.hpp"
 #include "segstream/io/features.hpp"
 

@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "segstream/core/error.hpp"
-#include "segstream/host/version.hpp"
+#include "segstream/core/version.hpp"
 #include "segstream/io/atomic_output.hpp"
 #include "segstream/io/features.hpp"
 

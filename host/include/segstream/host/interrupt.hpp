@@ -1,11 +1,12 @@
-// Cooperative interruption. SIGINT and SIGTERM set a flag; long loops call throw_if_interrupted() between
-// batches, which unwinds the stack (so atomic outputs remove their temporary files) and exits with 75.
+// The signal handlers of the executable: SIGINT and SIGTERM are recorded for core/interrupt.hpp's
+// throw_if_interrupted(), which every long loop calls; SIGXFSZ is ignored so that a file-size limit makes a
+// write fail (and the partial output be removed) instead of killing the process.
 #pragma once
+
+#include "segstream/core/interrupt.hpp"
 
 namespace segstream::host {
 
 void install_interrupt_handlers();
-bool interrupt_requested();
-void throw_if_interrupted();  // InterruptedError when a signal arrived
 
 }  // namespace segstream::host
