@@ -14,13 +14,13 @@
 #include <cstdlib>
 #include <string>
 
-#include "segstream/kernels/cuda_device.hpp"
-#include "segstream/kernels/kmeans_cuda.hpp"
+#include "kmeans_gpu_harness.hpp"
+#include "segstream/kernels/cuda.hpp"
 
 int main(int argc, char** argv) {
-  using namespace segstream::kernels;
+  using namespace segstream;
   std::string why;
-  if (cuda_device_count(&why) == 0) {
+  if (kernels::cuda::device_count(&why) == 0) {
     std::fprintf(stderr, "kmeans_gpu_bench: no CUDA device: %s\n", why.c_str());
     return 77;
   }
@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
               "fp32_ms", "bound", "share", "stream_ms", "h2d_share");
   for (const int d : {8, 16, 32, 64}) {
     for (const int k : {8, 64, 256}) {
-      const cuda::AssignBenchmark b = cuda::benchmark_assign(rows, d, k, 5);
+      const bench::AssignBenchmark b = bench::benchmark_assign(rows, d, k, 5);
       const double bytes = static_cast<double>(rows) * (4.0 * d + 4 + 4 + 4 + 8);
       const double mem = bytes / b.copy_bytes_per_s;
       const double ops = 3.0 * static_cast<double>(rows) * k * d;

@@ -2,7 +2,7 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-set(_targets segstream_core segstream_io segstream_kernels_cpu segstream_host)
+set(_targets segstream_core segstream_io segstream_kernels_cpu segstream_kernels segstream_host)
 if(SEGSTREAM_HAVE_CUDA)
   list(APPEND _targets segstream_kernels_cuda)
 endif()

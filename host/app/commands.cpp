@@ -13,7 +13,6 @@
 
 #include "segstream/core/error.hpp"
 #include "segstream/core/time.hpp"
-#include "segstream/host/device_select.hpp"
 #include "segstream/host/features.hpp"
 #include "segstream/host/generate.hpp"
 #include "segstream/host/log.hpp"
@@ -22,6 +21,7 @@
 #include "segstream/io/csv_import.hpp"
 #include "segstream/io/events.hpp"
 #include "segstream/io/inspect.hpp"
+#include "segstream/kernels/backend.hpp"
 
 namespace segstream::app {
 namespace {
@@ -104,15 +104,17 @@ std::array<double, host::kArchetypeCount> parse_mix(const std::string& text) {
   return mix;
 }
 
-kernels::DeviceInfo log_device(const GlobalOptions& g) {
-  const auto kind = host::parse_device_kind(g.device);
-  const kernels::DeviceInfo device = host::select_device(*kind, g.threads);
+// The run's backend, chosen once by --device (and logged with why).
+std::unique_ptr<kernels::Backend> make_backend(const GlobalOptions& g, std::uint64_t gpu_memory = 0) {
+  const auto kind = kernels::parse_device_kind(g.device);
+  auto backend = kernels::make_backend({*kind, g.threads, gpu_memory});
+  const kernels::DeviceInfo& device = backend->device();
   host::log_record(
       host::LogLevel::kDebug,
-      fmt::format("device: {} ({}, {} {}) — {}", host::device_kind_name(device.kind), device.name,
+      fmt::format("device: {} ({}, {} {}) — {}", kernels::device_kind_name(device.kind), device.name,
                   device.threads, device.kind == kernels::DeviceKind::kCuda ? "SMs" : "threads", device.note),
-      {{"device", host::device_kind_name(device.kind)}, {"device_name", device.name}});
-  return device;
+      {{"device", kernels::device_kind_name(device.kind)}, {"device_name", device.name}});
+  return backend;
 }
 
 std::string with_commas(std::uint64_t v) {
@@ -184,7 +186,7 @@ Action add_generate(CLI::App& sub) {
       "  segstream generate --features-only --customers 10000000 --dims 16 --clusters 16 --out features.h5");
 
   return [o](const GlobalOptions& g) {
-    log_device(g);
+    make_backend(g);
     SEGSTREAM_EXPECTS(o->customers > 0, "--customers must be at least 1 (got {})", o->customers);
     SEGSTREAM_EXPECTS(o->chunk_rows >= 0, "--chunk-rows must be non-negative (got {})", o->chunk_rows);
     SEGSTREAM_EXPECTS(o->batch > 0, "--batch must be positive (got {})", o->batch);
@@ -282,7 +284,7 @@ Action add_inspect(CLI::App& sub) {
       "Example:\n  segstream inspect events.h5\n  segstream inspect --json features.h5 > features.json");
 
   return [o](const GlobalOptions& g) {
-    log_device(g);
+    make_backend(g);
     host::Progress bar("inspect", "rows");
     const io::FileSummary s =
         io::inspect_file(o->file, !o->no_stats, [&](auto d, auto t) { bar.update(d, t); });
@@ -387,7 +389,7 @@ Action add_import_csv(CLI::App& sub) {
       "      --out sample.h5");
 
   return [o](const GlobalOptions& g) {
-    log_device(g);
+    make_backend(g);
     o->csv.input = o->input;
     o->csv.on_bad_row = o->on_bad_row == "skip" ? io::BadRowPolicy::kSkip : io::BadRowPolicy::kError;
     host::Progress bar("import-csv", "bytes");
@@ -490,7 +492,6 @@ Action add_features(CLI::App& sub) {
       "holdout.h5");
 
   return [o](const GlobalOptions& g) {
-    const kernels::DeviceInfo device = log_device(g);
     host::FeatureConfig c;
     c.mode = host::parse_feature_mode(o->mode);
     if (!o->as_of.empty()) c.as_of = parse_date_option("--as-of", o->as_of);
@@ -516,9 +517,7 @@ Action add_features(CLI::App& sub) {
                             : static_cast<std::uint8_t>(parse_count_option("--purchase-types", t, 255)));
     }
     c.host_memory = parse_bytes_option("--host-memory", o->host_memory);
-    if (!o->gpu_memory.empty()) c.gpu_memory = parse_bytes_option("--gpu-memory", o->gpu_memory);
-    // The behavioural set has a CUDA backend; lifetimes and rfm hold only purchases and run on the CPU.
-    c.cuda = device.kind == kernels::DeviceKind::kCuda && c.mode == host::FeatureMode::kBehavioural;
+    const std::uint64_t gpu_memory = o->gpu_memory.empty() ? 0 : parse_bytes_option("--gpu-memory", o->gpu_memory);
     c.on_bad_row = o->on_bad_row == "skip" ? io::BadRowPolicy::kSkip : io::BadRowPolicy::kError;
     const std::vector<double> windows = parse_number_list("--windows", o->windows);
     if (windows.size() != 3) throw UsageError("--windows takes three numbers of days, e.g. 7,28,90");
@@ -537,8 +536,10 @@ Action add_features(CLI::App& sub) {
     c.state_in = o->state_in;
     c.state_out = o->state_out;
     host::Progress bar("features", "event rows");
-    const host::FeatureReport r =
-        host::compute_features(o->events, o->out, o->overwrite, c, [&](auto d, auto t) { bar.update(d, t); });
+    // The behavioural set is folded on the backend; lifetimes and rfm hold only purchases and run on the host.
+    const auto backend = make_backend(g, gpu_memory);
+    const host::FeatureReport r = host::compute_features(
+        o->events, o->out, o->overwrite, c, [&](auto d, auto t) { bar.update(d, t); }, *backend);
     bar.finish();
     host::log_record(host::LogLevel::kInfo, "features finished",
                      {{"out", o->out},
@@ -604,7 +605,7 @@ Action add_rfm(CLI::App& sub) {
       "  segstream rfm --features rfm-features.h5 --scoring rank-cut --map rfm11 --out rfm.h5");
 
   return [o](const GlobalOptions& g) {
-    log_device(g);
+    make_backend(g);
     const host::RfmSegmentMap map = host::RfmSegmentMap::named(o->map);
     const host::RfmReport r =
         host::segment_rfm_file(o->features, o->out, o->overwrite, host::parse_rfm_scoring(o->scoring), map);
@@ -668,17 +669,15 @@ Action add_fit(CLI::App& sub) {
       "  segstream fit --features features.h5 --k 8 --refine 2 --out model.h5\n"
       "  segstream assign --model model.h5 --features features.h5 --out segments.h5");
   return [o](const GlobalOptions& g) {
-    const kernels::DeviceInfo device = log_device(g);
     host::FitConfig c;
     c.kmeans = o->k;
     c.kmeans.threads = g.threads;
-    c.kmeans.cuda = device.kind == kernels::DeviceKind::kCuda;
     std::stringstream cols(o->columns);
     for (std::string name; std::getline(cols, name, ',');)
       if (!name.empty()) c.columns.push_back(name);
     c.transform = host::parse_transform(o->transform);
     c.host_memory = parse_bytes_option("--host-memory", o->host_memory);
-    if (!o->gpu_memory.empty()) c.kmeans.gpu_memory = parse_bytes_option("--gpu-memory", o->gpu_memory);
+    const std::uint64_t gpu_memory = o->gpu_memory.empty() ? 0 : parse_bytes_option("--gpu-memory", o->gpu_memory);
     if (o->init == "k-means++")
       c.kmeans.init = host::KMeansInit::kKMeansPlusPlus;
     else if (o->init == "k-means-parallel")
@@ -687,7 +686,8 @@ Action add_fit(CLI::App& sub) {
       c.kmeans.init = host::KMeansInit::kRandom;
     else
       c.init_model = o->init;
-    const host::FitReport r = host::fit_model(o->features, o->out, o->overwrite, c);
+    const auto backend = make_backend(g, gpu_memory);
+    const host::FitReport r = host::fit_model(o->features, o->out, o->overwrite, c, *backend);
     const auto empty = std::count(r.model.counts.begin(), r.model.counts.end(), std::uint64_t{0});
     if (empty > 0)
       host::log_warn("{} of {} segments are empty: the rows have fewer distinct points than --k", empty,
@@ -733,9 +733,8 @@ Action add_assign(CLI::App& sub) {
   sub.add_flag("--overwrite", o->overwrite, "Replace the output if it exists");
   sub.footer("Example:\n  segstream assign --model model.h5 --features features.h5 --out segments.h5");
   return [o](const GlobalOptions& g) {
-    const kernels::DeviceInfo device = log_device(g);
-    const host::AssignReport r = host::assign_segments(o->model, o->features, o->out, o->overwrite, g.threads,
-                                                       device.kind == kernels::DeviceKind::kCuda);
+    const auto backend = make_backend(g);
+    const host::AssignReport r = host::assign_segments(o->model, o->features, o->out, o->overwrite, *backend);
     host::log_record(
         host::LogLevel::kInfo, "assign finished",
         {{"out", o->out}, {"rows", r.rows}, {"k", r.k}, {"inertia", r.inertia}, {"seconds", r.seconds}});

@@ -14,6 +14,7 @@
 #include "segstream/host/interrupt.hpp"
 #include "segstream/host/log.hpp"
 #include "segstream/core/version.hpp"
+#include "segstream/kernels/backend.hpp"
 
 namespace {
 
@@ -39,7 +40,7 @@ int main(int argc, char** argv) {
   app.name("segstream");
   app.set_version_flag("--version", std::string("segstream ") + kVersion + " (commit " +
                                         kGitCommit +
-                                        (kBuiltWithCuda ? ", CUDA backend built" : ", CPU only") + ")");
+                                        (kernels::cuda_backend_built() ? ", CUDA backend built" : ", CPU only") + ")");
   app.require_subcommand(0, 1);
   app.allow_extras();  // unknown words reach us, so the error can name them
   app.footer(

@@ -20,14 +20,14 @@
 #include "segstream/core/time.hpp"
 #include "segstream/host/bgnbd.hpp"
 #include "segstream/host/features.hpp"
-#include "segstream/host/interrupt.hpp"
+#include "segstream/core/interrupt.hpp"
 #include "segstream/core/version.hpp"
 #include "segstream/io/atomic_output.hpp"
 #include "segstream/io/events.hpp"
 #include "segstream/io/features.hpp"
 #include "segstream/io/streams.hpp"
+#include "segstream/kernels/backend.hpp"
 #include "segstream/kernels/behaviour.hpp"
-#include "segstream/kernels/behaviour_cuda.hpp"
 
 namespace segstream::host {
 namespace {
@@ -35,68 +35,13 @@ namespace {
 using kernels::BehaviourParams;
 using kernels::BehaviourState;
 
-// One event held in memory (kernels/behaviour.hpp): sorting the records sorts by customer (the hash is a
-// bijection of the id), then time, then the rest of the record.
-struct Record : kernels::BehaviourRecord {
-  bool operator<(const Record& o) const { return kernels::record_less(*this, o); }
-};
-static_assert(sizeof(Record) == 24);
+using kernels::BehaviourRecord;
+using kernels::CarriedState;
 constexpr std::int64_t kTimeBias = kernels::kRecordTimeBias;
+constexpr std::uint64_t kBucketsPerPartition = kernels::kBucketsPerPartition;
 
-// A customer carried in from --state-in.
-struct CarriedState {
-  std::uint64_t key;
-  BehaviourState state;
-};
-
-constexpr std::uint64_t kBucketsPerPartition = 1024;
-constexpr std::uint64_t kBucketsPerGroup = 16;  // folded, then written, together
-
-// One thread's records of a hash range, appended by bucket into fixed blocks taken from a reusable pool:
-// 24 bytes per event plus at most one part-filled block per bucket, instead of a second sorted copy.
-class BucketBlocks {
- public:
-  static constexpr std::size_t kBlock = 1024;
-  BucketBlocks() : fill_(kBucketsPerPartition, kBlock), lists_(kBucketsPerPartition) {}
-  void clear() {
-    for (auto& l : lists_) l.clear();
-    std::fill(fill_.begin(), fill_.end(), kBlock);
-    used_ = 0;
-  }
-  void push(std::uint64_t bucket, const Record& r) {
-    if (fill_[bucket] == kBlock) {
-      if (used_ == pool_.size()) pool_.push_back(std::make_unique<Record[]>(kBlock));
-      lists_[bucket].push_back(static_cast<std::uint32_t>(used_++));
-      fill_[bucket] = 0;
-    }
-    pool_[lists_[bucket].back()][fill_[bucket]++] = r;
-  }
-  // Appends the bucket's records to `out`.
-  void copy_to(std::uint64_t bucket, std::vector<Record>& out) const {
-    const auto& list = lists_[bucket];
-    for (std::size_t k = 0; k < list.size(); ++k) {
-      const Record* block = pool_[list[k]].get();
-      out.insert(out.end(), block, block + (k + 1 == list.size() ? fill_[bucket] : kBlock));
-    }
-  }
-  std::uint64_t bytes() const { return pool_.size() * kBlock * sizeof(Record); }
-
- private:
-  std::vector<std::size_t> fill_;                  // records in each bucket's last block
-  std::vector<std::vector<std::uint32_t>> lists_;  // each bucket's blocks, in order
-  std::vector<std::unique_ptr<Record[]>> pool_;
-  std::size_t used_ = 0;
-};
 constexpr double kSampleEvents = 1 << 20;  // the BG/NBD sample: customers in the lowest 2^20 / rows of keys
 constexpr double kCents = 100.0;           // category totals for the top-category choice, in integer cents
-
-// What one bucket produced.
-struct BucketOutput {
-  std::vector<float> rows;
-  std::vector<std::uint64_t> ids;
-  std::vector<std::array<double, 3>> summaries;  // BG/NBD (x, t_x, T); x < 0 for customers without purchases
-  std::vector<BehaviourState> states;            // for --state-out
-};
 
 std::vector<std::string> base_names(const std::array<int, 3>& windows) {
   std::vector<std::string> names = {"recency_days",     "frequency",   "monetary_total",
@@ -273,45 +218,11 @@ class StateWriter {
   std::uint64_t rows_ = 0;
 };
 
-// The CUDA backend for one hash range: all its records (and a naming record per carried customer) go to
-// the device at once; the output comes back in key order, as the CPU buckets would give it.
-void fold_on_device([[maybe_unused]] const std::vector<BucketBlocks>& held,
-                    [[maybe_unused]] const std::vector<CarriedState>& carried,
-                    [[maybe_unused]] const BehaviourParams& params, [[maybe_unused]] bool keep_states,
-                    [[maybe_unused]] bool keep_summaries, std::vector<BucketOutput>& buckets) {
-  for (BucketOutput& o : buckets) o = BucketOutput{};
-#if SEGSTREAM_HAVE_CUDA
-  std::vector<Record> records;
-  for (std::uint64_t b = 0; b < kBucketsPerPartition; ++b)
-    for (const BucketBlocks& h : held) h.copy_to(b, records);
-  std::vector<std::uint64_t> keys;
-  std::vector<BehaviourState> states;
-  for (const CarriedState& c : carried) {
-    records.push_back(Record{kernels::BehaviourRecord{c.key, 0, 0}});
-    keys.push_back(c.key);
-    states.push_back(c.state);
-  }
-  kernels::BehaviourDeviceOutput out;
-  kernels::fold_behaviour_cuda(records.data(), records.size(), keys.data(), states.data(), keys.size(),
-                               params, keep_states, out);
-  BucketOutput& o = buckets[0];
-  o.rows = std::move(out.rows);
-  o.states = std::move(out.states);
-  for (std::size_t i = 0; i < out.keys.size(); ++i) {
-    o.ids.push_back(unmix64(out.keys[i]));
-    if (keep_summaries)
-      o.summaries.push_back({out.summaries[3 * i], out.summaries[3 * i + 1], out.summaries[3 * i + 2]});
-  }
-#else
-  throw UsageError("this segstream was built without the CUDA backend (--device cuda)");
-#endif
-}
-
 }  // namespace
 
 FeatureReport compute_behaviour(const std::filesystem::path& events_path, const std::filesystem::path& out,
-                                bool overwrite, const FeatureConfig& config,
-                                const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
+                                bool overwrite, const FeatureConfig& config, const FeatureProgress& progress,
+                                kernels::Backend& backend) {
   const auto t_begin = std::chrono::steady_clock::now();
   detail::check_common_config(config);
   SEGSTREAM_EXPECTS(!config.calibration_end, "--calibration-end applies to --mode lifetimes only");
@@ -369,32 +280,18 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
     state_writer.emplace(state_output->temp_path(), state_output->final_path().string());
   }
 
-  // Held at once: a record per event (two on the CUDA path, which gathers a range's records into one array
-  // for the copy) and the carried states of the range.
-  const std::uint64_t bytes_needed =
-      reader.rows() * sizeof(Record) * (config.cuda ? 2 : 1) + report.state_customers * sizeof(CarriedState);
+  // Held at once: a record per event (two where the backend gathers a range's records into one array for
+  // a device) and the carried states of the range.
+  const std::uint64_t bytes_needed = reader.rows() * backend.fold_host_bytes_per_record() +
+                                     report.state_customers * sizeof(CarriedState);
   // A sixteenth of the budget stays for the read ring, the rows of a group of buckets and the buckets being
   // sorted; the records take the rest.
   const std::uint64_t record_budget = config.host_memory - config.host_memory / 16;
   const std::uint64_t host_parts =
       std::max<std::uint64_t>(1, (bytes_needed + record_budget - 1) / record_budget);
-  std::uint64_t gpu_parts = 1;
-  if (config.cuda) {
-#if SEGSTREAM_HAVE_CUDA
-    const std::uint64_t gpu_memory =
-        config.gpu_memory ? config.gpu_memory : kernels::cuda_free_memory() / 10 * 8;  // 80% of what is free
-#else
-    const std::uint64_t gpu_memory = config.gpu_memory;
-    throw UsageError("this segstream was built without the CUDA backend (--device cuda)");
-#endif
-    SEGSTREAM_EXPECTS(gpu_memory >= (std::uint64_t{1} << 20), "--gpu-memory must be at least 1 MiB");
-    // Customers are not known before the scan: count one per record, the worst case.
-    const std::uint64_t per_record =
-        kernels::kCudaBytesPerRecord + kernels::kCudaBytesPerCustomer +
-        (!config.state_out.empty() || state_in ? kernels::kCudaBytesPerState : 0);
-    gpu_parts = std::max<std::uint64_t>(
-        1, ((reader.rows() + report.state_customers) * per_record + gpu_memory - 1) / gpu_memory);
-  }
+  // The backend's own memory (a device's) may need more ranges.
+  const std::uint64_t gpu_parts = backend.fold_passes(reader.rows(), report.state_customers,
+                                                      !config.state_out.empty() || state_in.has_value());
   const std::uint64_t parts = std::max(host_parts, gpu_parts);
   report.partitions = parts;
   // Events folded, this run's and the state's: the BG/NBD sample is the customers with key < sample_limit,
@@ -432,7 +329,7 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
     ring.push_back(v);
   }
   std::vector<CarriedState> carried;
-  std::vector<BucketOutput> buckets(config.cuda ? 1 : kBucketsPerGroup);
+  std::vector<kernels::BehaviourFoldOutput> buckets;
   // Rows waiting for the BG/NBD fit, and the sample it fits on.
   std::vector<float> waiting_rows;
   std::vector<std::uint64_t> waiting_ids;
@@ -440,7 +337,7 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
   bool fitted = !fit;
   int columns = 0;
   int p_alive_column = 0;
-  const int threads = omp_get_max_threads();
+  const int threads = backend.threads();
 
   auto write_rows = [&](const std::vector<float>& rows, const std::vector<std::uint64_t>& ids) {
     if (!ids.empty()) writer->append(rows.data(), ids.data(), ids.size());
@@ -455,7 +352,7 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
     std::array<std::int64_t, kernels::kCategorySlots> cents{};
   };
   std::vector<Scan> scans(static_cast<std::size_t>(threads));
-  std::vector<BucketBlocks> held_by_thread(static_cast<std::size_t>(threads));
+  kernels::BehaviourRecordStore store(threads);
   auto bad_row_message = [&](const io::EventColumns& c, std::uint64_t start, std::uint64_t i) {
     if (c.event_type[i] >= known_types)
       return fmt::format("{}: row {}: /events/event_type is {}, not a known code (0..{})", in, start + i,
@@ -467,7 +364,7 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
   };
 
   for (std::uint64_t part = 0; part < parts; ++part) {
-    for (auto& h : held_by_thread) h.clear();
+    store.clear();
     const std::uint64_t buckets_total = parts * kBucketsPerPartition;
     const std::uint64_t first_bucket = part * kBucketsPerPartition;
     for (Scan& sc : scans) sc = Scan{};
@@ -480,7 +377,6 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
       {
         const auto tid = static_cast<std::size_t>(omp_get_thread_num());
         Scan& sc = scans[tid];
-        BucketBlocks& held = held_by_thread[tid];
 #pragma omp for schedule(static)
         for (std::int64_t ii = 0; ii < n; ++ii) {
           const auto i = static_cast<std::uint64_t>(ii);
@@ -527,8 +423,8 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
           const std::uint64_t key = mix64(c.customer_id[i]);
           const std::uint64_t bucket = detail::partition_of(key, buckets_total);
           if (bucket / kBucketsPerPartition != part) continue;
-          held.push(bucket - first_bucket, Record{kernels::pack_record(key, ts, type, amount, c.category[i],
-                                                                       c.channel[i], c.discount[i] > 0)});
+          store.push(static_cast<int>(tid), bucket - first_bucket,
+                     kernels::pack_record(key, ts, type, amount, c.category[i], c.channel[i], c.discount[i] > 0));
         }
       }
       std::uint64_t bad = ~std::uint64_t{0};
@@ -593,9 +489,7 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
       writer.emplace(output.temp_path(), names, 0, output.final_path().string());
     }
 
-    std::uint64_t held_bytes = 0;
-    for (const BucketBlocks& h : held_by_thread) held_bytes += h.bytes();
-    report.peak_held_bytes = std::max(report.peak_held_bytes, held_bytes);
+    report.peak_held_bytes = std::max(report.peak_held_bytes, store.bytes());
     carried.clear();
     if (state_in) state_in->take_partition(part, parts, carried);
     std::vector<std::uint64_t> carried_offsets(kBucketsPerPartition + 1, 0);
@@ -603,51 +497,17 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
       ++carried_offsets[detail::partition_of(s.key, buckets_total) - first_bucket + 1];
     for (std::uint64_t b = 0; b < kBucketsPerPartition; ++b) carried_offsets[b + 1] += carried_offsets[b];
 
-    std::vector<std::vector<Record>> bucket_work(static_cast<std::size_t>(threads));
     const bool keep_states = state_writer.has_value();
     // Buckets are folded a group at a time and written in order, so only a group's rows are held.
-    const std::uint64_t group = config.cuda ? kBucketsPerPartition : kBucketsPerGroup;
+    const std::uint64_t group = backend.fold_buckets();
     for (std::uint64_t g = 0; g < kBucketsPerPartition; g += group) {
       const bool keep_summaries = fit && !fitted;
-      if (config.cuda) {
-        fold_on_device(held_by_thread, carried, params, keep_states, keep_summaries, buckets);
-      } else {
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-        for (std::int64_t bi = static_cast<std::int64_t>(g); bi < static_cast<std::int64_t>(g + group);
-             ++bi) {
-          const auto b = static_cast<std::uint64_t>(bi);
-          BucketOutput& o = buckets[b - g];
-          std::vector<Record>& work = bucket_work[static_cast<std::size_t>(omp_get_thread_num())];
-          work.clear();
-          for (const BucketBlocks& h : held_by_thread) h.copy_to(b, work);
-          std::sort(work.begin(), work.end());
-          const Record* first = work.data();
-          const Record* last = work.data() + work.size();
-          const CarriedState* cs = carried.data() + carried_offsets[b];
-          const CarriedState* ce = carried.data() + carried_offsets[b + 1];
-          std::vector<float> row(static_cast<std::size_t>(columns));
-          while (first != last || cs != ce) {
-            const std::uint64_t key = first == last ? cs->key
-                                      : cs == ce    ? first->key
-                                                    : std::min(first->key, cs->key);
-            BehaviourState s;
-            if (cs != ce && cs->key == key) s = (cs++)->state;
-            for (; first != last && first->key == key; ++first) kernels::fold_record(s, params, *first);
-            kernels::behaviour_features(s, params, row.data());
-            o.rows.insert(o.rows.end(), row.begin(), row.end());
-            o.ids.push_back(unmix64(key));
-            if (keep_summaries) {
-              std::array<double, 3> sum{-1, 0, 0};
-              if (s.purchases > 0) s.bgnbd_summary(params, sum[0], sum[1], sum[2]);
-              o.summaries.push_back(sum);
-            }
-            if (keep_states) o.states.push_back(s);
-          }
-        }
-      }
+      backend.fold_behaviour(kernels::BehaviourFold{&store, g, group, carried.data(), carried_offsets.data() + g,
+                                                    &params, keep_states, keep_summaries},
+                             buckets);
       throw_if_interrupted();
 
-      for (BucketOutput& o : buckets) {
+      for (const kernels::BehaviourFoldOutput& o : buckets) {
         if (keep_states) state_writer->append(o.ids, o.states);
         if (fitted) {
           write_rows(o.rows, o.ids);
@@ -666,10 +526,6 @@ FeatureReport compute_behaviour(const std::filesystem::path& events_path, const 
             }
           }
         }
-        o.rows.clear();  // capacity stays for the next group
-        o.ids.clear();
-        o.summaries.clear();
-        o.states.clear();
       }
       // The sample is complete once the buckets done cover its keys: fit, then finish the rows that waited.
       const std::uint64_t done_buckets = part * kBucketsPerPartition + g + group;

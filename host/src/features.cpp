@@ -11,12 +11,13 @@
 #include "segstream/core/error.hpp"
 #include "segstream/core/philox.hpp"
 #include "segstream/core/time.hpp"
-#include "segstream/host/interrupt.hpp"
+#include "segstream/core/interrupt.hpp"
 #include "segstream/core/version.hpp"
 #include "segstream/io/atomic_output.hpp"
 #include "segstream/io/events.hpp"
 #include "segstream/io/features.hpp"
 #include "segstream/io/streams.hpp"
+#include "segstream/kernels/cpu.hpp"
 #include "segstream/kernels/lifetimes.hpp"
 #include "segstream/kernels/rfm_fold.hpp"
 
@@ -79,8 +80,15 @@ FeatureMode parse_feature_mode(const std::string& name) {
 
 FeatureReport compute_features(const std::filesystem::path& events_path, const std::filesystem::path& out,
                                bool overwrite, const FeatureConfig& config, const FeatureProgress& progress) {
+  const auto backend = kernels::cpu::make_backend(0);
+  return compute_features(events_path, out, overwrite, config, progress, *backend);
+}
+
+FeatureReport compute_features(const std::filesystem::path& events_path, const std::filesystem::path& out,
+                               bool overwrite, const FeatureConfig& config, const FeatureProgress& progress,
+                               kernels::Backend& backend) {
   if (config.mode == FeatureMode::kBehavioural)
-    return compute_behaviour(events_path, out, overwrite, config, progress);
+    return compute_behaviour(events_path, out, overwrite, config, progress, backend);
   SEGSTREAM_EXPECTS(config.state_in.empty() && config.state_out.empty(),
                     "--state-in and --state-out apply to --mode behavioral only");
   const auto t_begin = std::chrono::steady_clock::now();

@@ -14,7 +14,7 @@
 #include "segstream/core/philox.hpp"
 #include "segstream/core/time.hpp"
 #include "segstream/host/generate.hpp"
-#include "segstream/host/interrupt.hpp"
+#include "segstream/core/interrupt.hpp"
 #include "segstream/core/version.hpp"
 #include "segstream/io/atomic_output.hpp"
 #include "segstream/io/events.hpp"

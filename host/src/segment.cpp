@@ -1,24 +1,23 @@
 #include "segstream/host/segment.hpp"
 
-#include <omp.h>
 #include <sys/mman.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
-#include <deque>
 #include <memory>
 
 #include <nlohmann/json.hpp>
 
+#include "kmeans/passes.hpp"
 #include "segstream/core/error.hpp"
+#include "segstream/core/interrupt.hpp"
 #include "segstream/core/philox.hpp"
-#include "segstream/host/interrupt.hpp"
 #include "segstream/core/version.hpp"
 #include "segstream/io/atomic_output.hpp"
 #include "segstream/io/features.hpp"
-#include "segstream/kernels/kmeans_cuda.hpp"
+#include "segstream/kernels/cpu.hpp"
 
 namespace segstream::host {
 namespace {
@@ -260,6 +259,12 @@ Transform fit_transform(TransformKind kind, const float* rows, std::uint64_t n, 
 
 FitReport fit_model(const std::filesystem::path& features, const std::filesystem::path& out, bool overwrite,
                     const FitConfig& config) {
+  const auto backend = kernels::cpu::make_backend(config.kmeans.threads);
+  return fit_model(features, out, overwrite, config, *backend);
+}
+
+FitReport fit_model(const std::filesystem::path& features, const std::filesystem::path& out, bool overwrite,
+                    const FitConfig& config, kernels::Backend& backend) {
   const auto t_begin = std::chrono::steady_clock::now();
   FitReport report;
   const io::FeatureFileReader r(features);
@@ -333,7 +338,7 @@ FitReport fit_model(const std::filesystem::path& features, const std::filesystem
   report.rows = n;
   report.d = d;
   report.in_memory = in_memory;
-  report.model = fit_kmeans(*rows_source, kc);
+  report.model = fit_kmeans(*rows_source, kc, backend);
   const KMeansModel& m = report.model;
 
   io::File f = io::File::create(output.temp_path(), output.final_path().string());
@@ -395,7 +400,13 @@ FitReport fit_model(const std::filesystem::path& features, const std::filesystem
 }
 
 AssignReport assign_segments(const std::filesystem::path& model_path, const std::filesystem::path& features,
-                             const std::filesystem::path& out, bool overwrite, int threads, bool cuda) {
+                             const std::filesystem::path& out, bool overwrite, int threads) {
+  const auto backend = kernels::cpu::make_backend(threads);
+  return assign_segments(model_path, features, out, overwrite, *backend);
+}
+
+AssignReport assign_segments(const std::filesystem::path& model_path, const std::filesystem::path& features,
+                             const std::filesystem::path& out, bool overwrite, kernels::Backend& backend) {
   const auto t_begin = std::chrono::steady_clock::now();
   const io::File mf = io::File::open(model_path);
   SEGSTREAM_CHECK_INPUT(mf.has_attribute("format") && mf.string_attribute("format") == "segstream.model",
@@ -426,7 +437,6 @@ AssignReport assign_segments(const std::filesystem::path& model_path, const std:
     idx.push_back(static_cast<int>(it - have.begin()));
   }
   const std::vector<float> weights = read_weights(r);
-  const int nthreads = threads > 0 ? threads : omp_get_max_threads();
 
   io::AtomicOutput output(out, overwrite);
   io::File f = io::File::create(output.temp_path(), output.final_path().string());
@@ -442,67 +452,23 @@ AssignReport assign_segments(const std::filesystem::path& model_path, const std:
   report.k = model.k;
   report.rows = r.rows();
   report.counts.assign(static_cast<std::size_t>(model.k), 0);
-  std::vector<float> x, block, d2, margin;
-  std::vector<std::int32_t> labels;
   std::vector<std::uint64_t> ids;
-  auto write_block = [&](std::uint64_t start, std::uint64_t n, const std::int32_t* l, const float* dist,
-                         const float* m) {
-    for (std::uint64_t i = 0; i < n; ++i) ++report.counts[static_cast<std::size_t>(l[i])];
-    ids.resize(n);
-    r.read_ids(start, n, ids.data());
-    ids_ds.write_rows(start, n, ids.data());
-    seg_ds.write_rows(start, n, l);
-    d2_ds.write_rows(start, n, dist);
-    margin_ds.write_rows(start, n, m);
-  };
-  if (cuda) {
-#if SEGSTREAM_HAVE_CUDA
-    // The stream model: block i + 1 is read and copied while block i is assigned, and block i − 1 written.
-    kernels::cuda::Pipeline pl(model.d, model.k, kBlockRows, 0);
-    struct Pending {
-      kernels::cuda::Pipeline::Slot* slot;
-      std::uint64_t start, n;
-    };
-    std::deque<Pending> pending;
-    auto finish = [&]() {
-      const Pending q = pending.front();
-      pending.pop_front();
-      report.inertia += pl.wait(*q.slot);
-      write_block(q.start, q.n, q.slot->labels, q.slot->distance2, q.slot->margin);
-    };
-    const bool weighted = !weights.empty();
-    for (std::uint64_t start = 0; start < r.rows(); start += kBlockRows) {
-      throw_if_interrupted();
-      const std::uint64_t n = std::min(kBlockRows, r.rows() - start);
-      if (pending.size() >= 3) finish();  // the ring has three slots: the oldest block frees one
-      kernels::cuda::Pipeline::Slot& slot = pl.acquire();
-      read_columns(r, idx, start, n, block, slot.x);
-      t.apply(slot.x, n);
-      if (weighted) std::copy_n(weights.data() + start, n, slot.w);
-      pl.upload(slot, n, weighted);
-      pl.compute(slot, model.centres.data(), {weighted, true, false, false});
-      pending.push_back({&slot, start, n});
-    }
-    while (!pending.empty()) finish();
-#else
-    throw UsageError("this segstream was built without the CUDA backend (--device cuda)");
-#endif
-  } else {
-    for (std::uint64_t start = 0; start < r.rows(); start += kBlockRows) {
-      throw_if_interrupted();
-      const std::uint64_t n = std::min(kBlockRows, r.rows() - start);
-      x.resize(n * idx.size());
-      read_columns(r, idx, start, n, block, x.data());
-      t.apply(x.data(), n);
-      labels.resize(n);
-      d2.resize(n);
-      margin.resize(n);
-      const float* w = weights.empty() ? nullptr : weights.data() + start;
-      report.inertia +=
-          assign_kmeans(model, x.data(), n, w, labels.data(), d2.data(), margin.data(), nthreads);
-      write_block(start, n, labels.data(), d2.data(), margin.data());
-    }
-  }
+  // The stream model: block i + 1 is read and copied while block i is assigned, and block i − 1 written.
+  const FileRows rows(r, idx, &t, weights.empty() ? nullptr : weights.data());
+  const auto pipeline = backend.make_pipeline(model.d, model.k, kBlockRows, 0);
+  detail::PassRunner runner(*pipeline);
+  report.inertia = runner.run(rows, model.centres.data(), {true, kernels::Accumulate::kNone, false}, nullptr,
+                              [&](std::uint64_t start, std::uint64_t n, const kernels::BlockPipeline::Slot& slot,
+                                  const float*) {
+                                for (std::uint64_t i = 0; i < n; ++i)
+                                  ++report.counts[static_cast<std::size_t>(slot.labels[i])];
+                                ids.resize(n);
+                                r.read_ids(start, n, ids.data());
+                                ids_ds.write_rows(start, n, ids.data());
+                                seg_ds.write_rows(start, n, slot.labels);
+                                d2_ds.write_rows(start, n, slot.distance2);
+                                margin_ds.write_rows(start, n, slot.margin);
+                              });
   f.set_attribute("format", "segstream.segments");
   f.set_attribute("format_version", std::int64_t{1});
   f.set_attribute("created_by", std::string("segstream ") + kVersion + " (" + kGitCommit + ") assign");

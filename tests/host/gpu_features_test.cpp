@@ -9,7 +9,7 @@
 #include "segstream/core/time.hpp"
 #include "segstream/host/features.hpp"
 #include "segstream/host/generate.hpp"
-#include "segstream/kernels/cuda_device.hpp"
+#include "segstream/kernels/cuda.hpp"
 #include "test_util.hpp"
 
 namespace segstream::host {
@@ -41,7 +41,7 @@ void expect_conformant(const test::FeatureMatrix& cpu, const test::FeatureMatrix
 
 TEST(CudaBehaviour, SameFeaturesAsTheCpuBackend) {
   std::string why;
-  if (kernels::cuda_device_count(&why) == 0) GTEST_SKIP() << "no CUDA device: " << why;
+  if (kernels::cuda::device_count(&why) == 0) GTEST_SKIP() << "no CUDA device: " << why;
   TempDir dir;
   EventGeneratorConfig g;
   g.customers = 30000;  // about 3 million events: the BG/NBD sample is a hash range
@@ -53,13 +53,13 @@ TEST(CudaBehaviour, SameFeaturesAsTheCpuBackend) {
   FeatureConfig c;
   c.mode = FeatureMode::kBehavioural;
   compute_features(dir / "ev.h5", dir / "cpu.h5", false, c);
-  c.cuda = true;
-  const FeatureReport one = compute_features(dir / "ev.h5", dir / "gpu.h5", false, c);
+  const auto gpu = kernels::cuda::make_backend(0, 2, 0);
+  const FeatureReport one = compute_features(dir / "ev.h5", dir / "gpu.h5", false, c, {}, *gpu);
   EXPECT_EQ(one.partitions, 1u);
   expect_conformant(test::read_matrix(dir / "cpu.h5"), test::read_matrix(dir / "gpu.h5"));
 
-  c.gpu_memory = std::uint64_t{64} << 20;  // several passes on the device
-  const FeatureReport many = compute_features(dir / "ev.h5", dir / "gpu-many.h5", false, c);
+  const auto small = kernels::cuda::make_backend(0, 2, std::uint64_t{64} << 20);  // several passes on the device
+  const FeatureReport many = compute_features(dir / "ev.h5", dir / "gpu-many.h5", false, c, {}, *small);
   EXPECT_GT(many.partitions, 2u);
   expect_conformant(test::read_matrix(dir / "cpu.h5"), test::read_matrix(dir / "gpu-many.h5"));
 
@@ -72,8 +72,7 @@ TEST(CudaBehaviour, SameFeaturesAsTheCpuBackend) {
   step.state_out.clear();
   step.state_in = dir / "state.h5";
   step.as_of = *parse_iso_time("2025-12-31T23:59:59");
-  step.cuda = true;
-  compute_features(dir / "ev.h5", dir / "gpu-state.h5", false, step);
+  compute_features(dir / "ev.h5", dir / "gpu-state.h5", false, step, {}, *gpu);
   expect_conformant(test::read_matrix(dir / "cpu.h5"), test::read_matrix(dir / "gpu-state.h5"));
 }
 

@@ -1,32 +1,51 @@
-// CUDA device discovery on a machine with a GPU (label `gpu`; skipped cleanly without one).
+// CUDA device discovery (label `gpu`): on a machine with a GPU the device is found and described; on one
+// without, the absence is an answer with a reason that the backend choice passes on, never a crash.
 #include <gtest/gtest.h>
 
-#include "segstream/host/device_select.hpp"
-#include "segstream/kernels/cuda_device.hpp"
+#include <string>
 
-namespace segstream {
+#include "segstream/core/error.hpp"
+#include "segstream/kernels/backend.hpp"
+#include "segstream/kernels/cuda.hpp"
+
+namespace segstream::kernels {
 namespace {
 
 TEST(CudaDevice, FoundAndDescribed) {
   std::string why;
-  if (kernels::cuda_device_count(&why) == 0) GTEST_SKIP() << "no CUDA device: " << why;
-  const kernels::DeviceInfo info = kernels::cuda_device_info(0);
-  EXPECT_EQ(info.kind, kernels::DeviceKind::kCuda);
+  if (cuda::device_count(&why) == 0) GTEST_SKIP() << "no CUDA device: " << why;
+  const DeviceInfo info = cuda::device_info(0);
+  EXPECT_EQ(info.kind, DeviceKind::kCuda);
   EXPECT_FALSE(info.name.empty());
   EXPECT_GT(info.threads, 0);
   EXPECT_GT(info.memory_bytes, std::uint64_t{1} << 30);
   EXPECT_GE(info.compute_capability, 70);
-  EXPECT_EQ(host::select_device(kernels::DeviceKind::kAuto, 0).kind, kernels::DeviceKind::kCuda);
+  const auto backend = make_backend({DeviceKind::kAuto, 0, 0});
+  EXPECT_EQ(backend->device().kind, DeviceKind::kCuda);
+  EXPECT_EQ(backend->device().name, info.name);
 }
 
+// Without a device: a count of 0 with the runtime's reason, which `auto` reports when it takes the CPU and
+// `cuda` puts in its ResourceError. With one: asking for a device past the last is a ResourceError.
 TEST(CudaDevice, AbsenceIsAnAnswerNotACrash) {
   std::string why;
-  const int n = kernels::cuda_device_count(&why);
-  EXPECT_GE(n, 0);
+  const int n = cuda::device_count(&why);
+  ASSERT_GE(n, 0);
   if (n == 0) {
-    EXPECT_FALSE(why.empty());
+    ASSERT_FALSE(why.empty());
+    const auto backend = make_backend({DeviceKind::kAuto, 1, 0});
+    EXPECT_EQ(backend->device().kind, DeviceKind::kCpu);
+    EXPECT_NE(backend->device().note.find(why), std::string::npos) << backend->device().note;
+    try {
+      make_backend({DeviceKind::kCuda, 1, 0});
+      ADD_FAILURE() << "--device cuda without a device did not fail";
+    } catch (const ResourceError& e) {
+      EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
+    }
+  } else {
+    EXPECT_THROW(cuda::device_info(n), ResourceError);
   }
 }
 
 }  // namespace
-}  // namespace segstream
+}  // namespace segstream::kernels

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "segstream/io/csv_import.hpp"
+#include "segstream/kernels/backend.hpp"
 #include "segstream/kernels/bgnbd.hpp"
 
 namespace segstream::host {
@@ -42,8 +43,6 @@ struct FeatureConfig {
   // event for imported files), else t0 + 1 s.
   std::optional<std::int64_t> t_ref;
   std::uint64_t host_memory = std::uint64_t{2} << 30;  // bytes for the events held at once
-  bool cuda = false;                                   // behavioral: fold on the CUDA device
-  std::uint64_t gpu_memory = 0;                        // device bytes per pass; 0 = 80% of the free memory
   io::BadRowPolicy on_bad_row = io::BadRowPolicy::kError;  // NaN or infinite amounts
 
   // behavioral mode
@@ -73,13 +72,19 @@ struct FeatureReport {
   double seconds = 0;
 };
 
-// The behavioural feature set (behaviour.cpp); compute_features calls it for FeatureMode::kBehavioural.
-FeatureReport compute_behaviour(const std::filesystem::path& events, const std::filesystem::path& out,
-                                bool overwrite, const FeatureConfig& config,
-                                const std::function<void(std::uint64_t, std::uint64_t)>& progress);
-
 using FeatureProgress = std::function<void(std::uint64_t done, std::uint64_t total)>;
 
+// The behavioural feature set (behaviour.cpp), folded on `backend`; compute_features calls it for
+// FeatureMode::kBehavioural.
+FeatureReport compute_behaviour(const std::filesystem::path& events, const std::filesystem::path& out,
+                                bool overwrite, const FeatureConfig& config, const FeatureProgress& progress,
+                                kernels::Backend& backend);
+
+// Any mode. The behavioural set is folded on `backend`; lifetimes and rfm hold only purchases and run on
+// the host. Without a backend, the CPU backend with OpenMP's default threads.
+FeatureReport compute_features(const std::filesystem::path& events, const std::filesystem::path& out,
+                               bool overwrite, const FeatureConfig& config, const FeatureProgress& progress,
+                               kernels::Backend& backend);
 FeatureReport compute_features(const std::filesystem::path& events, const std::filesystem::path& out,
                                bool overwrite, const FeatureConfig& config,
                                const FeatureProgress& progress = {});

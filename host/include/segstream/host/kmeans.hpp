@@ -1,19 +1,28 @@
-// Mini-batch k-means with scikit-learn's semantics (KMEANS.md), on rows held in memory, through the CPU
-// backend's compute contract (kernels/kmeans_cpu.hpp).
+// Mini-batch k-means with scikit-learn's semantics (KMEANS.md), written once against the compute contract
+// (kernels/backend.hpp): the same model on every backend, for any number of threads, whether the rows are
+// held in memory or read from a file.
 //
 // Initialisation: greedy k-means++ (2 + ⌊ln k⌋ candidates per centre) on a sample of rows; k-means‖ over
 // all rows (5 rounds oversampling 2k rows each, then weighted k-means++ on the candidates); random rows; or
-// given centres. Mini-batch steps: per centre c ← (c·W + Σ w·x) / (W + Σ w) over the batch's rows, W the
-// weight absorbed so far; small clusters move to rows of the batch (--reassignment-ratio); early stopping
-// on the exponentially weighted batch inertia (--max-no-improvement) or the centre shift (--tol). Optional
-// full Lloyd passes (--refine) with exact per-cluster sums; empty clusters move to the rows farthest from
-// their centres. Every random draw is Philox keyed by (seed, purpose, global index): the result does not
-// depend on threads.
+// given centres (optionally with the weights they absorbed). Mini-batch steps: per centre
+// c ← (c·W + Σ w·x) / (W + Σ w) over the batch's rows, W the weight absorbed so far; small clusters move to
+// rows of the batch (--reassignment-ratio); early stopping on the exponentially weighted batch inertia
+// (--max-no-improvement) or the centre shift (--tol). Optional full Lloyd passes (--refine) with exact
+// per-cluster sums; empty clusters move to the rows farthest from their centres. Every random draw is
+// Philox keyed by (seed, purpose, global index).
+//
+// The trainer keeps its whole state in one value (TrainerState) that step() advances and that serialises
+// to bytes, so a fit can stop after any step and continue in a fresh trainer with the same result bit for
+// bit; checkpoints, resume and warm starts are that one mechanism.
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
+
+#include "segstream/kernels/backend.hpp"
 
 namespace segstream::host {
 
@@ -25,17 +34,17 @@ struct KMeansConfig {
   std::uint64_t batch_size = 1024;
   int max_epochs = 100;  // mini-batch steps are bounded by max_epochs · rows / batch_size
   KMeansInit init = KMeansInit::kKMeansPlusPlus;
-  std::vector<float> init_centres;  // kGiven: k × d, row-major
-  std::uint64_t init_size = 0;      // rows sampled for the initialisation; 0 = min(rows, max(3·batch, 3·k))
+  std::vector<float> init_centres;    // kGiven: k × d, row-major
+  std::vector<double> init_absorbed;  // kGiven, optional: the weight each given centre absorbed (a warm
+                                      // start); empty starts from 0, as scikit-learn's init= does
+  std::uint64_t init_size = 0;        // rows sampled for the initialisation; 0 = min(rows, max(3·batch, 3·k))
   double reassignment_ratio = 0.01;
-  int max_no_improvement = 10;   // 0 = no early stopping on the inertia
-  double tol = 0.0;              // centre-shift tolerance, × the mean feature variance
-  int refine = 0;                // full Lloyd passes after the mini-batch phase
-  bool lloyd = false;            // full-batch Lloyd (max_epochs passes) instead of mini-batches
-  int n_init = 1;                // restarts; the lowest final inertia wins
-  int threads = 0;               // 0 = OpenMP default
-  bool cuda = false;             // mini-batch steps and full passes on the CUDA device; the same result
-  std::uint64_t gpu_memory = 0;  // device memory for the pipeline and resident rows; 0 = 80% of the free
+  int max_no_improvement = 10;  // 0 = no early stopping on the inertia
+  double tol = 0.0;             // centre-shift tolerance, × the mean feature variance
+  int refine = 0;               // full Lloyd passes after the mini-batch phase
+  bool lloyd = false;           // full-batch Lloyd (max_epochs passes) instead of mini-batches
+  int n_init = 1;               // restarts; the lowest final inertia wins
+  int threads = 0;              // CPU threads when no backend is given (0 = OpenMP default)
 };
 
 struct KMeansModel {
@@ -76,6 +85,7 @@ class RowSource {
 
 inline constexpr std::uint64_t kTileRows = 4096;   // rows read together by the mini-batch sequence
 inline constexpr std::uint64_t kWindowTiles = 16;  // tiles whose rows are shuffled together
+inline constexpr std::uint64_t kPassRows = 65536;  // rows per block of a full pass
 
 // Rows already in memory (row-major; weights null = all 1).
 class MemoryRows : public RowSource {
@@ -103,15 +113,83 @@ class MemoryRows : public RowSource {
 std::vector<float> sample_rows(const RowSource& source, std::uint64_t n, std::uint64_t seed,
                                std::uint64_t salt, std::vector<float>* weights = nullptr);
 
-// Fits k centres to the source's rows. UsageError for k < 1, k > rows, a bad option or given centres of
-// the wrong shape; InputError naming the row and column of a non-finite value, and the row of a negative
-// or non-finite weight, or when all weights are 0.
+// Where the visiting order stands: the permutations of tiles drawn so far (epochs begun), the first tile
+// of the window being taken, and the rows of that window already taken. With the step count, these are all
+// the trainer's random-number counters.
+struct VisitCursor {
+  std::uint64_t epoch = 0;
+  std::uint64_t window_begin = 0;
+  std::uint64_t position = 0;
+  bool operator==(const VisitCursor&) const = default;
+};
+
+// The trainer's whole state between two steps: everything a fresh trainer needs to continue the same fit.
+struct TrainerState {
+  enum class Phase : std::uint8_t { kInit, kMiniBatch, kLloyd, kFinal, kDone };
+  // The run it belongs to (checked when a trainer resumes it).
+  std::uint64_t rows = 0;
+  int d = 0, k = 0;
+  std::uint64_t config_digest = 0;  // of the KMeansConfig, given centres included
+
+  int restart = 0;
+  Phase phase = Phase::kInit;
+  std::vector<float> centres;    // k × d
+  std::vector<double> absorbed;  // k
+  std::vector<double> history;
+  std::uint64_t steps = 0;  // mini-batch steps of this restart (the batch counter of every draw)
+  int passes = 0;           // Lloyd passes of this restart
+  std::string stop;
+  double ewa = 0, best_ewa = 0;  // the smoothed batch inertia and its best
+  int no_improvement = 0;
+  std::uint64_t since_reassign = 0;  // rows since the last small-cluster reassignment
+  VisitCursor visit;                 // after the batches of `steps`
+  bool tol_known = false;            // --tol × the mean feature variance, computed once
+  double tol = 0;
+  bool have_best = false;  // the best finished restart so far
+  KMeansModel best;
+  KMeansModel::Seconds seconds;
+
+  bool operator==(const TrainerState&) const;  // every field but the seconds
+};
+
+// The state as bytes, and back (InputError naming what is wrong with bytes that are not a state).
+std::vector<std::uint8_t> serialize_trainer_state(const TrainerState& state);
+TrainerState deserialize_trainer_state(std::span<const std::uint8_t> bytes);
+
+// A fit, one step at a time: the initialisation of a restart, one mini-batch step, one Lloyd pass, or the
+// final pass of a restart. The rows, the config and the backend must outlive it.
+class KMeansTrainer {
+ public:
+  // A new fit. UsageError for k < 1, k > rows, a bad option or given centres of the wrong shape;
+  // InputError naming the row of a negative or non-finite weight, or when all weights are 0.
+  KMeansTrainer(const RowSource& rows, const KMeansConfig& config, kernels::Backend& backend);
+  // Continues a fit from a state saved after any step (InputError when it belongs to another fit).
+  KMeansTrainer(const RowSource& rows, const KMeansConfig& config, kernels::Backend& backend,
+                TrainerState state);
+  ~KMeansTrainer();
+  KMeansTrainer(const KMeansTrainer&) = delete;
+  KMeansTrainer& operator=(const KMeansTrainer&) = delete;
+
+  bool done() const;
+  void step();  // InterruptedError between blocks of a pass when a signal arrived
+  const TrainerState& state() const;
+  KMeansModel model() const;  // the winning restart, once done()
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Fits k centres to the source's rows on `backend`: a trainer stepped to the end. Errors as the trainer's;
+// InputError naming the row and column of a non-finite value.
+KMeansModel fit_kmeans(const RowSource& rows, const KMeansConfig& config, kernels::Backend& backend);
+// The same on the CPU backend with config.threads.
 KMeansModel fit_kmeans(const RowSource& rows, const KMeansConfig& config);
-// The same on rows in memory (row-major; weights null = all 1).
+// The same on rows in memory (row-major; weights null = all 1), checking every value is finite.
 KMeansModel fit_kmeans(const float* x, std::uint64_t rows, int d, const float* weights,
                        const KMeansConfig& config);
 
-// Labels, squared distances and margins of rows against a model's centres; returns Σ w·d².
+// Labels, squared distances and margins of rows against a model's centres (CPU backend); returns Σ w·d².
 double assign_kmeans(const KMeansModel& model, const float* x, std::uint64_t rows, const float* weights,
                      std::int32_t* labels, float* distance2, float* margin, int threads = 0);
 

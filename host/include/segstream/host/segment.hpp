@@ -59,6 +59,9 @@ struct FitReport {
   double read_seconds = 0;  // reading the rows into memory (0 when streamed) and the weights
 };
 
+// Fits on `backend` (the CPU backend with config.kmeans.threads when none is given).
+FitReport fit_model(const std::filesystem::path& features, const std::filesystem::path& out, bool overwrite,
+                    const FitConfig& config, kernels::Backend& backend);
 FitReport fit_model(const std::filesystem::path& features, const std::filesystem::path& out, bool overwrite,
                     const FitConfig& config);
 
@@ -70,8 +73,10 @@ struct AssignReport {
   double seconds = 0;
 };
 
+// Assigns on `backend` (the CPU backend with `threads` when none is given).
 AssignReport assign_segments(const std::filesystem::path& model, const std::filesystem::path& features,
-                             const std::filesystem::path& out, bool overwrite, int threads = 0,
-                             bool cuda = false);
+                             const std::filesystem::path& out, bool overwrite, kernels::Backend& backend);
+AssignReport assign_segments(const std::filesystem::path& model, const std::filesystem::path& features,
+                             const std::filesystem::path& out, bool overwrite, int threads = 0);
 
 }  // namespace segstream::host

@@ -1,7 +1,5 @@
-// The behavioural fold on a CUDA device: Thrust sorts the records by (customer, time, rest), a pass marks
-// where each customer's run starts, and one thread per customer folds its run in time order with
-// kernels/behaviour.hpp. The order of every floating-point operation per customer is the CPU backend's;
-// the file is compiled with --fmad=false so that no multiply-add is contracted differently.
+#include "behaviour_fold.cuh"
+
 #include <cuda_runtime.h>
 #include <thrust/copy.h>
 #include <thrust/device_vector.h>
@@ -12,14 +10,12 @@
 
 #include <string>
 
-#include "cuda_check.hpp"
+#include "check.cuh"
 #include "segstream/core/error.hpp"
-#include "segstream/kernels/behaviour_cuda.hpp"
+#include "segstream/core/philox.hpp"
 
-namespace segstream::kernels {
+namespace segstream::kernels::cuda {
 namespace {
-
-using cuda_detail::check;
 
 struct RecordLess {
   __host__ __device__ bool operator()(const BehaviourRecord& a, const BehaviourRecord& b) const {
@@ -72,48 +68,65 @@ T* raw(thrust::device_vector<T>& v) {
 
 }  // namespace
 
-std::uint64_t cuda_free_memory() {
-  std::size_t free = 0, total = 0;
-  check(cudaMemGetInfo(&free, &total), "cudaMemGetInfo");
-  return free;
-}
-
-void fold_behaviour_cuda(const BehaviourRecord* records, std::size_t count, const std::uint64_t* carried_keys,
-                         const BehaviourState* carried_states, std::size_t carried,
-                         const BehaviourParams& params, bool keep_states, BehaviourDeviceOutput& out) {
-  out = BehaviourDeviceOutput{};
+void fold_behaviour(const BehaviourFold& fold, std::vector<BehaviourFoldOutput>& out) {
+  out.resize(1);
+  BehaviourFoldOutput& o = out[0];
+  o.clear();
+  // The run's records, then a naming record (second word 0) for every carried customer, so that each has
+  // a run and its thread finds its state by binary search.
+  std::vector<BehaviourRecord> records;
+  for (std::uint64_t b = 0; b < fold.buckets; ++b) fold.records->gather(fold.first_bucket + b, records);
+  const CarriedState* carried_begin = fold.carried + fold.carried_offsets[0];
+  const CarriedState* carried_end = fold.carried + fold.carried_offsets[fold.buckets];
+  const auto carried = static_cast<std::size_t>(carried_end - carried_begin);
+  std::vector<std::uint64_t> carried_keys;
+  std::vector<BehaviourState> carried_states;
+  carried_keys.reserve(carried);
+  carried_states.reserve(carried);
+  for (const CarriedState* c = carried_begin; c != carried_end; ++c) {
+    records.push_back(BehaviourRecord{c->key, 0, 0});
+    carried_keys.push_back(c->key);
+    carried_states.push_back(c->state);
+  }
+  const std::size_t count = records.size();
   if (count == 0) return;
+  const BehaviourParams& params = *fold.params;
   try {
-    thrust::device_vector<BehaviourRecord> d_records(records, records + count);
+    thrust::device_vector<BehaviourRecord> d_records(records.begin(), records.end());
     thrust::sort(thrust::device, d_records.begin(), d_records.end(), RecordLess{});
     thrust::device_vector<std::size_t> starts(count);
     const auto starts_end = thrust::copy_if(thrust::device, thrust::counting_iterator<std::size_t>(0),
                                             thrust::counting_iterator<std::size_t>(count), starts.begin(),
                                             IsHead{raw(d_records)});
     const auto customers = static_cast<std::size_t>(starts_end - starts.begin());
-    thrust::device_vector<std::uint64_t> d_carried_keys(carried_keys, carried_keys + carried);
-    thrust::device_vector<BehaviourState> d_carried_states(carried_states, carried_states + carried);
+    thrust::device_vector<std::uint64_t> d_carried_keys(carried_keys.begin(), carried_keys.end());
+    thrust::device_vector<BehaviourState> d_carried_states(carried_states.begin(), carried_states.end());
     const int columns = behaviour_columns(params);
     thrust::device_vector<std::uint64_t> d_keys(customers);
     thrust::device_vector<float> d_rows(customers * static_cast<std::size_t>(columns));
     thrust::device_vector<double> d_summaries(customers * 3);
-    thrust::device_vector<BehaviourState> d_states(keep_states ? customers : 0);
-    constexpr int kThreads = 128;
-    const auto blocks = static_cast<unsigned>((customers + kThreads - 1) / kThreads);
-    fold_customers<<<blocks, kThreads>>>(
-        raw(d_records), count, raw(starts), customers, raw(d_carried_keys), raw(d_carried_states), carried,
-        params, columns, raw(d_keys), raw(d_rows), raw(d_summaries), keep_states ? raw(d_states) : nullptr);
+    thrust::device_vector<BehaviourState> d_states(fold.keep_states ? customers : 0);
+    constexpr int kFoldThreads = 128;
+    const auto blocks = static_cast<unsigned>((customers + kFoldThreads - 1) / kFoldThreads);
+    fold_customers<<<blocks, kFoldThreads>>>(raw(d_records), count, raw(starts), customers, raw(d_carried_keys),
+                                             raw(d_carried_states), carried, params, columns, raw(d_keys),
+                                             raw(d_rows), raw(d_summaries),
+                                             fold.keep_states ? raw(d_states) : nullptr);
     check(cudaGetLastError(), "fold_customers launch");
     check(cudaDeviceSynchronize(), "fold_customers");
-    out.keys.resize(customers);
-    out.rows.resize(d_rows.size());
-    out.summaries.resize(d_summaries.size());
-    thrust::copy(d_keys.begin(), d_keys.end(), out.keys.begin());
-    thrust::copy(d_rows.begin(), d_rows.end(), out.rows.begin());
-    thrust::copy(d_summaries.begin(), d_summaries.end(), out.summaries.begin());
-    if (keep_states) {
-      out.states.resize(customers);
-      thrust::copy(d_states.begin(), d_states.end(), out.states.begin());
+    std::vector<std::uint64_t> keys(customers);
+    std::vector<double> summaries(d_summaries.size());
+    o.rows.resize(d_rows.size());
+    thrust::copy(d_keys.begin(), d_keys.end(), keys.begin());
+    thrust::copy(d_rows.begin(), d_rows.end(), o.rows.begin());
+    thrust::copy(d_summaries.begin(), d_summaries.end(), summaries.begin());
+    if (fold.keep_states) {
+      o.states.resize(customers);
+      thrust::copy(d_states.begin(), d_states.end(), o.states.begin());
+    }
+    for (std::size_t i = 0; i < customers; ++i) {
+      o.ids.push_back(unmix64(keys[i]));
+      if (fold.keep_summaries) o.summaries.push_back({summaries[3 * i], summaries[3 * i + 1], summaries[3 * i + 2]});
     }
   } catch (const thrust::system_error& e) {
     (void)cudaGetLastError();
@@ -124,4 +137,4 @@ void fold_behaviour_cuda(const BehaviourRecord* records, std::size_t count, cons
   }
 }
 
-}  // namespace segstream::kernels
+}  // namespace segstream::kernels::cuda

@@ -1,4 +1,5 @@
-// CUDA error checking shared by the backend's translation units (not installed).
+// CUDA error checking shared by the backend's translation units (not installed): every runtime call and
+// kernel launch goes through check().
 #pragma once
 
 #include <cuda_runtime.h>
@@ -7,7 +8,7 @@
 
 #include "segstream/core/error.hpp"
 
-namespace segstream::kernels::cuda_detail {
+namespace segstream::kernels::cuda {
 
 // A failed CUDA call as a ResourceError naming the call; the sticky error state is cleared first.
 inline void check(cudaError_t status, const char* what) {
@@ -18,4 +19,4 @@ inline void check(cudaError_t status, const char* what) {
   }
 }
 
-}  // namespace segstream::kernels::cuda_detail
+}  // namespace segstream::kernels::cuda

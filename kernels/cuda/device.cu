@@ -4,12 +4,13 @@
 
 #include <string>
 
+#include "check.cuh"
 #include "segstream/core/error.hpp"
-#include "segstream/kernels/cuda_device.hpp"
+#include "segstream/kernels/cuda.hpp"
 
-namespace segstream::kernels {
+namespace segstream::kernels::cuda {
 
-int cuda_device_count(std::string* why) {
+int device_count(std::string* why) {
   int count = 0;
   const cudaError_t status = cudaGetDeviceCount(&count);
   if (status != cudaSuccess) {
@@ -21,11 +22,13 @@ int cuda_device_count(std::string* why) {
   return count;
 }
 
-DeviceInfo cuda_device_info(int ordinal) {
+DeviceInfo device_info(int ordinal) {
   cudaDeviceProp prop{};
   const cudaError_t status = cudaGetDeviceProperties(&prop, ordinal);
-  if (status != cudaSuccess)
+  if (status != cudaSuccess) {
+    (void)cudaGetLastError();
     throw ResourceError("CUDA device " + std::to_string(ordinal) + ": " + cudaGetErrorString(status));
+  }
   DeviceInfo info;
   info.kind = DeviceKind::kCuda;
   info.name = prop.name;
@@ -35,4 +38,10 @@ DeviceInfo cuda_device_info(int ordinal) {
   return info;
 }
 
-}  // namespace segstream::kernels
+std::uint64_t free_memory() {
+  std::size_t free = 0, total = 0;
+  check(cudaMemGetInfo(&free, &total), "cudaMemGetInfo");
+  return free;
+}
+
+}  // namespace segstream::kernels::cuda

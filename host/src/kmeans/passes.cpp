@@ -1,0 +1,71 @@
+#include "passes.hpp"
+
+#include <algorithm>
+
+namespace segstream::host::detail {
+
+const float* rows_of(const RowSource& src, std::uint64_t start, std::uint64_t n, std::vector<float>& block) {
+  if (const float* v = src.view(start, n)) return v;
+  block.resize(n * static_cast<std::uint64_t>(src.d()));
+  src.read(start, n, block.data());
+  return block.data();
+}
+
+Pass full_pass(PassRunner& runner, const RowSource& src, const std::vector<float>& centres, int k,
+               std::size_t keep_far, kernels::Accumulate accumulate) {
+  const int d = src.d();
+  Pass p;
+  p.sums.reset(k, d);
+  auto before = [](const Pass::Far& a, const Pass::Far& b) {
+    if ((a.weight > 0) != (b.weight > 0)) return a.weight > 0;
+    return a.distance2 != b.distance2 ? a.distance2 > b.distance2 : a.row < b.row;
+  };
+  const float* weights = src.weights();
+  p.inertia = runner.run(src, centres.data(), {false, accumulate, false}, &p.sums,
+                         [&](std::uint64_t start, std::uint64_t n, const kernels::BlockPipeline::Slot& slot,
+                             const float*) {
+                           // The block's rows, by label and distance, for the empty clusters to take.
+                           for (std::uint64_t i = 0; i < n && keep_far > 0; ++i) {
+                             Pass::Far f{slot.distance2[i], start + i, slot.labels[i],
+                                         weights != nullptr ? weights[start + i] : 1.0f, {}};
+                             if (p.farthest.size() == keep_far && !before(f, p.farthest.back())) continue;
+                             p.farthest.insert(std::upper_bound(p.farthest.begin(), p.farthest.end(), f, before),
+                                               std::move(f));
+                             if (p.farthest.size() > keep_far) p.farthest.pop_back();
+                           }
+                         });
+  for (Pass::Far& f : p.farthest) {
+    f.x.resize(static_cast<std::size_t>(d));
+    src.read(f.row, 1, f.x.data());
+  }
+  return p;
+}
+
+double mean_variance(const RowSource& src) {
+  const int d = src.d();
+  std::vector<double> mean(static_cast<std::size_t>(d), 0), m2(static_cast<std::size_t>(d), 0);
+  std::vector<float> block;
+  double wsum = 0;
+  for (std::uint64_t start = 0; start < src.rows(); start += kPassRows) {
+    throw_if_interrupted();
+    const std::uint64_t n = std::min(kPassRows, src.rows() - start);
+    const float* rows = rows_of(src, start, n, block);
+    for (std::uint64_t i = 0; i < n; ++i) {  // Welford, in row order
+      const double w = src.weights() != nullptr ? src.weights()[start + i] : 1.0;
+      if (w <= 0) continue;
+      wsum += w;
+      for (int j = 0; j < d; ++j) {
+        const auto jj = static_cast<std::size_t>(j);
+        const double v = rows[i * static_cast<std::uint64_t>(d) + jj];
+        const double delta = v - mean[jj];
+        mean[jj] += delta * w / wsum;
+        m2[jj] += w * delta * (v - mean[jj]);
+      }
+    }
+  }
+  double s = 0;
+  for (double v : m2) s += v / wsum;
+  return s / d;
+}
+
+}  // namespace segstream::host::detail
