@@ -628,7 +628,7 @@ Action add_fit(CLI::App& sub) {
     std::string features, out, columns, init = "k-means++", transform = "auto", host_memory = "8G",
                                         gpu_memory;
     host::KMeansConfig k;
-    bool overwrite = false;
+    bool overwrite = false, keep_absorbed = false;
   };
   auto o = std::make_shared<Options>();
   sub.add_option("--features", o->features, "Input features.h5")->required();
@@ -647,7 +647,10 @@ Action add_fit(CLI::App& sub) {
   sub.add_option("--init", o->init,
                  "k-means++, k-means-parallel, random, or a model.h5 whose centres start the fit")
       ->capture_default_str();
-  sub.add_option("--init-size", o->k.init_size, "Rows sampled for the initialisation (0 = 3 x batch)")
+  sub.add_flag("--keep-absorbed", o->keep_absorbed,
+               "With --init FILE: continue from the weights its centres absorbed (a warm start), not from 0");
+  sub.add_option("--init-size", o->k.init_size,
+                 "Rows sampled for the initialisation (0 = max(3 x batch, 3 x k), capped at the rows)")
       ->capture_default_str();
   sub.add_option("--reassignment-ratio", o->k.reassignment_ratio,
                  "Centres that absorbed less than this share of the largest move to sampled rows")
@@ -686,6 +689,7 @@ Action add_fit(CLI::App& sub) {
       c.kmeans.init = host::KMeansInit::kRandom;
     else
       c.init_model = o->init;
+    c.keep_absorbed = o->keep_absorbed;
     const auto backend = make_backend(g, gpu_memory);
     const host::FitReport r = host::fit_model(o->features, o->out, o->overwrite, c, *backend);
     const auto empty = std::count(r.model.counts.begin(), r.model.counts.end(), std::uint64_t{0});

@@ -334,6 +334,17 @@ FitReport fit_model(const std::filesystem::path& features, const std::filesystem
     kc.init_centres = c.read_all<float>();
     transform.apply(kc.init_centres.data(), static_cast<std::uint64_t>(kc.k));
     kc.init = KMeansInit::kGiven;
+    if (config.keep_absorbed) {
+      const io::Dataset a = init.dataset("/absorbed_weight", io::ElementType::kFloat64, 1);
+      SEGSTREAM_CHECK_INPUT(a.rows() == static_cast<std::uint64_t>(kc.k), "--init {}: /absorbed_weight has {} values, "
+                            "expected --k = {}", init.path(), a.rows(), kc.k);
+      kc.init_absorbed = a.read_all<double>();
+      for (double v : kc.init_absorbed)
+        SEGSTREAM_CHECK_INPUT(std::isfinite(v) && v >= 0, "--init {}: /absorbed_weight holds {}, expected finite "
+                              "non-negative weights", init.path(), v);
+    }
+  } else {
+    SEGSTREAM_EXPECTS(!config.keep_absorbed, "--keep-absorbed needs --init FILE (a model to warm-start from)");
   }
   report.rows = n;
   report.d = d;
@@ -372,7 +383,7 @@ FitReport fit_model(const std::filesystem::path& features, const std::filesystem
                           : kc.init == KMeansInit::kRandom         ? "random"
                           : kc.init == KMeansInit::kKMeansParallel ? "k-means-parallel"
                                                                    : "k-means++";
-  const nlohmann::json cfg = {{"k", kc.k},
+  nlohmann::json cfg = {{"k", kc.k},
                               {"seed", kc.seed},
                               {"batch_size", kc.batch_size},
                               {"max_epochs", kc.max_epochs},
@@ -388,6 +399,7 @@ FitReport fit_model(const std::filesystem::path& features, const std::filesystem
                               {"columns", names},
                               {"weights", weights.empty() ? "none" : "/weight"},
                               {"restart_kept", m.restart}};
+  if (config.keep_absorbed) cfg["keep_absorbed"] = true;  // recorded when used: older models have no key
   f.set_attribute("config", cfg.dump());
   nlohmann::json source = {{"file", features.filename().string()}, {"rows", n}};
   if (r.file().has_attribute("as_of")) source["as_of"] = r.file().int_attribute("as_of");

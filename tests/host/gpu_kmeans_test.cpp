@@ -14,6 +14,7 @@
 
 #include "segstream/core/error.hpp"
 #include "segstream/core/philox.hpp"
+#include "segstream/kernels/cpu.hpp"
 #include "segstream/kernels/cuda.hpp"
 
 namespace segstream::kernels {
@@ -78,6 +79,47 @@ TEST(CudaKMeans, FitsEqualTheCpuBackend) {
   cfg.k = 6;
   const auto tiny = cuda::make_backend(0, 2, 1024);
   EXPECT_THROW(host::fit_kmeans(host::MemoryRows(x.data(), rows, d, nullptr), cfg, *tiny), ResourceError);
+}
+
+// A fit on the device stopped after any step and resumed in a fresh trainer on the device ends with the
+// CPU's uninterrupted model bit for bit; a state saved on the device continues on the CPU alike.
+TEST(CudaKMeans, ResumedFitsEqualTheCpuBackend) {
+  std::string why;
+  if (cuda::device_count(&why) == 0) GTEST_SKIP() << "no CUDA device: " << why;
+  const int d = 8;
+  const std::uint64_t rows = 70001;
+  std::vector<float> x = values(rows * d, 9);
+  for (std::uint64_t i = 0; i < rows; ++i) x[i * d] += static_cast<float>(i % 5) * 8.0f;
+  const host::MemoryRows source(x.data(), rows, d, nullptr);
+  host::KMeansConfig cfg;
+  cfg.k = 5;
+  cfg.seed = 3;
+  cfg.batch_size = 2048;
+  cfg.refine = 2;
+  cfg.n_init = 2;
+  const auto cpu_backend = cpu::make_backend(2);
+  const auto gpu = cuda::make_backend(0, 2, 0);
+  const host::KMeansModel want = host::fit_kmeans(source, cfg, *cpu_backend);
+  int steps = 0;
+  {
+    host::KMeansTrainer whole(source, cfg, *gpu);
+    for (; !whole.done(); ++steps) whole.step();
+    EXPECT_EQ(whole.model().centres, want.centres);
+  }
+  for (int stop : {1, steps / 3, steps / 2, steps - 1}) {
+    host::KMeansTrainer first(source, cfg, *gpu);
+    for (int s = 0; s < stop; ++s) first.step();
+    const auto bytes = host::serialize_trainer_state(first.state());
+    for (Backend* next : {static_cast<Backend*>(gpu.get()), static_cast<Backend*>(cpu_backend.get())}) {
+      host::KMeansTrainer second(source, cfg, *next, host::deserialize_trainer_state(bytes));
+      while (!second.done()) second.step();
+      const host::KMeansModel got = second.model();
+      EXPECT_EQ(got.centres, want.centres) << "stopped after step " << stop;
+      EXPECT_EQ(got.inertia, want.inertia) << "stopped after step " << stop;
+      EXPECT_EQ(got.inertia_history, want.inertia_history) << "stopped after step " << stop;
+      EXPECT_EQ(got.counts, want.counts) << "stopped after step " << stop;
+    }
+  }
 }
 
 // fit and assign through files with --device cuda write what the CPU writes.

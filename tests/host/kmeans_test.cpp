@@ -270,5 +270,158 @@ TEST(KMeansSklearn, Errors) {
   EXPECT_THROW(fit_kmeans(kToy.data(), 4, 2, zero.data(), c), InputError);
 }
 
+
+// Rows held elsewhere: the trainer reads them through read() as it would from a file.
+class ReadOnlyRows : public RowSource {
+ public:
+  explicit ReadOnlyRows(const MemoryRows& rows) : rows_(rows) {}
+  std::uint64_t rows() const override { return rows_.rows(); }
+  int d() const override { return rows_.d(); }
+  void read(std::uint64_t start, std::uint64_t n, float* out) const override { rows_.read(start, n, out); }
+  const float* weights() const override { return rows_.weights(); }
+
+ private:
+  const MemoryRows& rows_;
+};
+
+void expect_same_model(const KMeansModel& got, const KMeansModel& want, const std::string& what) {
+  EXPECT_EQ(got.centres, want.centres) << what;
+  EXPECT_EQ(got.absorbed, want.absorbed) << what;
+  EXPECT_EQ(got.inertia, want.inertia) << what;
+  EXPECT_EQ(got.inertia_history, want.inertia_history) << what;
+  EXPECT_EQ(got.steps, want.steps) << what;
+  EXPECT_EQ(got.lloyd_passes, want.lloyd_passes) << what;
+  EXPECT_EQ(got.counts, want.counts) << what;
+  EXPECT_EQ(got.cluster_weight, want.cluster_weight) << what;
+  EXPECT_EQ(got.stop_reason, want.stop_reason) << what;
+  EXPECT_EQ(got.restart, want.restart) << what;
+}
+
+// A fit stopped after any step, its state serialised and restored in a fresh trainer, ends with the model of
+// the uninterrupted fit bit for bit: mini-batch steps with reassignment, early stopping on the inertia or
+// the centre shift, Lloyd refinement, restarts, full Lloyd, k-means‖, weights, rows read rather than viewed.
+TEST(KMeansTrainer, ResumedAfterAnyStepGivesTheUninterruptedModel) {
+  const Blobs b = blobs(20000, 5, 6, 21);
+  std::vector<float> w(20000);
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(1 + i % 4);
+  const MemoryRows memory(b.x.data(), 20000, 5, nullptr), weighted(b.x.data(), 20000, 5, w.data());
+  const ReadOnlyRows streamed(weighted);
+  struct Case {
+    const char* name;
+    const RowSource* rows;
+    KMeansConfig config;
+  };
+  std::vector<Case> cases;
+  KMeansConfig c;
+  c.k = 6;
+  c.seed = 5;
+  c.batch_size = 512;
+  c.refine = 2;
+  c.n_init = 2;
+  c.reassignment_ratio = 0.3;  // reassignments happen
+  cases.push_back({"mini-batch, refined, two restarts", &memory, c});
+  c.tol = 1e-3;
+  c.n_init = 1;
+  cases.push_back({"weighted, centre-shift tolerance, read rows", &streamed, c});
+  KMeansConfig lloyd;
+  lloyd.k = 6;
+  lloyd.lloyd = true;
+  lloyd.max_epochs = 5;
+  cases.push_back({"Lloyd", &weighted, lloyd});
+  KMeansConfig parallel;
+  parallel.k = 6;
+  parallel.init = KMeansInit::kKMeansParallel;
+  parallel.batch_size = 2048;
+  cases.push_back({"k-means||", &memory, parallel});
+  const auto backend = kernels::cpu::make_backend(2);
+  for (const Case& k : cases) {
+    KMeansTrainer whole(*k.rows, k.config, *backend);
+    int steps = 0;
+    for (; !whole.done(); ++steps) whole.step();
+    const KMeansModel want = whole.model();
+    expect_same_model(fit_kmeans(*k.rows, k.config), want, k.name);
+    ASSERT_GE(steps, 4) << k.name;
+    RandomStream rng(3, RandomPurpose::kMixtureRow, static_cast<std::uint64_t>(steps));
+    for (int stop : {0, 1, 2, steps / 2, static_cast<int>(rng.below(static_cast<std::uint32_t>(steps))), steps - 1}) {
+      KMeansTrainer first(*k.rows, k.config, *backend);
+      for (int s = 0; s < stop; ++s) first.step();
+      const std::vector<std::uint8_t> bytes = serialize_trainer_state(first.state());
+      const TrainerState restored = deserialize_trainer_state(bytes);
+      ASSERT_TRUE(restored == first.state()) << k.name << ", after step " << stop;
+      KMeansTrainer second(*k.rows, k.config, *backend, restored);
+      while (!second.done()) second.step();
+      expect_same_model(second.model(), want, std::string(k.name) + ", resumed after step " + std::to_string(stop));
+    }
+  }
+}
+
+TEST(KMeansTrainer, StatesOfOtherFitsAndBrokenBytesAreRefused) {
+  const Blobs b = blobs(3000, 3, 4, 22);
+  const MemoryRows rows(b.x.data(), 3000, 3, nullptr);
+  KMeansConfig c;
+  c.k = 4;
+  const auto backend = kernels::cpu::make_backend(1);
+  KMeansTrainer t(rows, c, *backend);
+  t.step();
+  t.step();
+  const std::vector<std::uint8_t> bytes = serialize_trainer_state(t.state());
+  KMeansConfig other = c;
+  other.seed = 9;
+  EXPECT_NE(test::input_error_of([&] { KMeansTrainer(rows, other, *backend, t.state()); })
+                .find("the saved k-means state belongs to another fit"),
+            std::string::npos);
+  const MemoryRows fewer(b.x.data(), 2999, 3, nullptr);
+  EXPECT_THROW(KMeansTrainer(fewer, c, *backend, t.state()), InputError);
+  for (std::size_t cut : {std::size_t{0}, std::size_t{3}, std::size_t{20}, bytes.size() - 1}) {
+    const std::vector<std::uint8_t> truncated(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(cut));
+    EXPECT_THROW(deserialize_trainer_state(truncated), InputError) << cut;
+  }
+  std::vector<std::uint8_t> longer = bytes;
+  longer.push_back(0);
+  EXPECT_THROW(deserialize_trainer_state(longer), InputError);
+  std::vector<std::uint8_t> foreign = bytes;
+  foreign[0] ^= 0xff;
+  EXPECT_NE(test::input_error_of([&] { deserialize_trainer_state(foreign); }).find("not a saved k-means state"),
+            std::string::npos);
+}
+
+// A warm start with the weights the centres absorbed continues their running averages: the first batches
+// move them less than from zero (scikit-learn's init=, the default), and the absorbed weights only grow.
+TEST(KMeansTrainer, WarmStartKeepsTheAbsorbedWeights) {
+  const Blobs b = blobs(8000, 3, 4, 23);
+  KMeansConfig c;
+  c.k = 4;
+  c.batch_size = 256;
+  c.reassignment_ratio = 0;
+  const KMeansModel first = fit_kmeans(b.x.data(), 8000, 3, nullptr, c);
+  KMeansConfig warm = given(4, first.centres, false);
+  warm.batch_size = 256;
+  warm.max_epochs = 1;
+  warm.max_no_improvement = 0;
+  warm.reassignment_ratio = 0;
+  const KMeansModel cold = fit_kmeans(b.x.data(), 8000, 3, nullptr, warm);
+  warm.init_absorbed = first.absorbed;
+  const KMeansModel kept = fit_kmeans(b.x.data(), 8000, 3, nullptr, warm);
+  double moved_cold = 0, moved_kept = 0;
+  for (std::size_t i = 0; i < first.centres.size(); ++i) {
+    moved_cold += std::fabs(cold.centres[i] - first.centres[i]);
+    moved_kept += std::fabs(kept.centres[i] - first.centres[i]);
+  }
+  EXPECT_LT(moved_kept, moved_cold);
+  for (int k = 0; k < 4; ++k) {
+    EXPECT_GT(kept.absorbed[static_cast<std::size_t>(k)], first.absorbed[static_cast<std::size_t>(k)]);
+    EXPECT_NEAR(kept.absorbed[static_cast<std::size_t>(k)] - first.absorbed[static_cast<std::size_t>(k)],
+                cold.absorbed[static_cast<std::size_t>(k)], 1e-9 * cold.absorbed[static_cast<std::size_t>(k)] + 1e-9);
+  }
+  warm.init_absorbed = {1, 2};
+  EXPECT_THROW(fit_kmeans(b.x.data(), 8000, 3, nullptr, warm), UsageError);
+  warm.init_absorbed = {1, 2, -1, 4};
+  EXPECT_THROW(fit_kmeans(b.x.data(), 8000, 3, nullptr, warm), UsageError);
+  KMeansConfig plus;
+  plus.k = 4;
+  plus.init_absorbed = first.absorbed;
+  EXPECT_THROW(fit_kmeans(b.x.data(), 8000, 3, nullptr, plus), UsageError);
+}
+
 }  // namespace
 }  // namespace segstream::host

@@ -48,6 +48,33 @@ TEST(Segments, FitAndAssignRecoverTheGeneratorsMixture) {
   for (float m : seg.dataset("/margin").read_all<float>()) EXPECT_GE(m, 0.0f);
 }
 
+// fit --init FILE --keep-absorbed warm-starts from the model's centres and the weights they absorbed: the
+// absorbed weights carry on from the first fit's; without it they start from 0 (scikit-learn's init=).
+TEST(Segments, WarmStartFromAModelKeepsItsAbsorbedWeights) {
+  TempDir dir;
+  mixture(dir / "f.h5", 20000, 4, 5);
+  FitConfig c;
+  c.kmeans.k = 5;
+  c.kmeans.seed = 2;
+  const FitReport first = fit_model(dir / "f.h5", dir / "m1.h5", false, c);
+  c.init_model = dir / "m1.h5";
+  c.kmeans.max_epochs = 1;
+  c.kmeans.max_no_improvement = 0;
+  c.kmeans.reassignment_ratio = 0;
+  const FitReport cold = fit_model(dir / "f.h5", dir / "cold.h5", false, c);
+  c.keep_absorbed = true;
+  const FitReport warm = fit_model(dir / "f.h5", dir / "warm.h5", false, c);
+  for (int k = 0; k < 5; ++k) {
+    const auto kk = static_cast<std::size_t>(k);
+    EXPECT_NEAR(warm.model.absorbed[kk], first.model.absorbed[kk] + cold.model.absorbed[kk],
+                1e-9 * warm.model.absorbed[kk]);
+  }
+  EXPECT_NE(io::File::open(dir / "warm.h5").string_attribute("config").find("\"keep_absorbed\":true"),
+            std::string::npos);
+  c.init_model.clear();
+  EXPECT_THROW(fit_model(dir / "f.h5", dir / "x.h5", false, c), UsageError);
+}
+
 TEST(Segments, BehaviouralFilesClusterTheDocumentedColumnsByDefault) {
   TempDir dir;
   EventGeneratorConfig g;

@@ -47,6 +47,7 @@ struct FitConfig {
   std::uint64_t transform_sample = std::uint64_t{1} << 20;  // rows the transform is fitted on
   KMeansConfig kmeans;
   std::filesystem::path init_model;  // --init FILE: centres (natural units) of an earlier model
+  bool keep_absorbed = false;        // with init_model: start from its absorbed weights too (a warm start)
   std::uint64_t host_memory = std::uint64_t{8} << 30;
 };
 
