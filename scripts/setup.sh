@@ -29,7 +29,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libhdf5-dev hdf5-tools
   libgtest-dev libgmock-dev libbenchmark-dev
-  libcli11-dev nlohmann-json3-dev libfmt-dev
+  libcli11-dev nlohmann-json3-dev libfmt-dev libxxhash-dev
   python3 python3-h5py python3-numpy python3-sklearn
   clang-format
 )

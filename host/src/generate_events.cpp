@@ -15,7 +15,6 @@
 #include "segstream/core/time.hpp"
 #include "segstream/host/generate.hpp"
 #include "segstream/core/interrupt.hpp"
-#include "segstream/core/version.hpp"
 #include "segstream/io/atomic_output.hpp"
 #include "segstream/io/events.hpp"
 
@@ -553,9 +552,6 @@ GenerateReport generate_events(const EventGeneratorConfig& config, const std::fi
     customers.set_attribute("archetype_names", archetype_names());
     customers.set_attribute("drift_at", config.drift_at ? *config.drift_at : std::int64_t{0});
   }
-  file.set_attribute("format", "segstream.events");
-  file.set_attribute("format_version", std::int64_t{1});
-  file.set_attribute("created_by", std::string("segstream ") + kVersion + " (" + kGitCommit + ") generate");
   file.set_attribute("window_start", config.start);
   file.set_attribute("as_of", config.end());
   file.set_attribute("generator", params.dump());
@@ -563,7 +559,7 @@ GenerateReport generate_events(const EventGeneratorConfig& config, const std::fi
   truth_archetype = io::Dataset();
   truth_after = io::Dataset();
   truth_drifted = io::Dataset();
-  writer.close();
+  writer.close({"segstream.events", "generate", params, {}});
   output.commit();
   SEGSTREAM_ASSERT(events_written == report.events, "events written {} != generated {}", events_written,
                    report.events);

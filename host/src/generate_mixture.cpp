@@ -13,7 +13,6 @@
 #include "segstream/core/philox.hpp"
 #include "segstream/host/generate.hpp"
 #include "segstream/core/interrupt.hpp"
-#include "segstream/core/version.hpp"
 #include "segstream/io/atomic_output.hpp"
 #include "segstream/io/features.hpp"
 
@@ -166,13 +165,9 @@ GenerateReport generate_mixture(const MixtureGeneratorConfig& config, const std:
                                  {"seed", config.seed},
                                  {"cluster_std", config.cluster_std},
                                  {"separation", config.separation}};
-  file.set_attribute("format", "segstream.features");
-  file.set_attribute("format_version", std::int64_t{1});
-  file.set_attribute("mode", "synthetic-mixture");
-  file.set_attribute("created_by",
-                     std::string("segstream ") + kVersion + " (" + kGitCommit + ") generate --features-only");
   file.set_attribute("generator", params.dump());
-  writer.close();
+  writer.close({"synthetic-mixture", {}, std::nullopt, "", ""},
+               {"segstream.features", "generate --features-only", params, {}});
   output.commit();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_begin).count();
   return report;

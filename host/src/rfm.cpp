@@ -7,9 +7,9 @@
 #include <sstream>
 
 #include "segstream/core/error.hpp"
-#include "segstream/core/version.hpp"
 #include "segstream/io/atomic_output.hpp"
 #include "segstream/io/features.hpp"
+#include "segstream/io/rfm.hpp"
 
 namespace segstream::host {
 
@@ -135,6 +135,7 @@ RfmSegmentMap RfmSegmentMap::from_csv(const std::filesystem::path& path) {
   if (!in) throw InputError(path.string() + ": cannot read the RFM map");
   RfmSegmentMap map;
   map.name_ = path.filename().string();
+  map.csv_path_ = path;
   std::array<bool, 125> seen{};
   std::string line;
   std::size_t line_no = 0;
@@ -229,51 +230,29 @@ RfmReport segment_rfm_file(const std::filesystem::path& features, const std::fil
     report.segments[segment[i]].revenue += m[i];
     revenue += m[i];
   }
-  std::vector<std::uint64_t> seg_customers;
-  std::vector<double> seg_revenue, seg_customer_share, seg_revenue_share;
+  io::RfmFile file;
+  file.customer_id = std::move(ids);
+  file.scores = std::move(score_matrix);
+  file.segment = std::move(segment);
+  file.segment_names = map.segment_names();
   for (std::size_t s = 0; s < report.segments.size(); ++s) {
     RfmSegmentSummary& seg = report.segments[s];
     seg.name = map.segment_names()[s];
     seg.customer_share = static_cast<double>(seg.customers) / static_cast<double>(n);
     seg.revenue_share = revenue != 0 ? seg.revenue / revenue : 0;
-    seg_customers.push_back(seg.customers);
-    seg_revenue.push_back(seg.revenue);
-    seg_customer_share.push_back(seg.customer_share);
-    seg_revenue_share.push_back(seg.revenue_share);
+    file.customers.push_back(seg.customers);
+    file.revenue.push_back(seg.revenue);
+    file.customer_share.push_back(seg.customer_share);
+    file.revenue_share.push_back(seg.revenue_share);
   }
-
+  file.scoring = scoring == RfmScoring::kRankCut ? "rank-cut" : "quintile";
+  file.map = map.name();
+  file.source = features.filename().string();
+  io::Provenance provenance{"segstream.rfm", "rfm", {{"scoring", file.scoring}, {"map", file.map}},
+                           {io::fingerprint_input("features", features)}};
+  if (!map.csv_path().empty()) provenance.inputs.push_back(io::fingerprint_input("map", map.csv_path()));
   io::AtomicOutput output(out, overwrite);
-  {
-    io::File file = io::File::create(output.temp_path(), output.final_path().string());
-    const hsize_t rows_n = n, segs = report.segments.size();
-    file.create_dataset<std::uint64_t>("/customer_id", io::DatasetOptions{{rows_n}, {}, false, 0})
-        .write_rows(0, n, ids.data());
-    io::Dataset sc =
-        file.create_dataset<std::uint8_t>("/scores", io::DatasetOptions{{rows_n, 3}, {}, false, 0});
-    sc.write_rows(0, n, score_matrix.data());
-    sc.set_attribute("columns", std::vector<std::string>{"R", "F", "M"});
-    io::Dataset sg =
-        file.create_dataset<std::uint8_t>("/segment", io::DatasetOptions{{rows_n}, {}, false, 0});
-    sg.write_rows(0, n, segment.data());
-    sg.set_attribute("segment_names", map.segment_names());
-    file.create_group("/summary");
-    file.write_strings("/summary/segment", map.segment_names());
-    file.create_dataset<std::uint64_t>("/summary/customers", io::DatasetOptions{{segs}, {}, false, 0})
-        .write_rows(0, segs, seg_customers.data());
-    file.create_dataset<double>("/summary/revenue", io::DatasetOptions{{segs}, {}, false, 0})
-        .write_rows(0, segs, seg_revenue.data());
-    file.create_dataset<double>("/summary/customer_share", io::DatasetOptions{{segs}, {}, false, 0})
-        .write_rows(0, segs, seg_customer_share.data());
-    file.create_dataset<double>("/summary/revenue_share", io::DatasetOptions{{segs}, {}, false, 0})
-        .write_rows(0, segs, seg_revenue_share.data());
-    file.set_attribute("format", "segstream.rfm");
-    file.set_attribute("format_version", std::int64_t{1});
-    file.set_attribute("created_by", std::string("segstream ") + kVersion + " (" + kGitCommit + ") rfm");
-    file.set_attribute("scoring", scoring == RfmScoring::kRankCut ? "rank-cut" : "quintile");
-    file.set_attribute("map", map.name());
-    file.set_attribute("source", features.filename().string());
-    file.close();
-  }
+  io::write_rfm(output.temp_path(), output.final_path().string(), file, provenance);
   output.commit();
   return report;
 }

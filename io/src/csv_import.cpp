@@ -1,13 +1,18 @@
 #include "segstream/io/csv_import.hpp"
 
+#include "fingerprint.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "segstream/core/error.hpp"
 #include "segstream/core/philox.hpp"
@@ -256,8 +261,14 @@ CsvImportReport import_csv(const CsvImportOptions& options, const std::filesyste
   std::string line;
   std::vector<std::string> fields;
   std::uint64_t bytes_done = 0;
+  // The input's fingerprint, from exactly the bytes read (a line, then its newline unless it was the last).
+  const std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> digest(XXH3_createState(), XXH3_freeState);
+  if (!digest) throw std::bad_alloc();
+  XXH3_64bits_reset(digest.get());
   auto next_line = [&]() -> bool {
     if (!std::getline(file, line)) return false;
+    XXH3_64bits_update(digest.get(), line.data(), line.size());
+    if (!file.eof()) XXH3_64bits_update(digest.get(), "\n", 1);
     bytes_done += line.size() + 1;
     ++report.lines;
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -444,8 +455,6 @@ CsvImportReport import_csv(const CsvImportOptions& options, const std::filesyste
   report.first_timestamp = first_ts;
   report.last_timestamp = last_ts;
   const File& f = writer.file();
-  f.set_attribute("format", "segstream.events");
-  f.set_attribute("format_version", std::int64_t{1});
   f.set_attribute("source", options.input.filename().string());
   f.set_attribute("window_start", first_ts - (first_ts % kSecondsPerDay + kSecondsPerDay) % kSecondsPerDay);
   f.set_attribute("as_of", (day_of(last_ts) + 1) * kSecondsPerDay);  // the day after the last event
@@ -454,7 +463,13 @@ CsvImportReport import_csv(const CsvImportOptions& options, const std::filesyste
     if (c.index >= 0) mapping += (mapping.empty() ? "" : ", ") + c.role + "=" + c.spec;
   f.set_attribute("import_columns", mapping);
   f.set_attribute("import_time_format", time_parser.format());
-  writer.close();
+  const nlohmann::json config = {{"columns", mapping},
+                                 {"delimiter", options.delimiter},
+                                 {"header", options.header},
+                                 {"time_format", time_parser.format()},
+                                 {"on_bad_row", options.on_bad_row == BadRowPolicy::kSkip ? "skip" : "error"}};
+  writer.close({"segstream.events", "import-csv", config,
+                {fingerprint_read_input("csv", options.input, total_bytes, XXH3_64bits_digest(digest.get()))}});
   output.commit();
   if (progress) progress(total_bytes, total_bytes);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_begin).count();

@@ -63,6 +63,7 @@ EventColumns EventBuffer::view() {
 }
 
 EventFileReader::EventFileReader(const std::filesystem::path& path) : file_(File::open(path)) {
+  expect_format(file_, "segstream.events", "segstream events file", true);
   if (!file_.has("/events"))
     throw InputError(file_.path() + ": group /events is missing (not an events file?)");
   std::optional<std::uint64_t> length;
@@ -144,6 +145,11 @@ void EventFileWriter::flush_staged() {
   if (order_id_) order_id_->write_rows(written_, staged_, stage.order_id);
   written_ += staged_;
   staged_ = 0;
+}
+
+void EventFileWriter::close(const Provenance& provenance) {
+  write_provenance(file_, provenance);
+  close();
 }
 
 void EventFileWriter::close() {

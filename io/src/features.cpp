@@ -13,9 +13,10 @@ std::uint64_t default_feature_chunk_rows(std::uint64_t columns) {
 }
 
 FeatureFileReader::FeatureFileReader(const std::filesystem::path& path)
-    : file_(File::open(path)),
-      features_(file_.dataset("/features", ElementType::kFloat32, 2)),
-      ids_(file_.dataset("/customer_id", ElementType::kUint64, 1)) {
+    : file_(File::open(path)) {
+  expect_format(file_, "segstream.features", "segstream features file", true);
+  features_ = file_.dataset("/features", ElementType::kFloat32, 2);
+  ids_ = file_.dataset("/customer_id", ElementType::kUint64, 1);
   const auto dims = features_.dims();
   rows_ = dims[0];
   columns_ = dims[1];
@@ -36,6 +37,16 @@ FeatureFileReader::FeatureFileReader(const std::filesystem::path& path)
   }
   const auto chunk = features_.chunk_dims();
   chunk_rows_ = chunk.empty() ? default_feature_chunk_rows(columns_) : chunk[0];
+  if (file_.has_attribute("mode")) metadata_.mode = file_.string_attribute("mode");
+  if (file_.has_attribute("as_of")) metadata_.as_of = file_.int_attribute("as_of");
+  if (file_.has_attribute("customer_order")) metadata_.customer_order = file_.string_attribute("customer_order");
+  if (file_.has_attribute("parameters")) metadata_.parameters = file_.string_attribute("parameters");
+  if (features_.has_attribute("feature_units")) {
+    metadata_.units = features_.string_list_attribute("feature_units");
+    if (metadata_.units.size() != columns_)
+      throw InputError(fmt::format("{}: /features has {} columns but its feature_units attribute gives {}",
+                                   file_.path(), columns_, metadata_.units.size()));
+  }
 }
 
 FeatureFileWriter::FeatureFileWriter(const std::filesystem::path& path,
@@ -71,6 +82,18 @@ void FeatureFileWriter::flush_staged() {
   ids_.write_rows(written_, staged_, staged_ids_.data());
   written_ += staged_;
   staged_ = 0;
+}
+
+void FeatureFileWriter::close(const FeatureFileMetadata& m, const Provenance& provenance) {
+  SEGSTREAM_ASSERT(m.units.empty() || m.units.size() == names_.size(), "{} units for {} feature columns",
+                   m.units.size(), names_.size());
+  if (!m.units.empty()) features_.set_attribute("feature_units", m.units);
+  write_provenance(file_, provenance);
+  if (!m.mode.empty()) file_.set_attribute("mode", m.mode);
+  if (m.as_of) file_.set_attribute("as_of", *m.as_of);
+  if (!m.customer_order.empty()) file_.set_attribute("customer_order", m.customer_order);
+  if (!m.parameters.empty()) file_.set_attribute("parameters", m.parameters);
+  close();
 }
 
 void FeatureFileWriter::close() {

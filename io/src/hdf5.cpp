@@ -1,5 +1,6 @@
 #include "segstream/io/hdf5.hpp"
 
+#include "fingerprint.hpp"
 #include "parallel_pread.hpp"
 
 #include <fcntl.h>
@@ -506,6 +507,11 @@ void Dataset::write_rows_raw(std::uint64_t start, std::uint64_t count, ElementTy
       H5Dwrite(id(), native_type(type), mem_space.get(), file_space.get(), H5P_DEFAULT, src) < 0)
     throw_hdf5<ResourceError>(
         fmt::format("{}: writing dataset {} rows [{}, {}) failed", file_, object_, start, start + count));
+  if (digest_) {
+    std::size_t bytes = count * element_size(type);
+    for (std::size_t i = 1; i < d.size(); ++i) bytes *= d[i];
+    digest_->update(start, count, type, src, bytes);
+  }
 }
 
 bool Dataset::plan_direct_read(std::uint64_t start, std::uint64_t count, ElementType type, void* dst,
@@ -599,7 +605,9 @@ File File::create(const std::filesystem::path& path, const std::string& display_
     H5Eclear2(H5E_DEFAULT);
     throw ResourceError(name + ": cannot create" + (err ? std::string(" (") + std::strerror(err) + ")" : ""));
   }
-  return File(Handle(id, H5Fclose), name);
+  File file(Handle(id, H5Fclose), name);
+  file.digests_ = std::make_shared<detail::FileDigests>();
+  return file;
 }
 
 bool File::has(const std::string& object_path) const {
@@ -658,6 +666,10 @@ Dataset File::dataset(const std::string& name) const {
   }
   Dataset out(std::move(ds), file_, name);
   if (read_fd_) out.direct_ = direct_layout(out.id(), read_fd_);
+  if (digests_) {  // a dataset of a file being written, opened again: its writes count too
+    const auto it = digests_->datasets.find(name);
+    if (it != digests_->datasets.end()) out.digest_ = it->second;
+  }
   return out;
 }
 
@@ -715,7 +727,9 @@ Dataset File::create_dataset(const std::string& name, ElementType type, const Da
   const hid_t ds =
       H5Dcreate2(id(), name.c_str(), native_type(type), space.get(), H5P_DEFAULT, dcpl.get(), dapl.get());
   if (ds < 0) throw_hdf5<ResourceError>(file_ + ": cannot create dataset " + name);
-  return Dataset(Handle(ds, H5Dclose), file_, name);
+  Dataset out(Handle(ds, H5Dclose), file_, name);
+  if (digests_) out.digest_ = digests_->datasets[name] = std::make_shared<detail::DatasetDigest>(type);
+  return out;
 }
 
 Dataset File::write_strings(const std::string& name, const std::vector<std::string>& values) const {
@@ -733,6 +747,10 @@ Dataset File::write_strings(const std::string& name, const std::vector<std::stri
   for (const auto& v : values) ptrs.push_back(v.c_str());
   if (n > 0 && H5Dwrite(ds, type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0)
     throw_hdf5<ResourceError>(file_ + ": cannot write dataset " + name);
+  if (digests_) {
+    out.digest_ = digests_->datasets[name] = std::make_shared<detail::DatasetDigest>(ElementType::kString);
+    out.digest_->update_strings(values);
+  }
   return out;
 }
 
@@ -765,6 +783,10 @@ std::vector<std::string> File::dataset_paths() const {
 void File::close() {
   quiet_hdf5_errors();
   if (!handle_) return;
+  if (digests_) {
+    set_attribute("fingerprint", detail::content_fingerprint(*this, digests_.get()));
+    digests_.reset();
+  }
   errno = 0;
   if (H5Fflush(handle_.get(), H5F_SCOPE_LOCAL) < 0 || handle_.close() < 0) {
     const int err = errno;

@@ -7,6 +7,10 @@
 #include "segstream/io/events.hpp"
 #include "segstream/io/features.hpp"
 #include "segstream/io/hdf5.hpp"
+#include "segstream/io/model.hpp"
+#include "segstream/io/provenance.hpp"
+#include "segstream/io/rfm.hpp"
+#include "segstream/io/segments.hpp"
 #include "segstream/io/prefetch.hpp"
 
 namespace segstream::io {
@@ -89,11 +93,22 @@ FileSummary inspect_file(const std::filesystem::path& path, bool with_statistics
   std::error_code ec;
   out.file_bytes = std::filesystem::file_size(path, ec);
   if (file.has_attribute("format")) out.format = file.string_attribute("format");
-  // Files that say what they are are validated as such, so inspect doubles as a schema check.
+  // Files that say what they are are validated by their format's reader, so inspect doubles as a schema
+  // check; a segstream format this build does not know is refused.
   if (out.format == "segstream.events" || (out.format.empty() && file.has("/events")))
     EventFileReader validate(path);
   else if (out.format == "segstream.features")
     FeatureFileReader validate(path);
+  else if (out.format == "segstream.model")
+    read_model(path);
+  else if (out.format == "segstream.segments")
+    SegmentsReader validate(path);
+  else if (out.format == "segstream.rfm")
+    read_rfm(path);
+  else if (out.format == "segstream.state")
+    expect_format(file, "segstream.state", "segstream state file");  // records are the features engine's
+  else if (out.format.rfind("segstream.", 0) == 0)
+    throw InputError(out.path + ": format '" + out.format + "' is not one this segstream reads");
 
   out.attributes = attributes_of(file);
   if (file.has("/events")) out.group_attributes_events = attributes_of(file.group("/events"));

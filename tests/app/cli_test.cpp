@@ -6,14 +6,14 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 
 #include "segstream/io/events.hpp"
 #include "segstream/io/hdf5.hpp"
 #include "test_util.hpp"
 
-#if defined(SEGSTREAM_HAVE_CUDA)
-#include "segstream/kernels/cuda_device.hpp"
-#endif
+#include "segstream/io/model.hpp"
+#include "segstream/kernels/backend.hpp"
 
 namespace segstream::test {
 namespace {
@@ -359,6 +359,30 @@ TEST(Cli, FitAndAssignSegments) {
   EXPECT_FALSE(std::filesystem::exists(dir / "x.h5"));
 }
 
+// A model whose centres, scales or shapes are broken is refused by assign, fit --init and inspect with exit
+// code 3 naming it, and nothing is written.
+TEST(Cli, BrokenModelsAreRefusedWithExitThree) {
+  TempDir dir;
+  const std::string f = (dir / "f.h5").string(), model = (dir / "model.h5").string();
+  ASSERT_EQ(segstream("generate --features-only --customers 2000 --dims 3 --clusters 2 --out " + f).exit_code, 0);
+  ASSERT_EQ(segstream("fit --features " + f + " --k 2 --out " + model).exit_code, 0);
+  io::ModelFile m = io::read_model(model);
+  m.centroids[1] = std::numeric_limits<float>::quiet_NaN();
+  io::write_model(dir / "nan.h5", "nan.h5", m, {"segstream.model", "fit", {}, {}});
+  m = io::read_model(model);
+  m.scale[0] = 0;
+  io::write_model(dir / "scale.h5", "scale.h5", m, {"segstream.model", "fit", {}, {}});
+  const std::string out = " --out " + (dir / "x.h5").string();
+  const std::string nan = (dir / "nan.h5").string(), scale = (dir / "scale.h5").string();
+  expect_error(segstream("assign --model " + nan + " --features " + f + out), 3,
+               "nan.h5: /centroids row 0 column x1 is nan, expected a finite value");
+  expect_error(segstream("assign --model " + scale + " --features " + f + out), 3,
+               "scale.h5: /scaler/scale of column x0 is 0, expected a positive finite value");
+  expect_error(segstream("fit --features " + f + " --k 2 --init " + nan + out), 3, "nan.h5: /centroids row 0");
+  expect_error(segstream("inspect " + scale), 3, "/scaler/scale of column x0 is 0");
+  EXPECT_FALSE(std::filesystem::exists(dir / "x.h5"));
+}
+
 TEST(Cli, RfmSegmentsFromRfmFeatures) {
   TempDir dir;
   const std::string ev = (dir / "ev.h5").string(), rf = (dir / "rf.h5").string(),
@@ -404,9 +428,8 @@ TEST(Cli, JsonLogsAreOneObjectPerLine) {
 }
 
 TEST(Cli, DeviceCudaWithoutAGpuExitsWithFour) {
-#if defined(SEGSTREAM_HAVE_CUDA)
-  if (kernels::cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is present";
-#endif
+  if (kernels::make_backend({kernels::DeviceKind::kAuto, 1, 0})->device().kind == kernels::DeviceKind::kCuda)
+    GTEST_SKIP() << "a CUDA device is present";
   TempDir dir;
   expect_error(segstream("--device cuda generate --customers 10 --out " + (dir / "e.h5").string()), 4,
                "--device cuda: no CUDA device can be used");

@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <fstream>
 #include <map>
 #include <numeric>
+#include <thread>
 
 #include "segstream/core/error.hpp"
 #include "segstream/io/atomic_output.hpp"
@@ -178,14 +180,23 @@ TEST(Prefetcher, RethrowsTheReadersError) {
   EXPECT_EQ(blocks, 10);
 }
 
+// A consumer that stops early: the destructor stops the reader, which never ran more than the ring ahead
+// (2 of 250,000 blocks), and joins it, so no fill runs after the prefetcher is gone.
 TEST(Prefetcher, CanBeAbandonedMidway) {
   std::vector<int> a(4), b(4);
   std::vector<std::vector<int>*> ring{&a, &b};
+  std::atomic<int> fills{0};
   {
-    Prefetcher<std::vector<int>> p(ring, 1000000, 4, [](std::uint64_t, std::uint64_t, auto&) {});
-    p.next();
-  }  // the destructor stops and joins the reader thread
-  SUCCEED();
+    Prefetcher<std::vector<int>> p(ring, 1000000, 4, [&](std::uint64_t, std::uint64_t, auto&) { ++fills; });
+    const auto first = p.next();
+    ASSERT_TRUE(first.has_value());
+    EXPECT_EQ(first->index, 0u);
+  }
+  const int after = fills.load();
+  EXPECT_GE(after, 1);
+  EXPECT_LE(after, 2);  // block 0 and at most one ahead: the ring has two slots, one held by the consumer
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(fills.load(), after);  // the reader thread is gone
 }
 
 TEST(Streams, EventBlocksCoverTheFileInOrder) {

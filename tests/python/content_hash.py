@@ -7,7 +7,8 @@ Prints, per file, two SHA-256 digests:
 - `data`: every dataset's path, dtype, shape and values, in path order;
 - `content`: the same, plus every attribute of the root, the groups and the datasets, except the
   provenance attributes that name the build or the run rather than the result (`created_by`, which holds
-  the git commit, and `provenance`, which records the command's inputs and config).
+  the git commit; `provenance`, which records the command's inputs and config; and `fingerprint`, a digest of
+  the rest).
 Two files with equal `content` digests hold the same results, whatever build wrote them.
 """
 import hashlib
@@ -16,7 +17,7 @@ import sys
 import h5py
 import numpy as np
 
-PROVENANCE = {"created_by", "provenance"}
+PROVENANCE = {"created_by", "provenance", "fingerprint"}
 
 
 def attribute_bytes(obj):

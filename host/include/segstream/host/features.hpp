@@ -72,6 +72,28 @@ struct FeatureReport {
   double seconds = 0;
 };
 
+// One column of the behavioural feature set (FEATURES.md): its name, unit, family (purchase, usage,
+// engagement, loyalty, occasion, benefit, journey, churn) and whether `fit` clusters it by default.
+struct BehaviourColumn {
+  std::string name;
+  std::string unit;
+  std::string family;
+  bool clustered = false;
+};
+
+// The column registry: the behavioural columns of a run, in the order kernels::behaviour_features writes
+// them — the base columns (the usage windows named by `windows`, durations in periods of `unit_seconds`),
+// one category_share per name in `categories`, one channel_share per name in `channels`, then the journey,
+// churn and has_purchase columns.
+std::vector<BehaviourColumn> behaviour_column_registry(const std::array<int, 3>& windows, std::int64_t unit_seconds,
+                                                       const std::vector<std::string>& categories,
+                                                       const std::vector<std::string>& channels);
+
+// The columns `fit` clusters by default on a file of `features --mode behavioral`: the registry's clustered
+// columns for the default windows, one or two per family, leaving out the windows that repeat events_28d,
+// the hour columns, the per-category and per-channel shares and the has_purchase flag.
+const std::vector<std::string>& default_behavioural_columns();
+
 using FeatureProgress = std::function<void(std::uint64_t done, std::uint64_t total)>;
 
 // The behavioural feature set (behaviour.cpp), folded on `backend`; compute_features calls it for

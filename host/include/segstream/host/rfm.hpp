@@ -53,6 +53,8 @@ class RfmSegmentMap {
   static RfmSegmentMap named(const std::string& name);
 
   const std::string& name() const { return name_; }
+  // The CSV the map was read from; empty for the built-in maps.
+  const std::filesystem::path& csv_path() const { return csv_path_; }
   const std::vector<std::string>& segment_names() const { return names_; }
   // The segment index (into segment_names()) of a cell; scores 1..5.
   std::uint8_t segment(std::uint8_t r, std::uint8_t f, std::uint8_t m) const {
@@ -61,6 +63,7 @@ class RfmSegmentMap {
 
  private:
   std::string name_;
+  std::filesystem::path csv_path_;
   std::vector<std::string> names_;
   std::array<std::uint8_t, 125> cells_{};
 };

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "segstream/host/features.hpp"
 #include "segstream/host/kmeans.hpp"
 
 namespace segstream::host {
@@ -35,11 +36,6 @@ struct Transform {
 // Fits the transform on rows (row-major n × d); skewness above 2 on a column with no negative value makes
 // auto take its log1p.
 Transform fit_transform(TransformKind kind, const float* rows, std::uint64_t n, int d);
-
-// The columns `fit` clusters by default on a file of `features --mode behavioral`: one or two per family
-// (purchase, usage, engagement, loyalty, occasion, benefit, journey, churn), leaving out the windows that
-// repeat events_28d, the hour columns, the per-category and per-channel shares and the has_purchase flag.
-const std::vector<std::string>& default_behavioural_columns();
 
 struct FitConfig {
   std::vector<std::string> columns;  // empty = default_behavioural_columns() for behavioral files, else all

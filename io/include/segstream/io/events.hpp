@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "segstream/io/hdf5.hpp"
+#include "segstream/io/provenance.hpp"
 
 namespace segstream::io {
 
@@ -75,8 +76,9 @@ class EventBuffer {
   std::vector<std::uint64_t> order_id_;
 };
 
-// Opens events.h5 and validates it: every column present, 1-D, of its type, all of one length, at least one
-// row. Errors are InputError naming the file and dataset.
+// Opens events.h5 and validates it: a file that names a format names segstream.events (version 1; files
+// written by other tools may have no format attribute), every column present, 1-D, of its type, all of one
+// length, at least one row. Errors are InputError naming the file and dataset.
 class EventFileReader {
  public:
   explicit EventFileReader(const std::filesystem::path& path);
@@ -110,8 +112,10 @@ class EventFileWriter {
   const File& file() const { return file_; }
   std::uint64_t rows() const { return written_ + staged_; }
   void append(const EventColumns& src, std::uint64_t count);
-  // Writes the last partial chunk and the standard attributes, and closes the file (ResourceError on a
-  // full disk or a file-size limit).
+  // Writes the last partial chunk, the standard attributes and the provenance (format segstream.events),
+  // and closes the file (ResourceError on a full disk or a file-size limit).
+  void close(const Provenance& provenance);
+  // The same without provenance: event files that only tests read.
   void close();
 
  private:

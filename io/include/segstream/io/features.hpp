@@ -5,10 +5,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "segstream/io/hdf5.hpp"
+#include "segstream/io/provenance.hpp"
 
 namespace segstream::io {
 
@@ -16,16 +18,27 @@ namespace segstream::io {
 // 1,048,576 rows. Streaming reads whole chunks straight into the caller's buffer.
 std::uint64_t default_feature_chunk_rows(std::uint64_t columns);
 
+// What a features file says about its columns and rows besides the matrix.
+struct FeatureFileMetadata {
+  std::string mode;                 // behavioral | lifetimes | rfm | synthetic-mixture; empty: none recorded
+  std::vector<std::string> units;   // one per column, or empty
+  std::optional<std::int64_t> as_of;  // the observation end t0 (Unix s)
+  std::string customer_order;       // e.g. "ascending mix64(customer_id)", or empty
+  std::string parameters;           // JSON of the feature set's parameters, or empty
+};
+
 class FeatureFileReader {
  public:
-  // Validates /features (float32, rank 2, at least one row and column), /customer_id (uint64, rank 1, one
-  // per row) and the feature_names attribute (one per column).
+  // Validates the format (segstream.features, version 1, when the file names one: files written by other
+  // tools may have none), /features (float32, rank 2, at least one row and column), /customer_id (uint64,
+  // rank 1, one per row), the feature_names attribute (one per column) and feature_units when present.
   explicit FeatureFileReader(const std::filesystem::path& path);
   const std::string& path() const { return file_.path(); }
   const File& file() const { return file_; }
   std::uint64_t rows() const { return rows_; }
   std::uint64_t columns() const { return columns_; }
   const std::vector<std::string>& feature_names() const { return names_; }
+  const FeatureFileMetadata& metadata() const { return metadata_; }
   std::uint64_t chunk_rows() const { return chunk_rows_; }
 
   // Rows [start, start + count) into dst (count × columns floats, row-major).
@@ -41,6 +54,7 @@ class FeatureFileReader {
   Dataset features_;
   Dataset ids_;
   std::vector<std::string> names_;
+  FeatureFileMetadata metadata_;
   std::uint64_t rows_ = 0;
   std::uint64_t columns_ = 0;
   std::uint64_t chunk_rows_ = 0;
@@ -56,7 +70,10 @@ class FeatureFileWriter {
   std::uint64_t rows() const { return written_ + staged_; }
   // Appends `count` rows (row-major) and their customer ids.
   void append(const float* rows, const std::uint64_t* ids, std::uint64_t count);
-  // Writes the rest, the feature_names attribute, and closes (ResourceError on a full disk).
+  // Writes the rest, the feature_names attribute, the metadata and the provenance (format
+  // segstream.features), and closes (ResourceError on a full disk).
+  void close(const FeatureFileMetadata& metadata, const Provenance& provenance);
+  // The same without metadata or provenance: feature files that only tests read.
   void close();
 
  private:

@@ -136,7 +136,9 @@ struct FileSegment {
 
 namespace detail {
 struct DirectLayout;
-}
+class DatasetDigest;  // the running digest of a dataset being written (fingerprint.hpp)
+struct FileDigests;
+}  // namespace detail
 
 // Attributes of a file, group or dataset: scalar numbers, strings and string lists.
 class AttributeHolder {
@@ -246,6 +248,7 @@ class Dataset : public AttributeHolder {
   void write_rows_raw(std::uint64_t start, std::uint64_t count, ElementType type, const void* src) const;
   Handle handle_;
   std::shared_ptr<detail::DirectLayout> direct_;  // null: read through HDF5 only
+  std::shared_ptr<detail::DatasetDigest> digest_;  // a dataset of a file being written: its content digest
 };
 
 class Group : public AttributeHolder {
@@ -259,6 +262,12 @@ class Group : public AttributeHolder {
 };
 
 // An open HDF5 file. open() validates that the path exists and is an HDF5 file; create() truncates.
+//
+// A created file fingerprints its content: datasets are hashed (XXH3-64) as their rows are written, and
+// close() stores "xxh3-64:<16 hex digits>" over every dataset's name, type, shape and data and every
+// attribute but the provenance ones (created_by, provenance, fingerprint) in the root attribute
+// `fingerprint`. Equal fingerprints mean equal content, whatever build or run wrote the files; a run that
+// reads the file records it as its input's fingerprint (provenance.hpp).
 class File : public AttributeHolder {
  public:
   static File open(const std::filesystem::path& path);
@@ -285,13 +294,15 @@ class File : public AttributeHolder {
   // All datasets in the file, depth first, as absolute paths.
   std::vector<std::string> dataset_paths() const;
 
-  // Flushes and closes; failures (disk full, file-size limit) throw ResourceError.
+  // Stores the content fingerprint (created files), flushes and closes; failures (disk full, file-size
+  // limit) throw ResourceError.
   void close();
 
  private:
   File(Handle handle, std::string path) : AttributeHolder(std::move(path), "/"), handle_(std::move(handle)) {}
   Handle handle_;
   std::shared_ptr<int> read_fd_;  // a plain descriptor for the direct read path (files opened for reading)
+  std::shared_ptr<detail::FileDigests> digests_;  // created files: the digests of their datasets
 };
 
 }  // namespace segstream::io

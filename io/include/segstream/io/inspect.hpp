@@ -41,7 +41,8 @@ struct FileSummary {
   std::vector<DatasetSummary> datasets;
 };
 
-// Opens, validates files that declare a segstream format (or hold /events), and summarises every dataset.
+// Opens, validates files that declare a segstream format (or hold /events) with that format's reader, and
+// summarises every dataset.
 // `progress(rows_done, rows_total)` is called while statistics are computed.
 FileSummary inspect_file(const std::filesystem::path& path, bool with_statistics,
                          const std::function<void(std::uint64_t, std::uint64_t)>& progress = {});

@@ -1,3 +1,5 @@
+// `segstream features --mode lifetimes | rfm`: the BTYD summary and classic RFM values from the purchases of
+// every customer (features.hpp), and the pieces every mode shares.
 #include "segstream/host/features.hpp"
 
 #include "features_internal.hpp"
@@ -12,7 +14,6 @@
 #include "segstream/core/philox.hpp"
 #include "segstream/core/time.hpp"
 #include "segstream/core/interrupt.hpp"
-#include "segstream/core/version.hpp"
 #include "segstream/io/atomic_output.hpp"
 #include "segstream/io/events.hpp"
 #include "segstream/io/features.hpp"
@@ -235,19 +236,11 @@ FeatureReport compute_features(const std::filesystem::path& events_path, const s
       format_iso_time(report.as_of),
       config.purchase_types.size() == 1 && config.purchase_types[0] == 6 ? "purchase" : "as given");
 
-  const io::File& f = writer.file();
   const std::string duration_unit = fmt::format("{} s periods / {}", config.unit_seconds, config.multiplier);
   std::vector<std::string> units =
       rfm ? std::vector<std::string>{"days", orders ? "orders" : "purchase periods", "currency"}
           : std::vector<std::string>{"repeat periods", duration_unit, duration_unit, "currency per period"};
   if (params.holdout) units.insert(units.end(), {"periods", "currency per purchase", duration_unit});
-  f.dataset("/features").set_attribute("feature_units", units);
-  f.set_attribute("format", "segstream.features");
-  f.set_attribute("format_version", std::int64_t{1});
-  f.set_attribute("mode", rfm ? "rfm" : "lifetimes");
-  f.set_attribute("created_by", std::string("segstream ") + kVersion + " (" + kGitCommit + ") features");
-  f.set_attribute("as_of", report.as_of);
-  f.set_attribute("customer_order", "ascending mix64(customer_id)");
   nlohmann::json params_json = {{"unit_seconds", config.unit_seconds},
                                 {"multiplier", config.multiplier},
                                 {"purchase_types", config.purchase_types},
@@ -258,8 +251,8 @@ FeatureReport compute_features(const std::filesystem::path& events_path, const s
     params_json["t_ref"] = format_iso_time(t_ref);
     params_json["frequency"] = orders ? "distinct orders" : "distinct purchase periods";
   }
-  f.set_attribute("parameters", params_json.dump());
-  writer.close();
+  writer.close({rfm ? "rfm" : "lifetimes", units, report.as_of, "ascending mix64(customer_id)", params_json.dump()},
+               {"segstream.features", "features", params_json, {io::fingerprint_input("events", events_path)}});
   output.commit();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_begin).count();
   return report;

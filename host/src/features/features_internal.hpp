@@ -1,4 +1,4 @@
-// Pieces the feature modes share (features.cpp, behaviour.cpp).
+// Pieces the feature modes share (purchases.cpp: lifetimes and rfm; behaviour.cpp: the behavioural set).
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,76 @@
+// `segstream assign`: model.h5 + features.h5 → segments.h5 (segment.hpp), streamed through the backend's
+// pipeline: block i + 1 is read and copied while block i is assigned, and block i − 1 written.
+#include <algorithm>
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+
+#include "feature_rows.hpp"
+#include "kmeans/passes.hpp"
+#include "segstream/core/error.hpp"
+#include "segstream/host/segment.hpp"
+#include "segstream/io/atomic_output.hpp"
+#include "segstream/io/features.hpp"
+#include "segstream/io/model.hpp"
+#include "segstream/io/segments.hpp"
+#include "segstream/kernels/cpu.hpp"
+
+namespace segstream::host {
+
+AssignReport assign_segments(const std::filesystem::path& model_path, const std::filesystem::path& features,
+                             const std::filesystem::path& out, bool overwrite, int threads) {
+  const auto backend = kernels::cpu::make_backend(threads);
+  return assign_segments(model_path, features, out, overwrite, *backend);
+}
+
+AssignReport assign_segments(const std::filesystem::path& model_path, const std::filesystem::path& features,
+                             const std::filesystem::path& out, bool overwrite, kernels::Backend& backend) {
+  const auto t_begin = std::chrono::steady_clock::now();
+  const io::ModelFile model = io::read_model(model_path);
+  Transform t;
+  t.kind = parse_transform(model.transform);
+  t.log1p = model.log1p;
+  t.center = model.center;
+  t.scale = model.scale;
+
+  const io::FeatureFileReader r(features);
+  std::vector<int> idx;
+  for (const std::string& name : model.feature_names) {
+    const auto& have = r.feature_names();
+    const auto it = std::find(have.begin(), have.end(), name);
+    SEGSTREAM_CHECK_INPUT(it != have.end(), "{}: has no column '{}', which the model {} was fitted on", r.path(),
+                          name, model_path.string());
+    idx.push_back(static_cast<int>(it - have.begin()));
+  }
+  const std::vector<float> weights = detail::read_weights(r);
+
+  io::AtomicOutput output(out, overwrite);
+  io::SegmentsWriter writer(output.temp_path(), output.final_path().string());
+  AssignReport report;
+  report.k = model.k;
+  report.rows = r.rows();
+  report.counts.assign(static_cast<std::size_t>(model.k), 0);
+  std::vector<std::uint64_t> ids;
+  const detail::FileRows rows(r, idx, &t, weights.empty() ? nullptr : weights.data());
+  const auto pipeline = backend.make_pipeline(model.d, model.k, kPassRows, 0);
+  detail::PassRunner runner(*pipeline);
+  report.inertia = runner.run(rows, model.centroids.data(), {true, kernels::Accumulate::kNone, false}, nullptr,
+                              [&](std::uint64_t start, std::uint64_t n, const kernels::BlockPipeline::Slot& slot,
+                                  const float*) {
+                                for (std::uint64_t i = 0; i < n; ++i)
+                                  ++report.counts[static_cast<std::size_t>(slot.labels[i])];
+                                ids.resize(n);
+                                r.read_ids(start, n, ids.data());
+                                writer.append(n, ids.data(), slot.labels, slot.distance2, slot.margin);
+                              });
+  const nlohmann::json config = {{"model", model_path.filename().string()},
+                                 {"features", features.filename().string()}};
+  writer.close({model_path.filename().string(), features.filename().string(), model.k, report.inertia},
+               {"segstream.segments", "assign", config,
+                {io::fingerprint_input("model", model_path), io::fingerprint_input("features", features)}});
+  output.commit();
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_begin).count();
+  return report;
+}
+
+}  // namespace segstream::host

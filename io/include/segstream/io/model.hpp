@@ -1,0 +1,46 @@
+// model.h5, written by `fit` (docs/FORMATS.md): the segments' centres in model space and in natural units,
+// the transform into model space, the final assignment's counts and weights, the trainer's absorbed weights
+// and inertia history, and the fit's config. The one writer and the one validating reader of the format.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "segstream/io/provenance.hpp"
+
+namespace segstream::io {
+
+struct ModelFile {
+  int k = 0;                                // segments
+  int d = 0;                                // columns
+  std::vector<std::string> feature_names;   // d, the columns in the features file
+  std::vector<float> centroids;             // k × d, model space
+  std::vector<float> centroids_raw;         // k × d, natural units
+  std::vector<std::int32_t> segment_id;     // k
+  std::vector<std::uint64_t> counts;        // k, rows per segment in the final assignment
+  std::vector<double> cluster_weight;       // k, Σ w per segment in the final assignment
+  std::vector<double> absorbed_weight;      // k, the weight each centre absorbed in the mini-batch phase
+  std::vector<double> inertia_history;
+  std::string transform;                    // auto | zscore | robust | none
+  std::vector<std::uint8_t> log1p;          // d
+  std::vector<double> center, scale;        // d: model space = ((log1p ? log1p(x) : x) − center) / scale
+  double inertia = 0;
+  std::int64_t steps = 0, lloyd_passes = 0;
+  std::string stop_reason;
+  std::string config;  // JSON: the fit's options
+  std::string source;  // JSON: the features file it was fitted on
+};
+
+// Writes a model to `path` (an AtomicOutput's temporary; errors name `display_name`).
+void write_model(const std::filesystem::path& path, const std::string& display_name, const ModelFile& model,
+                 const Provenance& provenance);
+
+// Reads and validates a model: its format and version, every dataset with its type and shape (k ≥ 1 rows of
+// d ≥ 1 columns, one feature name, scaler entry, count and weight per row or column), finite centroids and
+// scaler centres, positive finite scales, log1p flags of 0 or 1, a known transform. InputError naming the
+// file and what is wrong otherwise.
+ModelFile read_model(const std::filesystem::path& path);
+
+}  // namespace segstream::io

@@ -1,0 +1,112 @@
+#include "segstream/io/model.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace segstream::io {
+namespace {
+
+void write_matrix(const File& f, const std::string& name, const std::vector<float>& v, hsize_t rows, hsize_t cols) {
+  const Dataset ds = f.create_dataset<float>(name, DatasetOptions{{rows, cols}, {}, false, 0});
+  if (rows > 0) ds.write_rows(0, rows, v.data());
+}
+
+template <class T>
+void write_vector(const File& f, const std::string& name, const std::vector<T>& v) {
+  const Dataset ds = f.create_dataset<T>(name, DatasetOptions{{v.size()}, {}, false, 0});
+  if (!v.empty()) ds.write_rows(0, v.size(), v.data());
+}
+
+// A 1-D dataset of `n` elements of type T.
+template <class T>
+std::vector<T> read_vector(const File& f, const std::string& name, std::uint64_t n) {
+  const Dataset ds = f.dataset(name, element_type_of<T>(), 1);
+  SEGSTREAM_CHECK_INPUT(ds.rows() == n, "{}: {} has {} values, expected {}", f.path(), name, ds.rows(), n);
+  return ds.read_all<T>();
+}
+
+}  // namespace
+
+void write_model(const std::filesystem::path& path, const std::string& display_name, const ModelFile& m,
+                 const Provenance& provenance) {
+  File f = File::create(path, display_name);
+  const auto k = static_cast<hsize_t>(m.k), d = static_cast<hsize_t>(m.d);
+  write_matrix(f, "/centroids", m.centroids, k, d);
+  write_matrix(f, "/centroids_raw", m.centroids_raw, k, d);
+  f.dataset("/centroids").set_attribute("feature_names", m.feature_names);
+  f.dataset("/centroids_raw").set_attribute("feature_names", m.feature_names);
+  write_vector(f, "/segment_id", m.segment_id);
+  write_vector(f, "/counts", m.counts);
+  write_vector(f, "/cluster_weight", m.cluster_weight);
+  write_vector(f, "/absorbed_weight", m.absorbed_weight);
+  write_vector(f, "/inertia_history", m.inertia_history);
+  f.create_group("/scaler");
+  write_vector(f, "/scaler/log1p", m.log1p);
+  write_vector(f, "/scaler/center", m.center);
+  write_vector(f, "/scaler/scale", m.scale);
+  write_provenance(f, provenance);
+  f.set_attribute("transform", m.transform);
+  f.set_attribute("inertia", m.inertia);
+  f.set_attribute("steps", m.steps);
+  f.set_attribute("lloyd_passes", m.lloyd_passes);
+  f.set_attribute("stop_reason", m.stop_reason);
+  f.set_attribute("config", m.config);
+  f.set_attribute("source", m.source);
+  f.close();
+}
+
+ModelFile read_model(const std::filesystem::path& path) {
+  const File f = File::open(path);
+  const std::string& in = f.path();
+  expect_format(f, "segstream.model", "segstream model");
+  ModelFile m;
+  const Dataset centroids = f.dataset("/centroids", ElementType::kFloat32, 2);
+  const auto dims = centroids.dims();
+  SEGSTREAM_CHECK_INPUT(dims[0] >= 1 && dims[1] >= 1 && dims[0] <= (std::uint64_t{1} << 31) &&
+                            dims[1] <= (std::uint64_t{1} << 20),
+                        "{}: /centroids is {} × {}, expected at least one segment and one column", in, dims[0],
+                        dims[1]);
+  m.k = static_cast<int>(dims[0]);
+  m.d = static_cast<int>(dims[1]);
+  const auto k = static_cast<std::uint64_t>(m.k), d = static_cast<std::uint64_t>(m.d);
+  m.centroids = centroids.read_all<float>();
+  m.feature_names = centroids.string_list_attribute("feature_names");
+  SEGSTREAM_CHECK_INPUT(m.feature_names.size() == d, "{}: /centroids names {} feature columns, expected {}", in,
+                        m.feature_names.size(), d);
+  const Dataset raw = f.dataset("/centroids_raw", ElementType::kFloat32, 2);
+  SEGSTREAM_CHECK_INPUT(raw.dims() == dims, "{}: /centroids_raw is not {} × {} as /centroids is", in, k, d);
+  m.centroids_raw = raw.read_all<float>();
+  for (std::size_t i = 0; i < m.centroids.size(); ++i)
+    SEGSTREAM_CHECK_INPUT(std::isfinite(m.centroids[i]), "{}: /centroids row {} column {} is {}, expected a finite "
+                          "value", in, i / d, m.feature_names[i % d], m.centroids[i]);
+  m.segment_id = read_vector<std::int32_t>(f, "/segment_id", k);
+  m.counts = read_vector<std::uint64_t>(f, "/counts", k);
+  m.cluster_weight = read_vector<double>(f, "/cluster_weight", k);
+  m.absorbed_weight = read_vector<double>(f, "/absorbed_weight", k);
+  m.inertia_history = f.dataset("/inertia_history", ElementType::kFloat64, 1).read_all<double>();
+  m.log1p = read_vector<std::uint8_t>(f, "/scaler/log1p", d);
+  m.center = read_vector<double>(f, "/scaler/center", d);
+  m.scale = read_vector<double>(f, "/scaler/scale", d);
+  for (std::uint64_t j = 0; j < d; ++j) {
+    SEGSTREAM_CHECK_INPUT(m.log1p[j] <= 1, "{}: /scaler/log1p of column {} is {}, expected 0 or 1", in,
+                          m.feature_names[j], m.log1p[j]);
+    SEGSTREAM_CHECK_INPUT(std::isfinite(m.center[j]), "{}: /scaler/center of column {} is {}, expected a finite value",
+                          in, m.feature_names[j], m.center[j]);
+    SEGSTREAM_CHECK_INPUT(std::isfinite(m.scale[j]) && m.scale[j] > 0,
+                          "{}: /scaler/scale of column {} is {}, expected a positive finite value", in,
+                          m.feature_names[j], m.scale[j]);
+  }
+  m.transform = f.string_attribute("transform");
+  SEGSTREAM_CHECK_INPUT(m.transform == "auto" || m.transform == "zscore" || m.transform == "robust" ||
+                            m.transform == "none",
+                        "{}: transform '{}', expected auto, zscore, robust or none", in, m.transform);
+  m.inertia = f.float_attribute("inertia");
+  m.steps = f.int_attribute("steps");
+  m.lloyd_passes = f.int_attribute("lloyd_passes");
+  m.stop_reason = f.string_attribute("stop_reason");
+  m.config = f.string_attribute("config");
+  m.source = f.string_attribute("source");
+  return m;
+}
+
+}  // namespace segstream::io

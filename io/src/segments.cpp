@@ -1,0 +1,75 @@
+#include "segstream/io/segments.hpp"
+
+#include <algorithm>
+#include <vector>
+
+namespace segstream::io {
+
+SegmentsWriter::SegmentsWriter(const std::filesystem::path& path, const std::string& display_name)
+    : file_(File::create(path, display_name)) {
+  const DatasetOptions rows{{0}, {kSegmentChunkRows}, true, 0};
+  ids_ = file_.create_dataset<std::uint64_t>("/customer_id", rows);
+  segment_ = file_.create_dataset<std::int32_t>("/segment", rows);
+  distance2_ = file_.create_dataset<float>("/distance2", rows);
+  margin_ = file_.create_dataset<float>("/margin", rows);
+}
+
+void SegmentsWriter::append(std::uint64_t n, const std::uint64_t* ids, const std::int32_t* segment,
+                            const float* distance2, const float* margin) {
+  ids_.write_rows(rows_, n, ids);
+  segment_.write_rows(rows_, n, segment);
+  distance2_.write_rows(rows_, n, distance2);
+  margin_.write_rows(rows_, n, margin);
+  rows_ += n;
+}
+
+void SegmentsWriter::close(const SegmentsSummary& summary, const Provenance& provenance) {
+  write_provenance(file_, provenance);
+  file_.set_attribute("model", summary.model);
+  file_.set_attribute("features", summary.features);
+  file_.set_attribute("k", summary.k);
+  file_.set_attribute("inertia", summary.inertia);
+  ids_ = Dataset();
+  segment_ = Dataset();
+  distance2_ = Dataset();
+  margin_ = Dataset();
+  file_.close();
+}
+
+SegmentsReader::SegmentsReader(const std::filesystem::path& path) : file_(File::open(path)) {
+  expect_format(file_, "segstream.segments", "segstream segments file");
+  ids_ = file_.dataset("/customer_id", ElementType::kUint64, 1);
+  segment_ = file_.dataset("/segment", ElementType::kInt32, 1);
+  distance2_ = file_.dataset("/distance2", ElementType::kFloat32, 1);
+  margin_ = file_.dataset("/margin", ElementType::kFloat32, 1);
+  rows_ = ids_.rows();
+  for (const Dataset* ds : {&segment_, &distance2_, &margin_})
+    SEGSTREAM_CHECK_INPUT(ds->rows() == rows_, "{}: {} has {} rows but /customer_id has {}", file_.path(), ds->name(),
+                          ds->rows(), rows_);
+  summary_.model = file_.string_attribute("model");
+  summary_.features = file_.string_attribute("features");
+  summary_.k = file_.int_attribute("k");
+  summary_.inertia = file_.float_attribute("inertia");
+  SEGSTREAM_CHECK_INPUT(summary_.k >= 1, "{}: k is {}, expected at least one segment", file_.path(), summary_.k);
+  // Every segment is one of the k: checked a block at a time.
+  constexpr std::uint64_t kBlock = std::uint64_t{1} << 20;
+  std::vector<std::int32_t> block;
+  for (std::uint64_t start = 0; start < rows_; start += kBlock) {
+    const std::uint64_t n = std::min(kBlock, rows_ - start);
+    block.resize(n);
+    segment_.read_rows(start, n, block.data());
+    for (std::uint64_t i = 0; i < n; ++i)
+      SEGSTREAM_CHECK_INPUT(block[i] >= 0 && block[i] < summary_.k, "{}: /segment row {} is {}, expected 0..{}",
+                            file_.path(), start + i, block[i], summary_.k - 1);
+  }
+}
+
+void SegmentsReader::read(std::uint64_t start, std::uint64_t n, std::uint64_t* ids, std::int32_t* segment,
+                          float* distance2, float* margin) const {
+  if (ids != nullptr) ids_.read_rows(start, n, ids);
+  if (segment != nullptr) segment_.read_rows(start, n, segment);
+  if (distance2 != nullptr) distance2_.read_rows(start, n, distance2);
+  if (margin != nullptr) margin_.read_rows(start, n, margin);
+}
+
+}  // namespace segstream::io
