@@ -1,10 +1,14 @@
 // Shared helpers of the test suite: scratch directories and running the segstream executable.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
+
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -115,6 +119,49 @@ inline CommandResult run_command(const std::string& command, bool merge_stderr =
   const int status = ::pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+// A command run until its stderr shows `marker`, then sent `signal`: how it ended, and how long after the
+// signal. The command's stdout is discarded; its stderr is kept in `output`.
+struct Signalled {
+  bool marker_seen = false;
+  int exit_code = -1;
+  double seconds_after_signal = -1;
+  std::string output;
+};
+inline Signalled run_and_signal(const std::string& command, const std::string& marker, int signal) {
+  Signalled s;
+  int fds[2];
+  if (::pipe(fds) != 0) return s;
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(fds[1], 2);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 1);
+    ::execl("/bin/sh", "sh", "-c", ("exec " + command).c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  FILE* err = ::fdopen(fds[0], "r");
+  std::array<char, 4096> buf{};
+  std::chrono::steady_clock::time_point signalled;
+  while (std::fgets(buf.data(), static_cast<int>(buf.size()), err) != nullptr) {
+    s.output += buf.data();
+    if (!s.marker_seen && s.output.find(marker) != std::string::npos) {
+      s.marker_seen = true;
+      ::kill(pid, signal);
+      signalled = std::chrono::steady_clock::now();
+    }
+  }
+  ::fclose(err);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (s.marker_seen)
+    s.seconds_after_signal = std::chrono::duration<double>(std::chrono::steady_clock::now() - signalled).count();
+  s.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return s;
 }
 
 inline bool files_equal(const std::filesystem::path& a, const std::filesystem::path& b) {

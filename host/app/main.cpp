@@ -9,7 +9,7 @@
 #include <map>
 #include <new>
 
-#include "commands.hpp"
+#include "cli.hpp"
 #include "segstream/core/error.hpp"
 #include "segstream/host/interrupt.hpp"
 #include "segstream/host/log.hpp"
@@ -36,7 +36,8 @@ int main(int argc, char** argv) {
 
   CLI::App app{
       "segstream — behavioural segmentation of large customer bases on CPU and GPU.\n"
-      "Pipeline: generate or import-csv → events.h5 → features → fit → assign → update → report."};
+      "Pipeline: generate or import-csv → events.h5 → features → features.h5 → fit → model.h5 → assign → "
+      "segments.h5; rfm scores rfm features."};
   app.name("segstream");
   app.set_version_flag("--version", std::string("segstream ") + kVersion + " (commit " +
                                         kGitCommit +
@@ -48,7 +49,7 @@ int main(int argc, char** argv) {
       "Exit codes: 0 ok, 1 internal error, 2 usage, 3 bad input, 4 resource (memory, disk, device),\n"
       "75 interrupted (no partial output; safe to requeue).");
 
-  app::GlobalOptions global;
+  host::GlobalOptions global;
   app.add_option("--threads", global.threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber);
   app.add_option("--device", global.device, "Compute device: auto, cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
@@ -97,7 +98,8 @@ int main(int argc, char** argv) {
     host::configure_logging({global.log_json, host::LogLevel::kInfo});
     exit_with_error(
         ExitCode::kUsage,
-        "a subcommand is required: generate, import-csv, features, rfm or inspect (run `segstream --help`)");
+        "a subcommand is required: generate, import-csv, features, rfm, fit, assign or inspect (run `segstream "
+        "--help`)");
   }
 
   host::configure_logging({global.log_json, global.verbose ? host::LogLevel::kDebug

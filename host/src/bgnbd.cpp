@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "segstream/core/error.hpp"
+#include "segstream/core/interrupt.hpp"
 
 namespace segstream::host {
 namespace {
@@ -251,6 +252,7 @@ Minimum nelder_mead(const Objective& f, const Point& x0, double step, int max_it
   };
   int it = 0;
   for (;; ++it) {
+    throw_if_interrupted();  // an evaluation is a pass over the distinct rows: check between them
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](int l, int r) { return fv[l] < fv[r]; });
     const int best = order[0], worst = order[kDim], second = order[kDim - 1];

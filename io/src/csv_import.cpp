@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "segstream/core/error.hpp"
+#include "segstream/core/interrupt.hpp"
 #include "segstream/core/philox.hpp"
 #include "segstream/core/time.hpp"
 #include "segstream/io/atomic_output.hpp"
@@ -266,6 +267,7 @@ CsvImportReport import_csv(const CsvImportOptions& options, const std::filesyste
   if (!digest) throw std::bad_alloc();
   XXH3_64bits_reset(digest.get());
   auto next_line = [&]() -> bool {
+    if ((report.lines & 0xFFF) == 0) throw_if_interrupted();  // every 4,096 lines
     if (!std::getline(file, line)) return false;
     XXH3_64bits_update(digest.get(), line.data(), line.size());
     if (!file.eof()) XXH3_64bits_update(digest.get(), "\n", 1);

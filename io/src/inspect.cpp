@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "segstream/core/interrupt.hpp"
 #include "segstream/io/events.hpp"
 #include "segstream/io/features.hpp"
 #include "segstream/io/hdf5.hpp"
@@ -65,6 +66,7 @@ void summarise_columns(const Dataset& ds, DatasetSummary& summary,
                                            ds.read_rows(start, n, buf.data());
                                          });
   while (auto block = reader.next()) {
+    throw_if_interrupted();
     const double* data = block->slot->data();
     for (std::uint64_t r = 0; r < block->rows; ++r)
       for (std::uint64_t c = 0; c < cols; ++c) moments[c].add(data[r * cols + c]);

@@ -18,6 +18,8 @@
 namespace segstream::kernels::cuda {
 namespace {
 
+constexpr std::uint64_t kFoldBuckets = 128;
+
 class CudaBackend final : public Backend {
  public:
   CudaBackend(int ordinal, int threads, std::uint64_t gpu_memory)
@@ -42,7 +44,9 @@ class CudaBackend final : public Backend {
     return std::make_unique<CudaPipeline>(d, k, block_rows, resident ? rows : 0);
   }
 
-  std::uint64_t fold_buckets() const override { return kBucketsPerPartition; }
+  // Runs of 128 of the partition's 1,024 buckets: each call's gathered copy is an eighth of the range, and
+  // the host checks for a signal between calls (a whole partition can take seconds on the device).
+  std::uint64_t fold_buckets() const override { return kFoldBuckets; }
   // The store and the run's records gathered into one array for the copy.
   std::uint64_t fold_host_bytes_per_record() const override { return 2 * sizeof(BehaviourRecord); }
   std::uint64_t fold_passes(std::uint64_t records, std::uint64_t carried, bool keep_states) const override {

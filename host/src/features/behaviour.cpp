@@ -28,6 +28,7 @@
 #include "segstream/core/time.hpp"
 #include "segstream/host/bgnbd.hpp"
 #include "segstream/host/features.hpp"
+#include "segstream/host/log.hpp"
 #include "segstream/io/atomic_output.hpp"
 #include "segstream/io/events.hpp"
 #include "segstream/io/features.hpp"
@@ -284,6 +285,8 @@ class BehaviourRun {
 
   FeatureReport run() {
     for (std::uint64_t part = 0; part < parts_; ++part) {
+      log_record(LogLevel::kDebug, fmt::format("features: pass {} of {} over {}", part + 1, parts_, reader_.path()),
+                 {{"stage", "features"}, {"pass", part + 1}, {"passes", parts_}});
       scan(part);
       if (part == 0) first_pass_done();
       fold(part);

@@ -14,6 +14,7 @@
 #include "segstream/core/philox.hpp"
 #include "segstream/core/time.hpp"
 #include "segstream/core/interrupt.hpp"
+#include "segstream/host/log.hpp"
 #include "segstream/io/atomic_output.hpp"
 #include "segstream/io/events.hpp"
 #include "segstream/io/features.hpp"
@@ -148,6 +149,8 @@ FeatureReport compute_features(const std::filesystem::path& events_path, const s
   std::vector<std::uint64_t> ids;
 
   for (std::uint64_t part = 0; part < parts; ++part) {
+    log_record(LogLevel::kDebug, fmt::format("features: pass {} of {} over {}", part + 1, parts, in),
+               {{"stage", "features"}, {"pass", part + 1}, {"passes", parts}});
     held.clear();
     io::EventBlockStream stream(reader, ring, block_rows);
     while (auto block = stream.next()) {

@@ -457,6 +457,22 @@ KMeansModel KMeansTrainer::model() const {
   return m;
 }
 
+const char* phase_name(TrainerState::Phase phase) {
+  switch (phase) {
+    case Phase::kInit:
+      return "initialisation";
+    case Phase::kMiniBatch:
+      return "mini-batch steps";
+    case Phase::kLloyd:
+      return "Lloyd passes";
+    case Phase::kFinal:
+      return "final pass";
+    case Phase::kDone:
+      return "done";
+  }
+  return "?";
+}
+
 void MemoryRows::read(std::uint64_t start, std::uint64_t n, float* out) const {
   const auto d = static_cast<std::uint64_t>(d_);
   std::copy_n(x_ + start * d, n * d, out);

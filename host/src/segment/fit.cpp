@@ -3,12 +3,15 @@
 #include <chrono>
 #include <cmath>
 #include <memory>
+#include <optional>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
 #include "feature_rows.hpp"
 #include "segstream/core/error.hpp"
 #include "segstream/core/interrupt.hpp"
+#include "segstream/host/log.hpp"
 #include "segstream/host/segment.hpp"
 #include "segstream/io/atomic_output.hpp"
 #include "segstream/io/features.hpp"
@@ -116,7 +119,23 @@ FitReport fit_model(const std::filesystem::path& features, const std::filesystem
   report.rows = n;
   report.d = d;
   report.in_memory = in_memory;
-  report.model = fit_kmeans(*rows_source, kc, backend);
+  {
+    // The trainer, step by step; each phase is logged (at debug level) as it begins.
+    KMeansTrainer trainer(*rows_source, kc, backend);
+    std::optional<std::pair<TrainerState::Phase, int>> shown;
+    while (!trainer.done()) {
+      throw_if_interrupted();
+      const TrainerState& st = trainer.state();
+      if (shown != std::make_pair(st.phase, st.restart)) {
+        shown = std::make_pair(st.phase, st.restart);
+        log_record(LogLevel::kDebug,
+                   fmt::format("fit: {} (restart {} of {})", phase_name(st.phase), st.restart + 1, kc.n_init),
+                   {{"stage", "fit"}, {"phase", phase_name(st.phase)}, {"restart", st.restart + 1}});
+      }
+      trainer.step();
+    }
+    report.model = trainer.model();
+  }
   const KMeansModel& m = report.model;
 
   io::ModelFile file;

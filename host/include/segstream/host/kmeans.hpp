@@ -152,6 +152,9 @@ struct TrainerState {
   bool operator==(const TrainerState&) const;  // every field but the seconds
 };
 
+// "initialisation", "mini-batch steps", "Lloyd passes", "final pass", "done".
+const char* phase_name(TrainerState::Phase phase);
+
 // The state as bytes, and back (InputError naming what is wrong with bytes that are not a state).
 std::vector<std::uint8_t> serialize_trainer_state(const TrainerState& state);
 TrainerState deserialize_trainer_state(std::span<const std::uint8_t> bytes);

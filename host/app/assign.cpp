@@ -1,0 +1,37 @@
+// `segstream assign`: every customer's segment, squared distance and margin (host/segment.hpp).
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+
+#include "cli.hpp"
+#include "segstream/core/error.hpp"
+#include "segstream/core/time.hpp"
+#include "segstream/host/log.hpp"
+#include "segstream/host/segment.hpp"
+
+namespace segstream::app {
+
+Action add_assign(CLI::App& sub) {
+  auto o = std::make_shared<host::AssignOptions>();
+  sub.add_option("--model", o->model, "model.h5 written by `segstream fit`")->required();
+  sub.add_option("--features", o->features, "features.h5 with the model's columns")->required();
+  sub.add_option("-o,--out", o->out, "Output segments.h5")->required();
+  sub.add_flag("--overwrite", o->overwrite, "Replace the output if it exists");
+  sub.footer("Example:\n  segstream assign --model model.h5 --features features.h5 --out segments.h5");
+  return [o](const host::GlobalOptions& g) {
+    const auto backend = make_backend(g);
+    const host::AssignReport r = host::assign_segments(o->model, o->features, o->out, o->overwrite, *backend);
+    host::log_record(
+        host::LogLevel::kInfo, "assign finished",
+        {{"out", o->out}, {"rows", r.rows}, {"k", r.k}, {"inertia", r.inertia}, {"seconds", r.seconds}});
+    std::printf("wrote %s: %s customers in %d segments in %.1f s; inertia %.6g\n", o->out.c_str(),
+                with_commas(r.rows).c_str(), r.k, r.seconds, r.inertia);
+    for (int s = 0; s < r.k; ++s)
+      std::printf(
+          "  segment %3d  %12s customers  %5.1f%%\n", s,
+          with_commas(r.counts[static_cast<std::size_t>(s)]).c_str(),
+          100.0 * static_cast<double>(r.counts[static_cast<std::size_t>(s)]) / static_cast<double>(r.rows));
+  };
+}
+
+}  // namespace segstream::app

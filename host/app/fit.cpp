@@ -1,0 +1,94 @@
+// `segstream fit`: mini-batch k-means segments of features.h5 into model.h5 (host/segment.hpp).
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+
+#include "cli.hpp"
+#include "segstream/core/error.hpp"
+#include "segstream/core/time.hpp"
+#include "segstream/host/log.hpp"
+#include "segstream/host/segment.hpp"
+
+namespace segstream::app {
+
+Action add_fit(CLI::App& sub) {
+  auto o = std::make_shared<host::FitOptions>();
+  sub.add_option("--features", o->features, "Input features.h5")->required();
+  sub.add_option("-o,--out", o->out, "Output model.h5")->required();
+  sub.add_flag("--overwrite", o->overwrite, "Replace the output if it exists");
+  sub.add_option("-k,--k", o->kmeans.k, "Number of segments")->required();
+  sub.add_option("--columns", o->columns, "Feature columns to cluster, comma-separated (default: the documented behavioural set for files of "
+                 "features --mode behavioral, else all)");
+  sub.add_option("--transform", o->transform,
+                 "Model space: auto (log1p of heavy-tailed columns, then z-score), zscore, robust, none")
+      ->check(CLI::IsMember({"auto", "zscore", "robust", "none"}))
+      ->capture_default_str();
+  sub.add_option("--seed", o->kmeans.seed, "Seed of every random draw")->capture_default_str();
+  sub.add_option("--batch-size", o->kmeans.batch_size, "Rows per mini-batch step")->capture_default_str();
+  sub.add_option("--max-epochs", o->kmeans.max_epochs, "Bound on the mini-batch steps, in passes over the rows")
+      ->capture_default_str();
+  sub.add_option("--init", o->init,
+                 "k-means++, k-means-parallel, random, or a model.h5 whose centres start the fit")
+      ->capture_default_str();
+  sub.add_flag("--keep-absorbed", o->keep_absorbed,
+               "With --init FILE: continue from the weights its centres absorbed (a warm start), not from 0");
+  sub.add_option("--init-size", o->kmeans.init_size,
+                 "Rows sampled for the initialisation (0 = max(3 x batch, 3 x k), capped at the rows)")
+      ->capture_default_str();
+  sub.add_option("--reassignment-ratio", o->kmeans.reassignment_ratio,
+                 "Centres that absorbed less than this share of the largest move to sampled rows")
+      ->capture_default_str();
+  sub.add_option("--max-no-improvement", o->kmeans.max_no_improvement,
+                 "Stop after this many steps without a better smoothed batch inertia (0 = never)")
+      ->capture_default_str();
+  sub.add_option("--tol", o->kmeans.tol, "Stop when the centres move less than this x the mean feature variance")
+      ->capture_default_str();
+  sub.add_option("--refine", o->kmeans.refine, "Full Lloyd passes after the mini-batch phase")
+      ->capture_default_str();
+  sub.add_option("--n-init", o->kmeans.n_init, "Restarts; the lowest inertia wins")->capture_default_str();
+  sub.add_option("--host-memory", o->host_memory, "Memory for the rows held, e.g. 8G")->capture_default_str();
+  sub.add_option("--gpu-memory", o->gpu_memory,
+                 "With --device cuda: device memory for the pipeline, and for every row when it fits, e.g. "
+                 "16G (default: 80% of the free memory)");
+  sub.footer(
+      "Example:\n"
+      "  segstream fit --features features.h5 --k 8 --refine 2 --out model.h5\n"
+      "  segstream assign --model model.h5 --features features.h5 --out segments.h5");
+  return [o](const host::GlobalOptions& g) {
+    const host::FitConfig c = host::fit_config(*o, g.threads);
+    const auto backend = make_backend(g, o->gpu_memory);
+    const host::FitReport r = host::fit_model(o->features, o->out, o->overwrite, c, *backend);
+    const auto empty = std::count(r.model.counts.begin(), r.model.counts.end(), std::uint64_t{0});
+    if (empty > 0)
+      host::log_warn("{} of {} segments are empty: the rows have fewer distinct points than --k", empty,
+                     r.model.k);
+    host::log_record(host::LogLevel::kInfo, "fit finished",
+                     {{"out", o->out},
+                      {"rows", r.rows},
+                      {"columns", r.d},
+                      {"k", r.model.k},
+                      {"inertia", r.model.inertia},
+                      {"steps", r.model.steps},
+                      {"lloyd_passes", r.model.lloyd_passes},
+                      {"stop_reason", r.model.stop_reason},
+                      {"seconds", r.seconds},
+                      {"read_seconds", r.read_seconds},
+                      {"init_seconds", r.model.seconds.init},
+                      {"mini_batch_seconds", r.model.seconds.mini_batch},
+                      {"lloyd_seconds", r.model.seconds.lloyd},
+                      {"final_pass_seconds", r.model.seconds.final_pass}});
+    std::printf(
+        "wrote %s: %d segments of %s rows x %d columns in %.1f s (%llu mini-batch steps, %d Lloyd "
+        "passes; %s)\n  inertia %.6g\n",
+        o->out.c_str(), r.model.k, with_commas(r.rows).c_str(), r.d, r.seconds,
+        static_cast<unsigned long long>(r.model.steps), r.model.lloyd_passes, r.model.stop_reason.c_str(),
+        r.model.inertia);
+    for (int s = 0; s < r.model.k; ++s)
+      std::printf("  segment %3d  %12s rows  %5.1f%%\n", s,
+                  with_commas(r.model.counts[static_cast<std::size_t>(s)]).c_str(),
+                  100.0 * static_cast<double>(r.model.counts[static_cast<std::size_t>(s)]) /
+                      static_cast<double>(r.rows));
+  };
+}
+
+}  // namespace segstream::app

@@ -1,0 +1,217 @@
+#include "segstream/host/options.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include "segstream/core/error.hpp"
+#include "segstream/core/time.hpp"
+#include "segstream/io/events.hpp"
+
+namespace segstream::host {
+namespace {
+
+// "champion=2,lapsed" → weights; unnamed archetypes get weight 0.
+std::array<double, kArchetypeCount> parse_mix(const std::string& text) {
+  std::array<double, kArchetypeCount> mix{};
+  std::stringstream ss(text);
+  for (std::string item; std::getline(ss, item, ',');) {
+    if (item.empty()) continue;
+    const auto eq = item.find('=');
+    const std::string name = item.substr(0, eq);
+    const auto archetype = parse_archetype(name);
+    if (!archetype) {
+      std::string valid;
+      for (const auto& n : archetype_names()) valid += (valid.empty() ? "" : ", ") + n;
+      throw UsageError("--archetypes: unknown archetype '" + name + "' (expected one of: " + valid + ")");
+    }
+    double weight = 1.0;
+    if (eq != std::string::npos) {
+      try {
+        std::size_t used = 0;
+        weight = std::stod(item.substr(eq + 1), &used);
+        if (used != item.size() - eq - 1) throw std::invalid_argument("trailing characters");
+      } catch (const std::exception&) {
+        throw UsageError("--archetypes: weight of '" + name + "' is not a number: '" + item.substr(eq + 1) + "'");
+      }
+      if (!(weight >= 0.0)) throw UsageError("--archetypes: weight of '" + name + "' must be non-negative");
+    }
+    mix[static_cast<std::size_t>(*archetype)] = weight;
+  }
+  return mix;
+}
+
+}  // namespace
+
+std::int64_t parse_date(const std::string& option, const std::string& text) {
+  const auto t = parse_iso_time(text);
+  if (!t) throw UsageError(option + ": expected a date YYYY-MM-DD (UTC), got '" + text + "'");
+  return *t;
+}
+
+std::int64_t parse_positive(const std::string& option, const std::string& text, std::int64_t max) {
+  std::int64_t v = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || ptr != text.data() + text.size() || v <= 0 || v > max)
+    throw UsageError(option + ": expected a positive integer" +
+                     (max < 1000000 ? " up to " + std::to_string(max) : "") + " or a name, got '" + text + "'");
+  return v;
+}
+
+std::uint64_t parse_bytes(const std::string& option, const std::string& text) {
+  std::string digits = text;
+  std::uint64_t scale = 1;
+  if (!digits.empty()) {
+    const char suffix = static_cast<char>(std::toupper(static_cast<unsigned char>(digits.back())));
+    const std::string units = "KMGT";
+    if (const auto at = units.find(suffix); at != std::string::npos) {
+      scale = std::uint64_t{1} << (10 * (at + 1));
+      digits.pop_back();
+    }
+  }
+  return static_cast<std::uint64_t>(parse_positive(option, digits, std::numeric_limits<std::int64_t>::max())) * scale;
+}
+
+std::vector<double> parse_number_list(const std::string& option, const std::string& text) {
+  std::vector<double> out;
+  std::stringstream ss(text);
+  for (std::string item; std::getline(ss, item, ',');) {
+    double v = 0;
+    const auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+    if (item.empty() || ec != std::errc() || ptr != item.data() + item.size() || !std::isfinite(v))
+      throw UsageError(option + ": expected comma-separated numbers, got '" + text + "'");
+    out.push_back(v);
+  }
+  return out;
+}
+
+kernels::BackendOptions backend_options(const GlobalOptions& g, const std::string& gpu_memory) {
+  const auto kind = kernels::parse_device_kind(g.device);
+  if (!kind) throw UsageError("--device: expected auto, cpu or cuda, got '" + g.device + "'");
+  SEGSTREAM_EXPECTS(g.threads >= 0, "--threads must not be negative (got {})", g.threads);
+  return {*kind, g.threads, gpu_memory.empty() ? 0 : parse_bytes("--gpu-memory", gpu_memory)};
+}
+
+EventGeneratorConfig event_generator_config(const GenerateOptions& o, int threads) {
+  SEGSTREAM_EXPECTS(o.customers > 0, "--customers must be at least 1 (got {})", o.customers);
+  SEGSTREAM_EXPECTS(o.chunk_rows >= 0, "--chunk-rows must be non-negative (got {})", o.chunk_rows);
+  SEGSTREAM_EXPECTS(o.batch > 0, "--batch must be positive (got {})", o.batch);
+  SEGSTREAM_EXPECTS(o.days > 0, "--days must be a positive number of days (got {})", o.days);
+  SEGSTREAM_EXPECTS(o.shuffle_block > 0, "--shuffle-block must be positive (got {})", o.shuffle_block);
+  SEGSTREAM_EXPECTS(o.order == "customer" || o.order == "shuffled",
+                    "--order: expected customer or shuffled, got '{}'", o.order);
+  EventGeneratorConfig c;
+  c.customers = static_cast<std::uint64_t>(o.customers);
+  c.days = o.days;
+  c.start = parse_date("--start", o.start);
+  c.seed = o.seed;
+  if (!o.archetypes.empty()) c.mix = parse_mix(o.archetypes);
+  c.drift_fraction = o.drift_fraction;
+  if (!o.drift_at.empty()) c.drift_at = parse_date("--drift-at", o.drift_at);
+  c.order = o.order == "shuffled" ? EventOrder::kShuffled : EventOrder::kCustomer;
+  c.shuffle_block = static_cast<std::uint64_t>(o.shuffle_block);
+  c.batch_customers = static_cast<std::uint64_t>(o.batch);
+  c.chunk_rows = static_cast<std::uint64_t>(o.chunk_rows);
+  c.threads = threads;
+  c.validate();
+  return c;
+}
+
+MixtureGeneratorConfig mixture_generator_config(const GenerateOptions& o, int threads) {
+  SEGSTREAM_EXPECTS(o.customers > 0, "--customers must be at least 1 (got {})", o.customers);
+  SEGSTREAM_EXPECTS(o.chunk_rows >= 0, "--chunk-rows must be non-negative (got {})", o.chunk_rows);
+  SEGSTREAM_EXPECTS(o.batch > 0, "--batch must be positive (got {})", o.batch);
+  SEGSTREAM_EXPECTS(o.dims > 0, "--dims must be at least 1 (got {})", o.dims);
+  SEGSTREAM_EXPECTS(o.clusters > 0, "--clusters must be at least 1 (got {})", o.clusters);
+  MixtureGeneratorConfig c;
+  c.rows = static_cast<std::uint64_t>(o.customers);
+  c.dims = static_cast<std::uint64_t>(o.dims);
+  c.clusters = static_cast<std::uint64_t>(o.clusters);
+  c.seed = o.seed;
+  c.cluster_std = o.cluster_std;
+  c.separation = o.separation;
+  c.chunk_rows = static_cast<std::uint64_t>(o.chunk_rows);
+  c.threads = threads;
+  c.validate();
+  return c;
+}
+
+io::CsvImportOptions import_csv_config(const ImportCsvOptions& o) {
+  SEGSTREAM_EXPECTS(o.on_bad_row == "error" || o.on_bad_row == "skip", "--on-bad-row: expected error or skip, got '{}'",
+                    o.on_bad_row);
+  io::CsvImportOptions c = o.csv;
+  c.on_bad_row = o.on_bad_row == "skip" ? io::BadRowPolicy::kSkip : io::BadRowPolicy::kError;
+  return c;
+}
+
+FeatureConfig features_config(const FeaturesOptions& o) {
+  FeatureConfig c;
+  c.mode = parse_feature_mode(o.mode);
+  if (!o.as_of.empty()) c.as_of = parse_date("--as-of", o.as_of);
+  if (!o.t_ref.empty()) c.t_ref = parse_date("--t-ref", o.t_ref);
+  if (!o.calibration_end.empty()) c.calibration_end = parse_date("--calibration-end", o.calibration_end);
+  if (o.unit == "day")
+    c.unit_seconds = 86400;
+  else if (o.unit == "hour")
+    c.unit_seconds = 3600;
+  else if (o.unit == "week")
+    c.unit_seconds = 7 * 86400;
+  else
+    c.unit_seconds = parse_positive("--unit", o.unit, std::numeric_limits<std::int64_t>::max());
+  c.multiplier = o.multiplier;
+  c.purchase_types.clear();
+  std::stringstream types(o.purchase_types);
+  for (std::string t; std::getline(types, t, ',');) {
+    const auto& names = io::standard_event_type_names();
+    const auto it = std::find(names.begin(), names.end(), t);
+    c.purchase_types.push_back(it != names.end() ? static_cast<std::uint8_t>(it - names.begin())
+                                                 : static_cast<std::uint8_t>(parse_positive("--purchase-types", t, 255)));
+  }
+  c.host_memory = parse_bytes("--host-memory", o.host_memory);
+  SEGSTREAM_EXPECTS(o.on_bad_row == "error" || o.on_bad_row == "skip", "--on-bad-row: expected error or skip, got '{}'",
+                    o.on_bad_row);
+  c.on_bad_row = o.on_bad_row == "skip" ? io::BadRowPolicy::kSkip : io::BadRowPolicy::kError;
+  const std::vector<double> windows = parse_number_list("--windows", o.windows);
+  if (windows.size() != 3) throw UsageError("--windows takes three numbers of days, e.g. 7,28,90");
+  for (int i = 0; i < 3; ++i) c.windows[static_cast<std::size_t>(i)] = static_cast<int>(windows[static_cast<std::size_t>(i)]);
+  c.season_months = 0;
+  for (double m : parse_number_list("--season-months", o.season_months)) {
+    if (m < 1 || m > 12 || m != std::floor(m)) throw UsageError("--season-months takes months 1-12");
+    c.season_months |= 1u << static_cast<int>(m);
+  }
+  c.top_categories = o.top_categories;
+  if (!o.bgnbd.empty()) {
+    const std::vector<double> v = parse_number_list("--bgnbd", o.bgnbd);
+    if (v.size() != 4) throw UsageError("--bgnbd takes four numbers r,alpha,a,b");
+    c.bgnbd = kernels::BgNbdParams{v[0], v[1], v[2], v[3]};
+  }
+  c.state_in = o.state_in;
+  c.state_out = o.state_out;
+  return c;
+}
+
+FitConfig fit_config(const FitOptions& o, int threads) {
+  FitConfig c;
+  c.kmeans = o.kmeans;
+  c.kmeans.threads = threads;
+  std::stringstream cols(o.columns);
+  for (std::string name; std::getline(cols, name, ',');)
+    if (!name.empty()) c.columns.push_back(name);
+  c.transform = parse_transform(o.transform);
+  c.host_memory = parse_bytes("--host-memory", o.host_memory);
+  if (o.init == "k-means++")
+    c.kmeans.init = KMeansInit::kKMeansPlusPlus;
+  else if (o.init == "k-means-parallel")
+    c.kmeans.init = KMeansInit::kKMeansParallel;
+  else if (o.init == "random")
+    c.kmeans.init = KMeansInit::kRandom;
+  else
+    c.init_model = o.init;
+  c.keep_absorbed = o.keep_absorbed;
+  return c;
+}
+
+}  // namespace segstream::host
