@@ -46,8 +46,8 @@ std::unique_ptr<Backend> make_backend(const BackendOptions& options) {
 #if SEGSTREAM_HAVE_CUDA
   std::string why;
   if (cuda::device_count(&why) > 0) {
-    auto backend =
-        cuda::make_backend(0, options.threads > 0 ? options.threads : omp_get_max_threads(), options.gpu_memory);
+    auto backend = cuda::make_backend(0, options.threads > 0 ? options.threads : omp_get_max_threads(),
+                                      options.gpu_memory);
     backend->set_note(options.device == DeviceKind::kAuto ? "auto: a CUDA device is present"
                                                           : "requested with --device cuda");
     return backend;

@@ -31,7 +31,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev libxxhash-dev
   python3 python3-h5py python3-numpy python3-sklearn
-  clang-format
+  clang-format clang-tidy
 )
 
 if [[ $install == 1 ]]; then

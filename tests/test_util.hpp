@@ -159,7 +159,8 @@ inline Signalled run_and_signal(const std::string& command, const std::string& m
   int status = 0;
   ::waitpid(pid, &status, 0);
   if (s.marker_seen)
-    s.seconds_after_signal = std::chrono::duration<double>(std::chrono::steady_clock::now() - signalled).count();
+    s.seconds_after_signal =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - signalled).count();
   s.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return s;
 }

@@ -13,8 +13,8 @@ std::unique_ptr<kernels::Backend> make_backend(const host::GlobalOptions& g, con
   const kernels::DeviceInfo& device = backend->device();
   host::log_record(
       host::LogLevel::kDebug,
-      fmt::format("device: {} ({}, {} {}) — {}", kernels::device_kind_name(device.kind), device.name, device.threads,
-                  device.kind == kernels::DeviceKind::kCuda ? "SMs" : "threads", device.note),
+      fmt::format("device: {} ({}, {} {}) — {}", kernels::device_kind_name(device.kind), device.name,
+                  device.threads, device.kind == kernels::DeviceKind::kCuda ? "SMs" : "threads", device.note),
       {{"device", kernels::device_kind_name(device.kind)}, {"device_name", device.name}});
   return backend;
 }

@@ -26,7 +26,8 @@ Action add_fit(CLI::App& sub);
 Action add_assign(CLI::App& sub);
 
 // The run's backend, chosen once by --device (and logged, at debug level, with why).
-std::unique_ptr<kernels::Backend> make_backend(const host::GlobalOptions& global, const std::string& gpu_memory = "");
+std::unique_ptr<kernels::Backend> make_backend(const host::GlobalOptions& global,
+                                               const std::string& gpu_memory = "");
 
 // CPU threads: --threads, or all cores.
 int cpu_threads(const host::GlobalOptions& global);

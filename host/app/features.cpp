@@ -6,8 +6,8 @@
 #include "cli.hpp"
 #include "segstream/core/error.hpp"
 #include "segstream/core/time.hpp"
-#include "segstream/host/log.hpp"
 #include "segstream/host/features.hpp"
+#include "segstream/host/log.hpp"
 
 namespace segstream::app {
 
@@ -75,7 +75,8 @@ Action add_features(CLI::App& sub) {
   return [o](const host::GlobalOptions& g) {
     const host::FeatureConfig c = host::features_config(*o);
     host::Progress bar("features", "event rows");
-    // The behavioural set is folded on the backend; lifetimes and rfm hold only purchases and run on the host.
+    // The behavioural set is folded on the backend; lifetimes and rfm hold only purchases and run on the
+    // host.
     const auto backend = make_backend(g, o->gpu_memory);
     const host::FeatureReport r = host::compute_features(
         o->events, o->out, o->overwrite, c, [&](auto d, auto t) { bar.update(d, t); }, *backend);

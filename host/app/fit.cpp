@@ -17,15 +17,18 @@ Action add_fit(CLI::App& sub) {
   sub.add_option("-o,--out", o->out, "Output model.h5")->required();
   sub.add_flag("--overwrite", o->overwrite, "Replace the output if it exists");
   sub.add_option("-k,--k", o->kmeans.k, "Number of segments")->required();
-  sub.add_option("--columns", o->columns, "Feature columns to cluster, comma-separated (default: the documented behavioural set for files of "
-                 "features --mode behavioral, else all)");
+  sub.add_option(
+      "--columns", o->columns,
+      "Feature columns to cluster, comma-separated (default: the documented behavioural set for files of "
+      "features --mode behavioral, else all)");
   sub.add_option("--transform", o->transform,
                  "Model space: auto (log1p of heavy-tailed columns, then z-score), zscore, robust, none")
       ->check(CLI::IsMember({"auto", "zscore", "robust", "none"}))
       ->capture_default_str();
   sub.add_option("--seed", o->kmeans.seed, "Seed of every random draw")->capture_default_str();
   sub.add_option("--batch-size", o->kmeans.batch_size, "Rows per mini-batch step")->capture_default_str();
-  sub.add_option("--max-epochs", o->kmeans.max_epochs, "Bound on the mini-batch steps, in passes over the rows")
+  sub.add_option("--max-epochs", o->kmeans.max_epochs,
+                 "Bound on the mini-batch steps, in passes over the rows")
       ->capture_default_str();
   sub.add_option("--init", o->init,
                  "k-means++, k-means-parallel, random, or a model.h5 whose centres start the fit")
@@ -41,7 +44,8 @@ Action add_fit(CLI::App& sub) {
   sub.add_option("--max-no-improvement", o->kmeans.max_no_improvement,
                  "Stop after this many steps without a better smoothed batch inertia (0 = never)")
       ->capture_default_str();
-  sub.add_option("--tol", o->kmeans.tol, "Stop when the centres move less than this x the mean feature variance")
+  sub.add_option("--tol", o->kmeans.tol,
+                 "Stop when the centres move less than this x the mean feature variance")
       ->capture_default_str();
   sub.add_option("--refine", o->kmeans.refine, "Full Lloyd passes after the mini-batch phase")
       ->capture_default_str();

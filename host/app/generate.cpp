@@ -6,8 +6,8 @@
 #include "cli.hpp"
 #include "segstream/core/error.hpp"
 #include "segstream/core/time.hpp"
-#include "segstream/host/log.hpp"
 #include "segstream/host/generate.hpp"
+#include "segstream/host/log.hpp"
 #include "segstream/io/events.hpp"
 
 namespace segstream::app {

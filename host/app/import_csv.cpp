@@ -52,7 +52,8 @@ Action add_import_csv(CLI::App& sub) {
     make_backend(g);
     const io::CsvImportOptions c = host::import_csv_config(*o);
     host::Progress bar("import-csv", "bytes");
-    const io::CsvImportReport r = io::import_csv(c, o->out, o->overwrite, [&](auto d, auto t) { bar.update(d, t); });
+    const io::CsvImportReport r =
+        io::import_csv(c, o->out, o->overwrite, [&](auto d, auto t) { bar.update(d, t); });
     bar.finish();
     host::log_record(host::LogLevel::kInfo, "import-csv finished",
                      {{"out", o->out},

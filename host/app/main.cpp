@@ -11,9 +11,9 @@
 
 #include "cli.hpp"
 #include "segstream/core/error.hpp"
+#include "segstream/core/version.hpp"
 #include "segstream/host/interrupt.hpp"
 #include "segstream/host/log.hpp"
-#include "segstream/core/version.hpp"
 #include "segstream/kernels/backend.hpp"
 
 namespace {
@@ -39,9 +39,9 @@ int main(int argc, char** argv) {
       "Pipeline: generate or import-csv → events.h5 → features → features.h5 → fit → model.h5 → assign → "
       "segments.h5; rfm scores rfm features."};
   app.name("segstream");
-  app.set_version_flag("--version", std::string("segstream ") + kVersion + " (commit " +
-                                        kGitCommit +
-                                        (kernels::cuda_backend_built() ? ", CUDA backend built" : ", CPU only") + ")");
+  app.set_version_flag("--version",
+                       std::string("segstream ") + kVersion + " (commit " + kGitCommit +
+                           (kernels::cuda_backend_built() ? ", CUDA backend built" : ", CPU only") + ")");
   app.require_subcommand(0, 1);
   app.allow_extras();  // unknown words reach us, so the error can name them
   app.footer(
@@ -96,10 +96,10 @@ int main(int argc, char** argv) {
   }
   if (app.get_subcommands().empty()) {
     host::configure_logging({global.log_json, host::LogLevel::kInfo});
-    exit_with_error(
-        ExitCode::kUsage,
-        "a subcommand is required: generate, import-csv, features, rfm, fit, assign or inspect (run `segstream "
-        "--help`)");
+    exit_with_error(ExitCode::kUsage,
+                    "a subcommand is required: generate, import-csv, features, rfm, fit, assign or inspect "
+                    "(run `segstream "
+                    "--help`)");
   }
 
   host::configure_logging({global.log_json, global.verbose ? host::LogLevel::kDebug

@@ -11,10 +11,10 @@
 #include "archetypes.hpp"
 #include "parallel.hpp"
 #include "segstream/core/error.hpp"
+#include "segstream/core/interrupt.hpp"
 #include "segstream/core/philox.hpp"
 #include "segstream/core/time.hpp"
 #include "segstream/host/generate.hpp"
-#include "segstream/core/interrupt.hpp"
 #include "segstream/io/atomic_output.hpp"
 #include "segstream/io/events.hpp"
 

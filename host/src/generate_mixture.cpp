@@ -10,9 +10,9 @@
 #include "parallel.hpp"
 
 #include "segstream/core/error.hpp"
+#include "segstream/core/interrupt.hpp"
 #include "segstream/core/philox.hpp"
 #include "segstream/host/generate.hpp"
-#include "segstream/core/interrupt.hpp"
 #include "segstream/io/atomic_output.hpp"
 #include "segstream/io/features.hpp"
 

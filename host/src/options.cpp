@@ -35,7 +35,8 @@ std::array<double, kArchetypeCount> parse_mix(const std::string& text) {
         weight = std::stod(item.substr(eq + 1), &used);
         if (used != item.size() - eq - 1) throw std::invalid_argument("trailing characters");
       } catch (const std::exception&) {
-        throw UsageError("--archetypes: weight of '" + name + "' is not a number: '" + item.substr(eq + 1) + "'");
+        throw UsageError("--archetypes: weight of '" + name + "' is not a number: '" + item.substr(eq + 1) +
+                         "'");
       }
       if (!(weight >= 0.0)) throw UsageError("--archetypes: weight of '" + name + "' must be non-negative");
     }
@@ -57,7 +58,8 @@ std::int64_t parse_positive(const std::string& option, const std::string& text, 
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || ptr != text.data() + text.size() || v <= 0 || v > max)
     throw UsageError(option + ": expected a positive integer" +
-                     (max < 1000000 ? " up to " + std::to_string(max) : "") + " or a name, got '" + text + "'");
+                     (max < 1000000 ? " up to " + std::to_string(max) : "") + " or a name, got '" + text +
+                     "'");
   return v;
 }
 
@@ -72,7 +74,9 @@ std::uint64_t parse_bytes(const std::string& option, const std::string& text) {
       digits.pop_back();
     }
   }
-  return static_cast<std::uint64_t>(parse_positive(option, digits, std::numeric_limits<std::int64_t>::max())) * scale;
+  return static_cast<std::uint64_t>(
+             parse_positive(option, digits, std::numeric_limits<std::int64_t>::max())) *
+         scale;
 }
 
 std::vector<double> parse_number_list(const std::string& option, const std::string& text) {
@@ -140,8 +144,8 @@ MixtureGeneratorConfig mixture_generator_config(const GenerateOptions& o, int th
 }
 
 io::CsvImportOptions import_csv_config(const ImportCsvOptions& o) {
-  SEGSTREAM_EXPECTS(o.on_bad_row == "error" || o.on_bad_row == "skip", "--on-bad-row: expected error or skip, got '{}'",
-                    o.on_bad_row);
+  SEGSTREAM_EXPECTS(o.on_bad_row == "error" || o.on_bad_row == "skip",
+                    "--on-bad-row: expected error or skip, got '{}'", o.on_bad_row);
   io::CsvImportOptions c = o.csv;
   c.on_bad_row = o.on_bad_row == "skip" ? io::BadRowPolicy::kSkip : io::BadRowPolicy::kError;
   return c;
@@ -167,16 +171,18 @@ FeatureConfig features_config(const FeaturesOptions& o) {
   for (std::string t; std::getline(types, t, ',');) {
     const auto& names = io::standard_event_type_names();
     const auto it = std::find(names.begin(), names.end(), t);
-    c.purchase_types.push_back(it != names.end() ? static_cast<std::uint8_t>(it - names.begin())
-                                                 : static_cast<std::uint8_t>(parse_positive("--purchase-types", t, 255)));
+    c.purchase_types.push_back(it != names.end()
+                                   ? static_cast<std::uint8_t>(it - names.begin())
+                                   : static_cast<std::uint8_t>(parse_positive("--purchase-types", t, 255)));
   }
   c.host_memory = parse_bytes("--host-memory", o.host_memory);
-  SEGSTREAM_EXPECTS(o.on_bad_row == "error" || o.on_bad_row == "skip", "--on-bad-row: expected error or skip, got '{}'",
-                    o.on_bad_row);
+  SEGSTREAM_EXPECTS(o.on_bad_row == "error" || o.on_bad_row == "skip",
+                    "--on-bad-row: expected error or skip, got '{}'", o.on_bad_row);
   c.on_bad_row = o.on_bad_row == "skip" ? io::BadRowPolicy::kSkip : io::BadRowPolicy::kError;
   const std::vector<double> windows = parse_number_list("--windows", o.windows);
   if (windows.size() != 3) throw UsageError("--windows takes three numbers of days, e.g. 7,28,90");
-  for (int i = 0; i < 3; ++i) c.windows[static_cast<std::size_t>(i)] = static_cast<int>(windows[static_cast<std::size_t>(i)]);
+  for (int i = 0; i < 3; ++i)
+    c.windows[static_cast<std::size_t>(i)] = static_cast<int>(windows[static_cast<std::size_t>(i)]);
   c.season_months = 0;
   for (double m : parse_number_list("--season-months", o.season_months)) {
     if (m < 1 || m > 12 || m != std::floor(m)) throw UsageError("--season-months takes months 1-12");

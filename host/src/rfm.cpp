@@ -248,8 +248,10 @@ RfmReport segment_rfm_file(const std::filesystem::path& features, const std::fil
   file.scoring = scoring == RfmScoring::kRankCut ? "rank-cut" : "quintile";
   file.map = map.name();
   file.source = features.filename().string();
-  io::Provenance provenance{"segstream.rfm", "rfm", {{"scoring", file.scoring}, {"map", file.map}},
-                           {io::fingerprint_input("features", features)}};
+  io::Provenance provenance{"segstream.rfm",
+                            "rfm",
+                            {{"scoring", file.scoring}, {"map", file.map}},
+                            {io::fingerprint_input("features", features)}};
   if (!map.csv_path().empty()) provenance.inputs.push_back(io::fingerprint_input("map", map.csv_path()));
   io::AtomicOutput output(out, overwrite);
   io::write_rfm(output.temp_path(), output.final_path().string(), file, provenance);

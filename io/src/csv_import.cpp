@@ -465,13 +465,17 @@ CsvImportReport import_csv(const CsvImportOptions& options, const std::filesyste
     if (c.index >= 0) mapping += (mapping.empty() ? "" : ", ") + c.role + "=" + c.spec;
   f.set_attribute("import_columns", mapping);
   f.set_attribute("import_time_format", time_parser.format());
-  const nlohmann::json config = {{"columns", mapping},
-                                 {"delimiter", options.delimiter},
-                                 {"header", options.header},
-                                 {"time_format", time_parser.format()},
-                                 {"on_bad_row", options.on_bad_row == BadRowPolicy::kSkip ? "skip" : "error"}};
-  writer.close({"segstream.events", "import-csv", config,
-                {fingerprint_read_input("csv", options.input, total_bytes, XXH3_64bits_digest(digest.get()))}});
+  const nlohmann::json config = {
+      {"columns", mapping},
+      {"delimiter", options.delimiter},
+      {"header", options.header},
+      {"time_format", time_parser.format()},
+      {"on_bad_row", options.on_bad_row == BadRowPolicy::kSkip ? "skip" : "error"}};
+  writer.close(
+      {"segstream.events",
+       "import-csv",
+       config,
+       {fingerprint_read_input("csv", options.input, total_bytes, XXH3_64bits_digest(digest.get()))}});
   output.commit();
   if (progress) progress(total_bytes, total_bytes);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_begin).count();

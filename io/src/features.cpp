@@ -12,8 +12,7 @@ std::uint64_t default_feature_chunk_rows(std::uint64_t columns) {
                                    std::uint64_t{1} << 20);
 }
 
-FeatureFileReader::FeatureFileReader(const std::filesystem::path& path)
-    : file_(File::open(path)) {
+FeatureFileReader::FeatureFileReader(const std::filesystem::path& path) : file_(File::open(path)) {
   expect_format(file_, "segstream.features", "segstream features file", true);
   features_ = file_.dataset("/features", ElementType::kFloat32, 2);
   ids_ = file_.dataset("/customer_id", ElementType::kUint64, 1);
@@ -39,7 +38,8 @@ FeatureFileReader::FeatureFileReader(const std::filesystem::path& path)
   chunk_rows_ = chunk.empty() ? default_feature_chunk_rows(columns_) : chunk[0];
   if (file_.has_attribute("mode")) metadata_.mode = file_.string_attribute("mode");
   if (file_.has_attribute("as_of")) metadata_.as_of = file_.int_attribute("as_of");
-  if (file_.has_attribute("customer_order")) metadata_.customer_order = file_.string_attribute("customer_order");
+  if (file_.has_attribute("customer_order"))
+    metadata_.customer_order = file_.string_attribute("customer_order");
   if (file_.has_attribute("parameters")) metadata_.parameters = file_.string_attribute("parameters");
   if (features_.has_attribute("feature_units")) {
     metadata_.units = features_.string_list_attribute("feature_units");

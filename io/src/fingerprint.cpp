@@ -78,7 +78,8 @@ std::uint64_t read_digest(const Dataset& ds) {
     if (!dims.empty() && dims[0] > 0) {
       std::uint64_t per_row = element_size(type);
       for (std::size_t i = 1; i < dims.size(); ++i) per_row *= dims[i];
-      const std::uint64_t block = std::max<std::uint64_t>(1, (std::uint64_t{16} << 20) / std::max<std::uint64_t>(per_row, 1));
+      const std::uint64_t block =
+          std::max<std::uint64_t>(1, (std::uint64_t{16} << 20) / std::max<std::uint64_t>(per_row, 1));
       std::vector<unsigned char> buf(block * per_row);
       const std::uint64_t rows = dims[0];
       for (std::uint64_t r = 0; r < rows; r += block) {

@@ -24,7 +24,8 @@ class DatasetDigest {
   DatasetDigest& operator=(const DatasetDigest&) = delete;
 
   // Rows [start, start + rows) of `bytes` bytes were written from memory of type `memory_type`.
-  void update(std::uint64_t start, std::uint64_t rows, ElementType memory_type, const void* src, std::size_t bytes);
+  void update(std::uint64_t start, std::uint64_t rows, ElementType memory_type, const void* src,
+              std::size_t bytes);
   // The strings of a string dataset, each followed by a NUL.
   void update_strings(const std::vector<std::string>& values);
   // The digest when every one of `rows` rows was hashed in order; false otherwise.

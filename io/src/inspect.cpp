@@ -9,10 +9,10 @@
 #include "segstream/io/features.hpp"
 #include "segstream/io/hdf5.hpp"
 #include "segstream/io/model.hpp"
+#include "segstream/io/prefetch.hpp"
 #include "segstream/io/provenance.hpp"
 #include "segstream/io/rfm.hpp"
 #include "segstream/io/segments.hpp"
-#include "segstream/io/prefetch.hpp"
 
 namespace segstream::io {
 namespace {

@@ -6,7 +6,8 @@
 namespace segstream::io {
 namespace {
 
-void write_matrix(const File& f, const std::string& name, const std::vector<float>& v, hsize_t rows, hsize_t cols) {
+void write_matrix(const File& f, const std::string& name, const std::vector<float>& v, hsize_t rows,
+                  hsize_t cols) {
   const Dataset ds = f.create_dataset<float>(name, DatasetOptions{{rows, cols}, {}, false, 0});
   if (rows > 0) ds.write_rows(0, rows, v.data());
 }
@@ -64,21 +65,23 @@ ModelFile read_model(const std::filesystem::path& path) {
   const auto dims = centroids.dims();
   SEGSTREAM_CHECK_INPUT(dims[0] >= 1 && dims[1] >= 1 && dims[0] <= (std::uint64_t{1} << 31) &&
                             dims[1] <= (std::uint64_t{1} << 20),
-                        "{}: /centroids is {} × {}, expected at least one segment and one column", in, dims[0],
-                        dims[1]);
+                        "{}: /centroids is {} × {}, expected at least one segment and one column", in,
+                        dims[0], dims[1]);
   m.k = static_cast<int>(dims[0]);
   m.d = static_cast<int>(dims[1]);
   const auto k = static_cast<std::uint64_t>(m.k), d = static_cast<std::uint64_t>(m.d);
   m.centroids = centroids.read_all<float>();
   m.feature_names = centroids.string_list_attribute("feature_names");
-  SEGSTREAM_CHECK_INPUT(m.feature_names.size() == d, "{}: /centroids names {} feature columns, expected {}", in,
-                        m.feature_names.size(), d);
+  SEGSTREAM_CHECK_INPUT(m.feature_names.size() == d, "{}: /centroids names {} feature columns, expected {}",
+                        in, m.feature_names.size(), d);
   const Dataset raw = f.dataset("/centroids_raw", ElementType::kFloat32, 2);
   SEGSTREAM_CHECK_INPUT(raw.dims() == dims, "{}: /centroids_raw is not {} × {} as /centroids is", in, k, d);
   m.centroids_raw = raw.read_all<float>();
   for (std::size_t i = 0; i < m.centroids.size(); ++i)
-    SEGSTREAM_CHECK_INPUT(std::isfinite(m.centroids[i]), "{}: /centroids row {} column {} is {}, expected a finite "
-                          "value", in, i / d, m.feature_names[i % d], m.centroids[i]);
+    SEGSTREAM_CHECK_INPUT(std::isfinite(m.centroids[i]),
+                          "{}: /centroids row {} column {} is {}, expected a finite "
+                          "value",
+                          in, i / d, m.feature_names[i % d], m.centroids[i]);
   m.segment_id = read_vector<std::int32_t>(f, "/segment_id", k);
   m.counts = read_vector<std::uint64_t>(f, "/counts", k);
   m.cluster_weight = read_vector<double>(f, "/cluster_weight", k);
@@ -90,16 +93,17 @@ ModelFile read_model(const std::filesystem::path& path) {
   for (std::uint64_t j = 0; j < d; ++j) {
     SEGSTREAM_CHECK_INPUT(m.log1p[j] <= 1, "{}: /scaler/log1p of column {} is {}, expected 0 or 1", in,
                           m.feature_names[j], m.log1p[j]);
-    SEGSTREAM_CHECK_INPUT(std::isfinite(m.center[j]), "{}: /scaler/center of column {} is {}, expected a finite value",
-                          in, m.feature_names[j], m.center[j]);
+    SEGSTREAM_CHECK_INPUT(std::isfinite(m.center[j]),
+                          "{}: /scaler/center of column {} is {}, expected a finite value", in,
+                          m.feature_names[j], m.center[j]);
     SEGSTREAM_CHECK_INPUT(std::isfinite(m.scale[j]) && m.scale[j] > 0,
                           "{}: /scaler/scale of column {} is {}, expected a positive finite value", in,
                           m.feature_names[j], m.scale[j]);
   }
   m.transform = f.string_attribute("transform");
-  SEGSTREAM_CHECK_INPUT(m.transform == "auto" || m.transform == "zscore" || m.transform == "robust" ||
-                            m.transform == "none",
-                        "{}: transform '{}', expected auto, zscore, robust or none", in, m.transform);
+  SEGSTREAM_CHECK_INPUT(
+      m.transform == "auto" || m.transform == "zscore" || m.transform == "robust" || m.transform == "none",
+      "{}: transform '{}', expected auto, zscore, robust or none", in, m.transform);
   m.inertia = f.float_attribute("inertia");
   m.steps = f.int_attribute("steps");
   m.lloyd_passes = f.int_attribute("lloyd_passes");

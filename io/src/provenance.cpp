@@ -55,7 +55,8 @@ InputFingerprint fingerprint_input(const std::string& role, const std::filesyste
 void write_provenance(const File& file, const Provenance& p) {
   file.set_attribute("format", p.format);
   file.set_attribute("format_version", kFormatVersion);
-  file.set_attribute("created_by", std::string("segstream ") + kVersion + " (" + kGitCommit + ") " + p.command);
+  file.set_attribute("created_by",
+                     std::string("segstream ") + kVersion + " (" + kGitCommit + ") " + p.command);
   nlohmann::json inputs = nlohmann::json::array();
   for (const InputFingerprint& in : p.inputs) inputs.push_back(in.to_json());
   const nlohmann::json doc = {{"command", p.command},
@@ -68,18 +69,20 @@ void write_provenance(const File& file, const Provenance& p) {
 
 void expect_format(const File& file, std::string_view format, std::string_view noun, bool absent_ok) {
   if (!file.has_attribute("format")) {
-    SEGSTREAM_CHECK_INPUT(absent_ok, "{}: not a {} (format attribute '{}' expected, it has none)", file.path(), noun,
-                          format);
+    SEGSTREAM_CHECK_INPUT(absent_ok, "{}: not a {} (format attribute '{}' expected, it has none)",
+                          file.path(), noun, format);
     return;
   }
   const std::string have = file.string_attribute("format");
-  SEGSTREAM_CHECK_INPUT(have == format, "{}: not a {} (format attribute '{}' expected, it has '{}')", file.path(),
-                        noun, format, have);
+  SEGSTREAM_CHECK_INPUT(have == format, "{}: not a {} (format attribute '{}' expected, it has '{}')",
+                        file.path(), noun, format, have);
   // A file that names the format but no version (made by hand, say) is read as the first version.
-  const std::int64_t version = file.has_attribute("format_version") ? file.int_attribute("format_version") : 1;
-  SEGSTREAM_CHECK_INPUT(version == kFormatVersion,
-                        "{}: {} format_version {}, this segstream reads version {} (a newer segstream wrote it?)",
-                        file.path(), format, version, kFormatVersion);
+  const std::int64_t version =
+      file.has_attribute("format_version") ? file.int_attribute("format_version") : 1;
+  SEGSTREAM_CHECK_INPUT(
+      version == kFormatVersion,
+      "{}: {} format_version {}, this segstream reads version {} (a newer segstream wrote it?)", file.path(),
+      format, version, kFormatVersion);
 }
 
 std::string content_fingerprint(const File& file) {

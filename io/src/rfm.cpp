@@ -52,13 +52,14 @@ RfmFile read_rfm(const std::filesystem::path& path) {
   SEGSTREAM_CHECK_INPUT(scores.dims() == (std::vector<hsize_t>{n, 3}), "{}: /scores is not {} × 3", in, n);
   r.scores = scores.read_all<std::uint8_t>();
   for (std::size_t i = 0; i < r.scores.size(); ++i)
-    SEGSTREAM_CHECK_INPUT(r.scores[i] >= 1 && r.scores[i] <= 5, "{}: /scores row {} holds {}, expected 1..5", in,
-                          i / 3, r.scores[i]);
+    SEGSTREAM_CHECK_INPUT(r.scores[i] >= 1 && r.scores[i] <= 5, "{}: /scores row {} holds {}, expected 1..5",
+                          in, i / 3, r.scores[i]);
   r.segment = read_vector<std::uint8_t>(f, "/segment", n);
   r.segment_names = f.dataset("/summary/segment", ElementType::kString, 1).read_strings();
   const std::uint64_t s = r.segment_names.size();
   for (std::uint64_t i = 0; i < n; ++i)
-    SEGSTREAM_CHECK_INPUT(r.segment[i] < s, "{}: /segment row {} is {}, expected 0..{}", in, i, r.segment[i], s - 1);
+    SEGSTREAM_CHECK_INPUT(r.segment[i] < s, "{}: /segment row {} is {}, expected 0..{}", in, i, r.segment[i],
+                          s - 1);
   r.customers = read_vector<std::uint64_t>(f, "/summary/customers", s);
   r.revenue = read_vector<double>(f, "/summary/revenue", s);
   r.customer_share = read_vector<double>(f, "/summary/customer_share", s);

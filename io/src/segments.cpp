@@ -44,13 +44,14 @@ SegmentsReader::SegmentsReader(const std::filesystem::path& path) : file_(File::
   margin_ = file_.dataset("/margin", ElementType::kFloat32, 1);
   rows_ = ids_.rows();
   for (const Dataset* ds : {&segment_, &distance2_, &margin_})
-    SEGSTREAM_CHECK_INPUT(ds->rows() == rows_, "{}: {} has {} rows but /customer_id has {}", file_.path(), ds->name(),
-                          ds->rows(), rows_);
+    SEGSTREAM_CHECK_INPUT(ds->rows() == rows_, "{}: {} has {} rows but /customer_id has {}", file_.path(),
+                          ds->name(), ds->rows(), rows_);
   summary_.model = file_.string_attribute("model");
   summary_.features = file_.string_attribute("features");
   summary_.k = file_.int_attribute("k");
   summary_.inertia = file_.float_attribute("inertia");
-  SEGSTREAM_CHECK_INPUT(summary_.k >= 1, "{}: k is {}, expected at least one segment", file_.path(), summary_.k);
+  SEGSTREAM_CHECK_INPUT(summary_.k >= 1, "{}: k is {}, expected at least one segment", file_.path(),
+                        summary_.k);
   // Every segment is one of the k: checked a block at a time.
   constexpr std::uint64_t kBlock = std::uint64_t{1} << 20;
   std::vector<std::int32_t> block;
@@ -59,8 +60,9 @@ SegmentsReader::SegmentsReader(const std::filesystem::path& path) : file_(File::
     block.resize(n);
     segment_.read_rows(start, n, block.data());
     for (std::uint64_t i = 0; i < n; ++i)
-      SEGSTREAM_CHECK_INPUT(block[i] >= 0 && block[i] < summary_.k, "{}: /segment row {} is {}, expected 0..{}",
-                            file_.path(), start + i, block[i], summary_.k - 1);
+      SEGSTREAM_CHECK_INPUT(block[i] >= 0 && block[i] < summary_.k,
+                            "{}: /segment row {} is {}, expected 0..{}", file_.path(), start + i, block[i],
+                            summary_.k - 1);
   }
 }
 

@@ -62,8 +62,8 @@ StateFileReader::StateFileReader(const std::filesystem::path& path, std::size_t 
   records_ = file_.dataset("/state/record", ElementType::kUint8, 2);
   customers_ = ids_.rows();
   SEGSTREAM_CHECK_INPUT(records_.rows() == customers_ && records_.dims()[1] == record_bytes,
-                        "{}: /state/record is {} x {}, expected {} x {}", in, records_.rows(), records_.dims()[1],
-                        customers_, record_bytes);
+                        "{}: /state/record is {} x {}, expected {} x {}", in, records_.rows(),
+                        records_.dims()[1], customers_, record_bytes);
 }
 
 void StateFileReader::read(std::uint64_t start, std::uint64_t n, std::uint64_t* ids, void* records) const {

@@ -85,14 +85,16 @@ void launch(const float* rows, std::uint64_t n, int d, int k, const std::int32_t
   const std::size_t kd = static_cast<std::size_t>(k) * static_cast<std::size_t>(d);
   unsigned long long* dwsum = sums + 2 * kd;
   unsigned long long* dcounts = dwsum + 2 * static_cast<std::size_t>(k);
-  const std::size_t shared = ((kValues ? 2 * kd : 0) + 3 * static_cast<std::size_t>(k)) * sizeof(unsigned long long);
+  const std::size_t shared =
+      ((kValues ? 2 * kd : 0) + 3 * static_cast<std::size_t>(k)) * sizeof(unsigned long long);
   if (shared <= kSharedBytes) {
     // A few blocks per multiprocessor: each flushes k·d + k values to global memory once.
     const unsigned grid = std::min<unsigned>(blocks_for(n), 4u * static_cast<unsigned>(multiprocessors));
     accumulate_rows_shared<kValues>
         <<<grid, kThreads, shared, stream>>>(rows, n, d, k, labels, w, sums, dwsum, dcounts);
   } else {
-    accumulate_rows<kValues><<<blocks_for(n), kThreads, 0, stream>>>(rows, n, d, labels, w, sums, dwsum, dcounts);
+    accumulate_rows<kValues>
+        <<<blocks_for(n), kThreads, 0, stream>>>(rows, n, d, labels, w, sums, dwsum, dcounts);
   }
   check(cudaGetLastError(), "accumulate launch");
 }

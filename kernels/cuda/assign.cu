@@ -92,8 +92,9 @@ std::uint64_t inertia_runs(std::uint64_t rows) {
   return (rows + kInertiaRows - 1) / kInertiaRows;
 }
 
-void launch_assign(const float* x, std::uint64_t rows, int d, const float* centres, int k, const float* weights,
-                   std::int32_t* labels, float* distance2, float* margin, double* weighted, cudaStream_t stream) {
+void launch_assign(const float* x, std::uint64_t rows, int d, const float* centres, int k,
+                   const float* weights, std::int32_t* labels, float* distance2, float* margin,
+                   double* weighted, cudaStream_t stream) {
   const std::size_t shared = static_cast<std::size_t>(k) * static_cast<std::size_t>(d) * sizeof(float);
   const bool use_shared = shared <= kSharedCentreBytes;
   const unsigned grid = blocks_for(rows);
@@ -118,8 +119,8 @@ void launch_assign(const float* x, std::uint64_t rows, int d, const float* centr
     }
   }
 #undef SEGSTREAM_ASSIGN_FIXED
-  assign_rows<<<grid, kThreads, use_shared ? shared : 0, stream>>>(x, rows, d, centres, k, use_shared, weights,
-                                                                   labels, distance2, margin, weighted);
+  assign_rows<<<grid, kThreads, use_shared ? shared : 0, stream>>>(
+      x, rows, d, centres, k, use_shared, weights, labels, distance2, margin, weighted);
   check(cudaGetLastError(), "assign launch");
 }
 

@@ -24,8 +24,9 @@ std::uint64_t inertia_runs(std::uint64_t rows);
 // Device pointers: x rows × d (row-major), centres k × d, weights rows (null: all 1); writes labels,
 // distance2, margin (when not null) and weighted[i] = w_i · distance2_i, on `stream`. Picks the register-row
 // kernel for the common dimensions when the centres fit shared memory, else the generic one.
-void launch_assign(const float* x, std::uint64_t rows, int d, const float* centres, int k, const float* weights,
-                   std::int32_t* labels, float* distance2, float* margin, double* weighted, cudaStream_t stream);
+void launch_assign(const float* x, std::uint64_t rows, int d, const float* centres, int k,
+                   const float* weights, std::int32_t* labels, float* distance2, float* margin,
+                   double* weighted, cudaStream_t stream);
 
 // runs[r] = Σ weighted[i] over run r (rows r·kInertiaRows … ), in row order.
 void launch_inertia_runs(const double* weighted, std::uint64_t rows, double* runs, cudaStream_t stream);

@@ -108,9 +108,9 @@ void fold_behaviour(const BehaviourFold& fold, std::vector<BehaviourFoldOutput>&
     thrust::device_vector<BehaviourState> d_states(fold.keep_states ? customers : 0);
     constexpr int kFoldThreads = 128;
     const auto blocks = static_cast<unsigned>((customers + kFoldThreads - 1) / kFoldThreads);
-    fold_customers<<<blocks, kFoldThreads>>>(raw(d_records), count, raw(starts), customers, raw(d_carried_keys),
-                                             raw(d_carried_states), carried, params, columns, raw(d_keys),
-                                             raw(d_rows), raw(d_summaries),
+    fold_customers<<<blocks, kFoldThreads>>>(raw(d_records), count, raw(starts), customers,
+                                             raw(d_carried_keys), raw(d_carried_states), carried, params,
+                                             columns, raw(d_keys), raw(d_rows), raw(d_summaries),
                                              fold.keep_states ? raw(d_states) : nullptr);
     check(cudaGetLastError(), "fold_customers launch");
     check(cudaDeviceSynchronize(), "fold_customers");
@@ -126,7 +126,8 @@ void fold_behaviour(const BehaviourFold& fold, std::vector<BehaviourFoldOutput>&
     }
     for (std::size_t i = 0; i < customers; ++i) {
       o.ids.push_back(unmix64(keys[i]));
-      if (fold.keep_summaries) o.summaries.push_back({summaries[3 * i], summaries[3 * i + 1], summaries[3 * i + 2]});
+      if (fold.keep_summaries)
+        o.summaries.push_back({summaries[3 * i], summaries[3 * i + 1], summaries[3 * i + 2]});
     }
   } catch (const thrust::system_error& e) {
     (void)cudaGetLastError();

@@ -57,7 +57,8 @@ CudaPipeline::~CudaPipeline() {
   (void)cudaStreamSynchronize(compute_.get());
 }
 
-std::uint64_t CudaPipeline::device_bytes(int d, int k, std::uint64_t block_rows, std::uint64_t resident_rows) {
+std::uint64_t CudaPipeline::device_bytes(int d, int k, std::uint64_t block_rows,
+                                         std::uint64_t resident_rows) {
   const std::uint64_t du = static_cast<std::uint64_t>(d), ku = static_cast<std::uint64_t>(k);
   return kDeviceBuffers * block_rows * (du + 1) * 4 + resident_rows * (du + 1) * 4 + ku * du * 4 +
          block_rows * (4 + 4 + 4 + 8) + (block_rows / kInertiaRows + 1) * 8 + sum_words(k, d) * 8;
@@ -103,11 +104,12 @@ void CudaPipeline::upload(Slot& slot, std::uint64_t n, const float* rows, const 
     dw = ring_w_[static_cast<std::size_t>(b)].get();
     s.buffer = b;
   }
-  check(cudaMemcpyAsync(dx, s.x.get(), n * static_cast<std::uint64_t>(d_) * sizeof(float), cudaMemcpyHostToDevice,
-                        copy_.get()),
+  check(cudaMemcpyAsync(dx, s.x.get(), n * static_cast<std::uint64_t>(d_) * sizeof(float),
+                        cudaMemcpyHostToDevice, copy_.get()),
         "copy rows");
   if (weights != nullptr)
-    check(cudaMemcpyAsync(dw, s.w.get(), n * sizeof(float), cudaMemcpyHostToDevice, copy_.get()), "copy weights");
+    check(cudaMemcpyAsync(dw, s.w.get(), n * sizeof(float), cudaMemcpyHostToDevice, copy_.get()),
+          "copy weights");
   check(cudaEventRecord(s.uploaded.get(), copy_.get()), "record upload");
   if (keep_at >= 0) check(cudaEventRecord(resident_copied_.get(), copy_.get()), "record upload");
   s.has_upload = true;
@@ -154,10 +156,12 @@ void CudaPipeline::run_block(HostSlot& s, const float* rows, const float* w, std
   }
   if (s.buffer >= 0)
     check(cudaEventRecord(consumed_[static_cast<std::size_t>(s.buffer)].get(), stream), "record consumed");
-  check(cudaMemcpyAsync(s.labels.get(), labels_.get(), n * sizeof(std::int32_t), cudaMemcpyDeviceToHost, stream),
+  check(cudaMemcpyAsync(s.labels.get(), labels_.get(), n * sizeof(std::int32_t), cudaMemcpyDeviceToHost,
+                        stream),
         "copy labels");
-  check(cudaMemcpyAsync(s.distance2.get(), distance2_.get(), n * sizeof(float), cudaMemcpyDeviceToHost, stream),
-        "copy distances");
+  check(
+      cudaMemcpyAsync(s.distance2.get(), distance2_.get(), n * sizeof(float), cudaMemcpyDeviceToHost, stream),
+      "copy distances");
   if (work.margin)
     check(cudaMemcpyAsync(s.margin.get(), margin_.get(), n * sizeof(float), cudaMemcpyDeviceToHost, stream),
           "copy margins");
@@ -166,8 +170,8 @@ void CudaPipeline::run_block(HostSlot& s, const float* rows, const float* w, std
         "copy inertia");
   if (work.take_sums) {
     const std::size_t words = sum_words(k_, d_);
-    check(cudaMemcpyAsync(s.sums.get(), sums_.get(), words * sizeof(unsigned long long), cudaMemcpyDeviceToHost,
-                          stream),
+    check(cudaMemcpyAsync(s.sums.get(), sums_.get(), words * sizeof(unsigned long long),
+                          cudaMemcpyDeviceToHost, stream),
           "copy sums");
     check(cudaMemsetAsync(sums_.get(), 0, words * sizeof(unsigned long long), stream), "clear sums");
   }

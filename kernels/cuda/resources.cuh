@@ -24,7 +24,8 @@ class DeviceBuffer {
     check(cudaMalloc(&p, std::max<std::size_t>(count, 1) * sizeof(T)), what);
     p_ = static_cast<T*>(p);
   }
-  DeviceBuffer(DeviceBuffer&& o) noexcept : p_(std::exchange(o.p_, nullptr)), count_(std::exchange(o.count_, 0)) {}
+  DeviceBuffer(DeviceBuffer&& o) noexcept
+      : p_(std::exchange(o.p_, nullptr)), count_(std::exchange(o.count_, 0)) {}
   DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
     if (this != &o) {
       reset();
@@ -59,7 +60,8 @@ class PinnedBuffer {
     check(cudaHostAlloc(&p, std::max<std::size_t>(count, 1) * sizeof(T), cudaHostAllocDefault), what);
     p_ = static_cast<T*>(p);
   }
-  PinnedBuffer(PinnedBuffer&& o) noexcept : p_(std::exchange(o.p_, nullptr)), count_(std::exchange(o.count_, 0)) {}
+  PinnedBuffer(PinnedBuffer&& o) noexcept
+      : p_(std::exchange(o.p_, nullptr)), count_(std::exchange(o.count_, 0)) {}
   PinnedBuffer& operator=(PinnedBuffer&& o) noexcept {
     if (this != &o) {
       reset();
@@ -108,7 +110,8 @@ class Stream {
 class Event {
  public:
   explicit Event(bool timing = false) {
-    check(cudaEventCreateWithFlags(&e_, timing ? cudaEventDefault : cudaEventDisableTiming), "create an event");
+    check(cudaEventCreateWithFlags(&e_, timing ? cudaEventDefault : cudaEventDisableTiming),
+          "create an event");
   }
   Event(Event&& o) noexcept : e_(std::exchange(o.e_, nullptr)) {}
   Event(const Event&) = delete;

@@ -179,11 +179,13 @@ TEST(Cli, InterruptExitsWith75AndLeavesNothing) {
 TEST(Cli, SignalStopsAFitInItsMiniBatchPhase) {
   TempDir dir;
   const std::string f = (dir / "f.h5").string();
-  ASSERT_EQ(segstream("generate --features-only --customers 200000 --dims 16 --clusters 8 --out " + f).exit_code, 0);
-  const Signalled s = run_and_signal(
-      kBin + " -v fit --features " + f + " --k 16 --max-epochs 10000 --max-no-improvement 0 --out " +
-          (dir / "m.h5").string(),
-      "fit: mini-batch steps", SIGTERM);
+  ASSERT_EQ(
+      segstream("generate --features-only --customers 200000 --dims 16 --clusters 8 --out " + f).exit_code,
+      0);
+  const Signalled s =
+      run_and_signal(kBin + " -v fit --features " + f +
+                         " --k 16 --max-epochs 10000 --max-no-improvement 0 --out " + (dir / "m.h5").string(),
+                     "fit: mini-batch steps", SIGTERM);
   ASSERT_TRUE(s.marker_seen) << s.output;
   EXPECT_EQ(s.exit_code, 75) << s.output;
   EXPECT_LT(s.seconds_after_signal, 2.0);
@@ -418,7 +420,8 @@ TEST(Cli, FitAndAssignSegments) {
 TEST(Cli, BrokenModelsAreRefusedWithExitThree) {
   TempDir dir;
   const std::string f = (dir / "f.h5").string(), model = (dir / "model.h5").string();
-  ASSERT_EQ(segstream("generate --features-only --customers 2000 --dims 3 --clusters 2 --out " + f).exit_code, 0);
+  ASSERT_EQ(segstream("generate --features-only --customers 2000 --dims 3 --clusters 2 --out " + f).exit_code,
+            0);
   ASSERT_EQ(segstream("fit --features " + f + " --k 2 --out " + model).exit_code, 0);
   io::ModelFile m = io::read_model(model);
   m.centroids[1] = std::numeric_limits<float>::quiet_NaN();
@@ -432,7 +435,8 @@ TEST(Cli, BrokenModelsAreRefusedWithExitThree) {
                "nan.h5: /centroids row 0 column x1 is nan, expected a finite value");
   expect_error(segstream("assign --model " + scale + " --features " + f + out), 3,
                "scale.h5: /scaler/scale of column x0 is 0, expected a positive finite value");
-  expect_error(segstream("fit --features " + f + " --k 2 --init " + nan + out), 3, "nan.h5: /centroids row 0");
+  expect_error(segstream("fit --features " + f + " --k 2 --init " + nan + out), 3,
+               "nan.h5: /centroids row 0");
   expect_error(segstream("inspect " + scale), 3, "/scaler/scale of column x0 is 0");
   EXPECT_FALSE(std::filesystem::exists(dir / "x.h5"));
 }

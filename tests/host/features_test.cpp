@@ -23,9 +23,9 @@
 namespace segstream::host {
 namespace {
 
-using test::TempDir;
 using test::Event;
 using test::read_features;
+using test::TempDir;
 using test::write_events;
 
 constexpr auto kPurchase = io::EventType::kPurchase;

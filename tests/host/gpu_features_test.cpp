@@ -58,7 +58,8 @@ TEST(CudaBehaviour, SameFeaturesAsTheCpuBackend) {
   EXPECT_EQ(one.partitions, 1u);
   expect_conformant(test::read_matrix(dir / "cpu.h5"), test::read_matrix(dir / "gpu.h5"));
 
-  const auto small = kernels::cuda::make_backend(0, 2, std::uint64_t{64} << 20);  // several passes on the device
+  const auto small =
+      kernels::cuda::make_backend(0, 2, std::uint64_t{64} << 20);  // several passes on the device
   const FeatureReport many = compute_features(dir / "ev.h5", dir / "gpu-many.h5", false, c, {}, *small);
   EXPECT_GT(many.partitions, 2u);
   expect_conformant(test::read_matrix(dir / "cpu.h5"), test::read_matrix(dir / "gpu-many.h5"));

@@ -11,8 +11,8 @@
 #include "segstream/core/error.hpp"
 #include "segstream/core/philox.hpp"
 #include "segstream/host/kmeans.hpp"
-#include "segstream/kernels/kmeans.hpp"
 #include "segstream/kernels/cpu.hpp"
+#include "segstream/kernels/kmeans.hpp"
 #include "test_util.hpp"
 
 namespace segstream::host {
@@ -270,7 +270,6 @@ TEST(KMeansSklearn, Errors) {
   EXPECT_THROW(fit_kmeans(kToy.data(), 4, 2, zero.data(), c), InputError);
 }
 
-
 // Rows held elsewhere: the trainer reads them through read() as it would from a file.
 class ReadOnlyRows : public RowSource {
  public:
@@ -342,7 +341,8 @@ TEST(KMeansTrainer, ResumedAfterAnyStepGivesTheUninterruptedModel) {
     expect_same_model(fit_kmeans(*k.rows, k.config), want, k.name);
     ASSERT_GE(steps, 4) << k.name;
     RandomStream rng(3, RandomPurpose::kMixtureRow, static_cast<std::uint64_t>(steps));
-    for (int stop : {0, 1, 2, steps / 2, static_cast<int>(rng.below(static_cast<std::uint32_t>(steps))), steps - 1}) {
+    for (int stop :
+         {0, 1, 2, steps / 2, static_cast<int>(rng.below(static_cast<std::uint32_t>(steps))), steps - 1}) {
       KMeansTrainer first(*k.rows, k.config, *backend);
       for (int s = 0; s < stop; ++s) first.step();
       const std::vector<std::uint8_t> bytes = serialize_trainer_state(first.state());
@@ -350,7 +350,8 @@ TEST(KMeansTrainer, ResumedAfterAnyStepGivesTheUninterruptedModel) {
       ASSERT_TRUE(restored == first.state()) << k.name << ", after step " << stop;
       KMeansTrainer second(*k.rows, k.config, *backend, restored);
       while (!second.done()) second.step();
-      expect_same_model(second.model(), want, std::string(k.name) + ", resumed after step " + std::to_string(stop));
+      expect_same_model(second.model(), want,
+                        std::string(k.name) + ", resumed after step " + std::to_string(stop));
     }
   }
 }
@@ -367,13 +368,15 @@ TEST(KMeansTrainer, StatesOfOtherFitsAndBrokenBytesAreRefused) {
   const std::vector<std::uint8_t> bytes = serialize_trainer_state(t.state());
   KMeansConfig other = c;
   other.seed = 9;
-  EXPECT_NE(test::input_error_of([&] { KMeansTrainer(rows, other, *backend, t.state()); })
-                .find("the saved k-means state belongs to another fit"),
+  EXPECT_NE(test::input_error_of([&] {
+              KMeansTrainer(rows, other, *backend, t.state());
+            }).find("the saved k-means state belongs to another fit"),
             std::string::npos);
   const MemoryRows fewer(b.x.data(), 2999, 3, nullptr);
   EXPECT_THROW(KMeansTrainer(fewer, c, *backend, t.state()), InputError);
   for (std::size_t cut : {std::size_t{0}, std::size_t{3}, std::size_t{20}, bytes.size() - 1}) {
-    const std::vector<std::uint8_t> truncated(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(cut));
+    const std::vector<std::uint8_t> truncated(bytes.begin(),
+                                              bytes.begin() + static_cast<std::ptrdiff_t>(cut));
     EXPECT_THROW(deserialize_trainer_state(truncated), InputError) << cut;
   }
   std::vector<std::uint8_t> longer = bytes;
@@ -381,8 +384,9 @@ TEST(KMeansTrainer, StatesOfOtherFitsAndBrokenBytesAreRefused) {
   EXPECT_THROW(deserialize_trainer_state(longer), InputError);
   std::vector<std::uint8_t> foreign = bytes;
   foreign[0] ^= 0xff;
-  EXPECT_NE(test::input_error_of([&] { deserialize_trainer_state(foreign); }).find("not a saved k-means state"),
-            std::string::npos);
+  EXPECT_NE(
+      test::input_error_of([&] { deserialize_trainer_state(foreign); }).find("not a saved k-means state"),
+      std::string::npos);
 }
 
 // A warm start with the weights the centres absorbed continues their running averages: the first batches
@@ -411,7 +415,8 @@ TEST(KMeansTrainer, WarmStartKeepsTheAbsorbedWeights) {
   for (int k = 0; k < 4; ++k) {
     EXPECT_GT(kept.absorbed[static_cast<std::size_t>(k)], first.absorbed[static_cast<std::size_t>(k)]);
     EXPECT_NEAR(kept.absorbed[static_cast<std::size_t>(k)] - first.absorbed[static_cast<std::size_t>(k)],
-                cold.absorbed[static_cast<std::size_t>(k)], 1e-9 * cold.absorbed[static_cast<std::size_t>(k)] + 1e-9);
+                cold.absorbed[static_cast<std::size_t>(k)],
+                1e-9 * cold.absorbed[static_cast<std::size_t>(k)] + 1e-9);
   }
   warm.init_absorbed = {1, 2};
   EXPECT_THROW(fit_kmeans(b.x.data(), 8000, 3, nullptr, warm), UsageError);

@@ -54,8 +54,8 @@ ModelFile small_model() {
 const Provenance kModelProvenance{"segstream.model", "fit", {{"k", 2}}, {}};
 
 // A features file of `rows` rows of two columns in chunks of `chunk` rows, appended `append` rows at a time.
-void write_features(const std::filesystem::path& path, std::uint64_t rows, std::uint64_t chunk, std::uint64_t append,
-                    float bump = 0) {
+void write_features(const std::filesystem::path& path, std::uint64_t rows, std::uint64_t chunk,
+                    std::uint64_t append, float bump = 0) {
   FeatureFileWriter w(path, {"x", "y"}, chunk);
   std::vector<float> v;
   std::vector<std::uint64_t> ids;
@@ -93,7 +93,8 @@ TEST(Fingerprint, EqualContentEqualFingerprintAnyChangeAnother) {
 // is part of the content, the provenance attributes are not.
 TEST(Fingerprint, OutOfOrderWritesAttributesAndProvenance) {
   TempDir dir;
-  auto make = [&](const std::string& name, bool in_order, const std::string& note, const std::string& command) {
+  auto make = [&](const std::string& name, bool in_order, const std::string& note,
+                  const std::string& command) {
     File f = File::create(dir / name);
     const Dataset ds = f.create_dataset<std::int32_t>("/v", DatasetOptions{{0}, {16}, true, 0});
     const std::vector<std::int32_t> lo = {1, 2, 3, 4}, hi = {5, 6, 7, 8};
@@ -160,22 +161,28 @@ TEST(Formats, ReadersRefuseOtherFormatsAndVersions) {
                 .find("f.h5: not a segstream model (format attribute 'segstream.model' expected, it has "
                       "'segstream.features')"),
             std::string::npos);
-  EXPECT_NE(test::input_error_of([&] { FeatureFileReader r(dir / "m.h5"); }).find("not a segstream features file"),
-            std::string::npos);
-  EXPECT_NE(test::input_error_of([&] { EventFileReader r(dir / "f.h5"); }).find("not a segstream events file"),
-            std::string::npos);
+  EXPECT_NE(
+      test::input_error_of([&] { FeatureFileReader r(dir / "m.h5"); }).find("not a segstream features file"),
+      std::string::npos);
+  EXPECT_NE(
+      test::input_error_of([&] { EventFileReader r(dir / "f.h5"); }).find("not a segstream events file"),
+      std::string::npos);
   {
     File f = File::create(dir / "v2.h5");
     f.set_attribute("format", "segstream.model");
     f.set_attribute("format_version", std::int64_t{2});
     f.close();
   }
-  EXPECT_NE(test::input_error_of([&] { read_model(dir / "v2.h5"); }).find("format_version 2"), std::string::npos);
-  EXPECT_NE(test::input_error_of([&] { SegmentsReader r(dir / "m.h5"); }).find("not a segstream segments file"),
+  EXPECT_NE(test::input_error_of([&] { read_model(dir / "v2.h5"); }).find("format_version 2"),
             std::string::npos);
-  EXPECT_NE(test::input_error_of([&] { StateFileReader r(dir / "m.h5", 16); }).find("not a segstream state file"),
+  EXPECT_NE(
+      test::input_error_of([&] { SegmentsReader r(dir / "m.h5"); }).find("not a segstream segments file"),
+      std::string::npos);
+  EXPECT_NE(
+      test::input_error_of([&] { StateFileReader r(dir / "m.h5", 16); }).find("not a segstream state file"),
+      std::string::npos);
+  EXPECT_NE(test::input_error_of([&] { read_rfm(dir / "m.h5"); }).find("not a segstream RFM file"),
             std::string::npos);
-  EXPECT_NE(test::input_error_of([&] { read_rfm(dir / "m.h5"); }).find("not a segstream RFM file"), std::string::npos);
 }
 
 TEST(Formats, ModelRoundTripsAndBrokenModelsAreRefused) {
@@ -207,7 +214,8 @@ TEST(Formats, ModelRoundTripsAndBrokenModelsAreRefused) {
       {"names", [](ModelFile& m) { m.feature_names.pop_back(); }, "names 2 feature columns, expected 3"},
       {"counts", [](ModelFile& m) { m.counts.push_back(1); }, "/counts has 3 values, expected 2"},
       {"scaler", [](ModelFile& m) { m.center.pop_back(); }, "/scaler/center has 2 values, expected 3"},
-      {"empty", [](ModelFile& m) {
+      {"empty",
+       [](ModelFile& m) {
          m.k = 0;
          m.centroids.clear();
          m.centroids_raw.clear();
@@ -215,7 +223,8 @@ TEST(Formats, ModelRoundTripsAndBrokenModelsAreRefused) {
          m.counts.clear();
          m.cluster_weight.clear();
          m.absorbed_weight.clear();
-       }, "expected at least one segment"},
+       },
+       "expected at least one segment"},
   };
   for (const Case& c : cases) {
     ModelFile m = small_model();
@@ -256,7 +265,9 @@ TEST(Formats, SegmentsRoundTripAndBrokenFilesAreRefused) {
   EXPECT_EQ(seg, (std::vector<std::int32_t>{0, 1, 1}));
   EXPECT_EQ(ids, (std::vector<std::uint64_t>{5, 6, 7}));
   write("bad.h5", {0, 2, 1}, 2);
-  EXPECT_NE(test::input_error_of([&] { SegmentsReader s(dir / "bad.h5"); }).find("/segment row 1 is 2, expected 0..1"),
+  EXPECT_NE(test::input_error_of([&] {
+              SegmentsReader s(dir / "bad.h5");
+            }).find("/segment row 1 is 2, expected 0..1"),
             std::string::npos);
 }
 
@@ -308,8 +319,9 @@ TEST(Formats, RfmRoundTripsAndScoresOutOfRangeAreRefused) {
   EXPECT_EQ(back.revenue, r.revenue);
   r.scores[4] = 6;
   write_rfm(dir / "bad.h5", "bad.h5", r, {"segstream.rfm", "rfm", {}, {}});
-  EXPECT_NE(test::input_error_of([&] { read_rfm(dir / "bad.h5"); }).find("/scores row 1 holds 6, expected 1..5"),
-            std::string::npos);
+  EXPECT_NE(
+      test::input_error_of([&] { read_rfm(dir / "bad.h5"); }).find("/scores row 1 holds 6, expected 1..5"),
+      std::string::npos);
 }
 
 }  // namespace

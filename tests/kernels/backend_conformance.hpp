@@ -74,8 +74,8 @@ struct Streamed {
   double inertia = 0;
   ClusterSums sums;
 };
-inline Streamed stream_rows(Backend& backend, const Shape& s, const Problem& p, std::uint64_t block, bool weighted,
-                            Accumulate accumulate, bool through_slot) {
+inline Streamed stream_rows(Backend& backend, const Shape& s, const Problem& p, std::uint64_t block,
+                            bool weighted, Accumulate accumulate, bool through_slot) {
   const auto pl = backend.make_pipeline(s.d, s.k, block, 0);
   EXPECT_GE(pl->depth(), 1);
   Streamed out;
@@ -123,19 +123,22 @@ inline Streamed stream_rows(Backend& backend, const Shape& s, const Problem& p, 
 }
 
 // Labels, distances, margins, the inertia and the cluster sums of one shape, against the scalar formulas.
-inline void check_shape(Backend& backend, const Shape& s, std::uint64_t block, bool weighted, bool through_slot) {
+inline void check_shape(Backend& backend, const Shape& s, std::uint64_t block, bool weighted,
+                        bool through_slot) {
   const int d = s.d, k = s.k;
   const Problem p = make_problem(s, 7);
   const Streamed got = stream_rows(backend, s, p, block, weighted, Accumulate::kSums, through_slot);
   double inertia = 0;
-  std::vector<ClusterSums::Wide> sums(static_cast<std::size_t>(k * d), 0), wsums(static_cast<std::size_t>(k), 0);
+  std::vector<ClusterSums::Wide> sums(static_cast<std::size_t>(k * d), 0),
+      wsums(static_cast<std::size_t>(k), 0);
   std::vector<std::uint64_t> counts(static_cast<std::size_t>(k), 0);
   for (std::uint64_t b = 0; b < s.rows; b += block) {
     double block_inertia = 0;
     for (std::uint64_t r = b; r < std::min(s.rows, b + block); r += kInertiaRows) {
       double run = 0;
       for (std::uint64_t i = r; i < std::min({s.rows, b + block, r + kInertiaRows}); ++i) {
-        const Nearest n = nearest_centre(p.x.data() + i * static_cast<std::uint64_t>(d), p.centres.data(), k, d);
+        const Nearest n =
+            nearest_centre(p.x.data() + i * static_cast<std::uint64_t>(d), p.centres.data(), k, d);
         ASSERT_EQ(got.labels[i], n.label) << "d=" << d << " k=" << k << " row " << i;
         ASSERT_EQ(got.distance2[i], n.distance2) << "d=" << d << " k=" << k << " row " << i;
         if (k == 1)
@@ -147,7 +150,8 @@ inline void check_shape(Backend& backend, const Shape& s, std::uint64_t block, b
         const auto c = static_cast<std::size_t>(n.label);
         for (int j = 0; j < d; ++j)
           sums[c * static_cast<std::size_t>(d) + static_cast<std::size_t>(j)] +=
-              to_fixed(w * static_cast<double>(p.x[i * static_cast<std::uint64_t>(d) + static_cast<std::uint64_t>(j)]));
+              to_fixed(w * static_cast<double>(
+                               p.x[i * static_cast<std::uint64_t>(d) + static_cast<std::uint64_t>(j)]));
         wsums[c] += to_fixed(w);
         ++counts[c];
       }
@@ -228,7 +232,8 @@ TYPED_TEST_P(BackendConformance, ResidentPassesEqualStreamedOnes) {
 
 // The reference fold: every customer's records sorted and folded one by one, carried states first.
 inline BehaviourFoldOutput reference_fold(std::vector<BehaviourRecord> records,
-                                          const std::vector<CarriedState>& carried, const BehaviourParams& params) {
+                                          const std::vector<CarriedState>& carried,
+                                          const BehaviourParams& params) {
   for (const CarriedState& c : carried) records.push_back(BehaviourRecord{c.key, 0, 0});
   std::sort(records.begin(), records.end(), record_less);
   BehaviourFoldOutput out;
@@ -291,12 +296,14 @@ TYPED_TEST_P(BackendConformance, BehaviourFoldEqualsTheReference) {
       carried.push_back({key, early});
     }
   }
-  std::sort(carried.begin(), carried.end(), [](const CarriedState& a, const CarriedState& b) { return a.key < b.key; });
+  std::sort(carried.begin(), carried.end(),
+            [](const CarriedState& a, const CarriedState& b) { return a.key < b.key; });
   std::vector<std::uint64_t> offsets(buckets + 1, 0);
   for (const CarriedState& c : carried) ++offsets[(c.key >> 54) + 1];
   for (std::uint64_t b = 0; b < buckets; ++b) offsets[b + 1] += offsets[b];
   std::vector<BehaviourFoldOutput> out;
-  backend.fold_behaviour(BehaviourFold{&store, 0, buckets, carried.data(), offsets.data(), &params, true, true}, out);
+  backend.fold_behaviour(
+      BehaviourFold{&store, 0, buckets, carried.data(), offsets.data(), &params, true, true}, out);
   BehaviourFoldOutput got;
   for (const BehaviourFoldOutput& o : out) {
     got.ids.insert(got.ids.end(), o.ids.begin(), o.ids.end());

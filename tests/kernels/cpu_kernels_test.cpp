@@ -99,11 +99,10 @@ TEST(KMeansKernels, AssignEqualsTheScalarFormula) {
       std::copy_n(centres.begin(), d, x.begin() + 5 * d);                   // a row on a centre
       std::vector<std::int32_t> labels(rows);
       std::vector<float> dist(rows), margin(rows);
-      cpu::assign(x.data(), rows, d, centres.data(), k, nullptr, labels.data(), dist.data(),
-                           margin.data(), 2);
+      cpu::assign(x.data(), rows, d, centres.data(), k, nullptr, labels.data(), dist.data(), margin.data(),
+                  2);
       for (std::uint64_t i = 0; i < rows; ++i) {
-        const Nearest n =
-            nearest_centre(x.data() + i * static_cast<std::uint64_t>(d), centres.data(), k, d);
+        const Nearest n = nearest_centre(x.data() + i * static_cast<std::uint64_t>(d), centres.data(), k, d);
         ASSERT_EQ(labels[i], n.label) << "d=" << d << " k=" << k << " row " << i;
         ASSERT_EQ(dist[i], n.distance2) << "d=" << d << " k=" << k << " row " << i;
         if (k == 1)

@@ -53,16 +53,18 @@ void validate(const FeatureConfig& config) {
   detail::check_common_config(config);
   SEGSTREAM_EXPECTS(!config.calibration_end, "--calibration-end applies to --mode lifetimes only");
   SEGSTREAM_EXPECTS(config.top_categories >= 0 && config.top_categories <= kernels::kMaxCategoryColumns,
-                    "--top-categories must be 0..{} (got {})", kernels::kMaxCategoryColumns, config.top_categories);
+                    "--top-categories must be 0..{} (got {})", kernels::kMaxCategoryColumns,
+                    config.top_categories);
   for (int w : config.windows)
-    SEGSTREAM_EXPECTS(w >= 1 && w <= kernels::kRecentDays, "--windows: each window must be 1..{} days (got {})",
-                      kernels::kRecentDays, w);
+    SEGSTREAM_EXPECTS(w >= 1 && w <= kernels::kRecentDays,
+                      "--windows: each window must be 1..{} days (got {})", kernels::kRecentDays, w);
   SEGSTREAM_EXPECTS(config.season_months != 0 && (config.season_months & ~0x1FFEu) == 0,
                     "--season-months must name months 1..12");
   if (config.bgnbd) {
     const auto& b = *config.bgnbd;
-    SEGSTREAM_EXPECTS(b.r > 0 && b.alpha > 0 && b.a > 0 && b.b > 0 && std::isfinite(b.r + b.alpha + b.a + b.b),
-                      "--bgnbd parameters must be positive and finite (r,alpha,a,b)");
+    SEGSTREAM_EXPECTS(
+        b.r > 0 && b.alpha > 0 && b.a > 0 && b.b > 0 && std::isfinite(b.r + b.alpha + b.a + b.b),
+        "--bgnbd parameters must be positive and finite (r,alpha,a,b)");
   }
 }
 
@@ -82,14 +84,16 @@ std::int32_t type_code(const std::vector<std::string>& names, const std::string&
 }
 
 // The fold's parameters for a run; the category and channel columns are chosen after the first scan.
-BehaviourParams make_params(const FeatureConfig& config, const std::vector<std::string>& type_names, std::int64_t t0) {
+BehaviourParams make_params(const FeatureConfig& config, const std::vector<std::string>& type_names,
+                            std::int64_t t0) {
   BehaviourParams params;
   params.t0 = t0;
   params.unit_seconds = config.unit_seconds;
   params.multiplier = config.multiplier;
   for (std::uint8_t t : config.purchase_types) params.purchase_mask[t >> 5] |= 1u << (t & 31);
   for (std::size_t t = 0; t < 256; ++t)
-    params.stage_of_type[t] = static_cast<std::int8_t>(t < type_names.size() ? stage_of_name(type_names[t]) : 0);
+    params.stage_of_type[t] =
+        static_cast<std::int8_t>(t < type_names.size() ? stage_of_name(type_names[t]) : 0);
   for (std::uint8_t t : config.purchase_types) params.stage_of_type[t] = 3;
   params.return_type = type_code(type_names, "return");
   params.app_session_type = type_code(type_names, "app_session");
@@ -128,8 +132,8 @@ class CarriedStates {
       SEGSTREAM_CHECK_INPUT(saved.contains(name) && saved[name] == value,
                             "{}: the state was made with {} = {}, this run has {}", in, name,
                             saved.contains(name) ? saved[name].dump() : "(none)", value.dump());
-    SEGSTREAM_CHECK_INPUT(m.as_of <= t0, "{}: the state is as of {}, after --as-of {}", in, format_iso_time(m.as_of),
-                          format_iso_time(t0));
+    SEGSTREAM_CHECK_INPUT(m.as_of <= t0, "{}: the state is as of {}, after --as-of {}", in,
+                          format_iso_time(m.as_of), format_iso_time(t0));
     SEGSTREAM_CHECK_INPUT((t0 - m.as_of) % kSecondsPerDay == 0,
                           "{}: the state is as of {}; --as-of {} must be a whole number of days later", in,
                           format_iso_time(m.as_of), format_iso_time(t0));
@@ -187,7 +191,8 @@ struct Scan {
 class PAliveSample {
  public:
   void plan(std::uint64_t folded) {
-    const double fraction = std::min(1.0, kSampleEvents / static_cast<double>(std::max<std::uint64_t>(folded, 1)));
+    const double fraction =
+        std::min(1.0, kSampleEvents / static_cast<double>(std::max<std::uint64_t>(folded, 1)));
     all_ = fraction >= 1.0;
     limit_ = static_cast<std::uint64_t>(std::ldexp(fraction, 64) * (1 - 1e-12));
   }
@@ -209,14 +214,16 @@ class PAliveSample {
   }
   // Whether the buckets folded so far (done_buckets of buckets_total) cover every sampled key.
   bool complete(bool last_group, std::uint64_t done_buckets, std::uint64_t buckets_total) const {
-    return last_group || (!all_ && limit_ > 0 && detail::partition_of(limit_ - 1, buckets_total) < done_buckets);
+    return last_group ||
+           (!all_ && limit_ > 0 && detail::partition_of(limit_ - 1, buckets_total) < done_buckets);
   }
   // Fits BG/NBD on the sample, fills the held rows' p_alive column and hands them over.
   kernels::BgNbdParams fit_and_fill(const std::string& in, int columns, int p_alive_column) {
-    SEGSTREAM_CHECK_INPUT(sample_x_.size() >= 2,
-                          "{}: only {} customers with purchases to fit BG/NBD for p_alive on; give the parameters "
-                          "with --bgnbd r,alpha,a,b",
-                          in, sample_x_.size());
+    SEGSTREAM_CHECK_INPUT(
+        sample_x_.size() >= 2,
+        "{}: only {} customers with purchases to fit BG/NBD for p_alive on; give the parameters "
+        "with --bgnbd r,alpha,a,b",
+        in, sample_x_.size());
     const BgNbdFit f = fit_bgnbd(sample_x_, sample_tx_, sample_T_);
     for (std::size_t i = 0; i < ids_.size(); ++i)
       rows_[i * static_cast<std::size_t>(columns) + static_cast<std::size_t>(p_alive_column)] =
@@ -264,7 +271,8 @@ class BehaviourRun {
     }
     if (!config.state_out.empty()) {
       state_output_.emplace(config.state_out, overwrite);
-      state_writer_.emplace(state_output_->temp_path(), state_output_->final_path().string(), sizeof(BehaviourState));
+      state_writer_.emplace(state_output_->temp_path(), state_output_->final_path().string(),
+                            sizeof(BehaviourState));
     }
     plan_partitions();
     fit_ = !config.bgnbd;
@@ -273,7 +281,8 @@ class BehaviourRun {
     if (state_in_) {
       channel_slots_ = static_cast<int>(state_in_->metadata().channel_slots);
       const auto& cents = state_in_->metadata().category_cents;
-      for (std::size_t k = 0; k < category_cents_.size() && k < cents.size(); ++k) category_cents_[k] = cents[k];
+      for (std::size_t k = 0; k < category_cents_.size() && k < cents.size(); ++k)
+        category_cents_[k] = cents[k];
     }
     output_.emplace(out, overwrite);
     for (io::EventBuffer& b : storage_) {
@@ -285,14 +294,16 @@ class BehaviourRun {
 
   FeatureReport run() {
     for (std::uint64_t part = 0; part < parts_; ++part) {
-      log_record(LogLevel::kDebug, fmt::format("features: pass {} of {} over {}", part + 1, parts_, reader_.path()),
+      log_record(LogLevel::kDebug,
+                 fmt::format("features: pass {} of {} over {}", part + 1, parts_, reader_.path()),
                  {{"stage", "features"}, {"pass", part + 1}, {"passes", parts_}});
       scan(part);
       if (part == 0) first_pass_done();
       fold(part);
     }
     report_.bgnbd = params_.bgnbd;
-    SEGSTREAM_CHECK_INPUT(report_.customers > 0, "{}: no events at or before {}", reader_.path(), format_iso_time(t0_));
+    SEGSTREAM_CHECK_INPUT(report_.customers > 0, "{}: no events at or before {}", reader_.path(),
+                          format_iso_time(t0_));
     finish();
     return report_;
   }
@@ -303,14 +314,15 @@ class BehaviourRun {
   void plan_partitions() {
     // Held at once: a record per event (two where the backend gathers a range's records into one array for
     // a device) and the carried states of the range.
-    const std::uint64_t bytes_needed =
-        reader_.rows() * backend_.fold_host_bytes_per_record() + report_.state_customers * sizeof(CarriedState);
+    const std::uint64_t bytes_needed = reader_.rows() * backend_.fold_host_bytes_per_record() +
+                                       report_.state_customers * sizeof(CarriedState);
     // A sixteenth of the budget stays for the read ring, the rows of a group of buckets and the buckets being
     // sorted; the records take the rest.
     const std::uint64_t record_budget = config_.host_memory - config_.host_memory / 16;
-    const std::uint64_t host_parts = std::max<std::uint64_t>(1, (bytes_needed + record_budget - 1) / record_budget);
-    const std::uint64_t backend_parts = backend_.fold_passes(reader_.rows(), report_.state_customers,
-                                                             !config_.state_out.empty() || state_in_.has_value());
+    const std::uint64_t host_parts =
+        std::max<std::uint64_t>(1, (bytes_needed + record_budget - 1) / record_budget);
+    const std::uint64_t backend_parts = backend_.fold_passes(
+        reader_.rows(), report_.state_customers, !config_.state_out.empty() || state_in_.has_value());
     parts_ = std::max(host_parts, backend_parts);
     report_.partitions = parts_;
   }
@@ -321,7 +333,8 @@ class BehaviourRun {
     const std::uint64_t buckets_total = parts_ * kBucketsPerPartition;
     const std::uint64_t first_bucket = part * kBucketsPerPartition;
     const std::size_t known_types = type_names_.size();
-    const std::int64_t state_t0 = state_in_ ? state_in_->metadata().as_of : std::numeric_limits<std::int64_t>::min();
+    const std::int64_t state_t0 =
+        state_in_ ? state_in_->metadata().as_of : std::numeric_limits<std::int64_t>::min();
     for (Scan& sc : scans_) sc = Scan{};
     io::EventBlockStream stream(reader_, ring_, kBlockRows);
     while (auto block = stream.next()) {
@@ -357,7 +370,8 @@ class BehaviourRun {
           const bool purchase = params_.is_purchase(type);
           const bool uses_amount = purchase || static_cast<int>(type) == params_.return_type;
           if (uses_amount && !std::isfinite(amount)) {
-            if (config_.on_bad_row == io::BadRowPolicy::kError) sc.bad_row = std::min(sc.bad_row, block->start + i);
+            if (config_.on_bad_row == io::BadRowPolicy::kError)
+              sc.bad_row = std::min(sc.bad_row, block->start + i);
             ++sc.skipped;
             continue;
           }
@@ -372,12 +386,14 @@ class BehaviourRun {
               ++sc.negative;
           }
           if (params_.stage_of_type[type] != kernels::kStageNone)
-            sc.channel_slots = std::max(sc.channel_slots, std::min<int>(c.channel[i], kernels::kChannelSlots - 1) + 1);
+            sc.channel_slots =
+                std::max(sc.channel_slots, std::min<int>(c.channel[i], kernels::kChannelSlots - 1) + 1);
           const std::uint64_t key = mix64(c.customer_id[i]);
           const std::uint64_t bucket = detail::partition_of(key, buckets_total);
           if (bucket / kBucketsPerPartition != part) continue;
-          store_.push(tid, bucket - first_bucket,
-                      kernels::pack_record(key, ts, type, amount, c.category[i], c.channel[i], c.discount[i] > 0));
+          store_.push(
+              tid, bucket - first_bucket,
+              kernels::pack_record(key, ts, type, amount, c.category[i], c.channel[i], c.discount[i] > 0));
         }
       }
       std::uint64_t bad = ~std::uint64_t{0};
@@ -395,7 +411,8 @@ class BehaviourRun {
                          c.event_type[i], type_names_.size() - 1);
     if (c.timestamp[i] <= -kTimeBias || c.timestamp[i] >= kTimeBias)
       return fmt::format("{}: row {}: /events/timestamp {} is out of range", in, start + i, c.timestamp[i]);
-    return fmt::format("{}: row {}: /events/amount is {}, expected a finite amount", in, start + i, c.amount[i]);
+    return fmt::format("{}: row {}: /events/amount is {}, expected a finite amount", in, start + i,
+                       c.amount[i]);
   }
 
   // After the first pass: the totals, the BG/NBD sample's range, the columns, and the writer.
@@ -408,7 +425,8 @@ class BehaviourRun {
       report_.purchases += sc.purchases;
       folded_ += sc.folded;
       channel_slots_ = std::max(channel_slots_, sc.channel_slots);
-      for (int k = 0; k < kernels::kCategorySlots; ++k) category_cents_[static_cast<std::size_t>(k)] += sc.cents[k];
+      for (int k = 0; k < kernels::kCategorySlots; ++k)
+        category_cents_[static_cast<std::size_t>(k)] += sc.cents[k];
     }
     sample_.plan(folded_);
     choose_columns();
@@ -430,11 +448,13 @@ class BehaviourRun {
       return category_cents_[static_cast<std::size_t>(a)] > category_cents_[static_cast<std::size_t>(b)];
     });
     for (int k : order) {
-      if (params_.categories >= config_.top_categories || category_cents_[static_cast<std::size_t>(k)] <= 0) break;
+      if (params_.categories >= config_.top_categories || category_cents_[static_cast<std::size_t>(k)] <= 0)
+        break;
       params_.category_columns[params_.categories++] = k;
     }
-    params_.channels = channel_names ? std::min<int>(static_cast<int>(channel_list.size()), kernels::kChannelSlots)
-                                     : std::max(channel_slots_, 1);
+    params_.channels = channel_names
+                           ? std::min<int>(static_cast<int>(channel_list.size()), kernels::kChannelSlots)
+                           : std::max(channel_slots_, 1);
     std::vector<std::string> categories, channels;
     for (int k = 0; k < params_.categories; ++k) {
       const int code = params_.category_columns[k];
@@ -444,8 +464,9 @@ class BehaviourRun {
                                : std::to_string(code));
     }
     for (int k = 0; k < params_.channels; ++k)
-      channels.push_back(static_cast<std::size_t>(k) < channel_list.size() ? channel_list[static_cast<std::size_t>(k)]
-                                                                          : std::to_string(k));
+      channels.push_back(static_cast<std::size_t>(k) < channel_list.size()
+                             ? channel_list[static_cast<std::size_t>(k)]
+                             : std::to_string(k));
     for (const BehaviourColumn& c :
          behaviour_column_registry(config_.windows, config_.unit_seconds, categories, channels)) {
       names_.push_back(c.name);
@@ -463,14 +484,16 @@ class BehaviourRun {
     carried_.clear();
     if (state_in_) state_in_->take_partition(part, parts_, carried_);
     std::vector<std::uint64_t> carried_offsets(kBucketsPerPartition + 1, 0);
-    for (const CarriedState& s : carried_) ++carried_offsets[detail::partition_of(s.key, buckets_total) - first_bucket + 1];
+    for (const CarriedState& s : carried_)
+      ++carried_offsets[detail::partition_of(s.key, buckets_total) - first_bucket + 1];
     for (std::uint64_t b = 0; b < kBucketsPerPartition; ++b) carried_offsets[b + 1] += carried_offsets[b];
     const bool keep_states = state_writer_.has_value();
     const std::uint64_t group = backend_.fold_buckets();
     for (std::uint64_t g = 0; g < kBucketsPerPartition; g += group) {
-      backend_.fold_behaviour(kernels::BehaviourFold{&store_, g, group, carried_.data(), carried_offsets.data() + g,
-                                                     &params_, keep_states, fit_ && !fitted_},
-                              outputs_);
+      backend_.fold_behaviour(
+          kernels::BehaviourFold{&store_, g, group, carried_.data(), carried_offsets.data() + g, &params_,
+                                 keep_states, fit_ && !fitted_},
+          outputs_);
       throw_if_interrupted();
       for (const kernels::BehaviourFoldOutput& o : outputs_) {
         if (keep_states) state_writer_->append(o.ids.size(), o.ids.data(), o.states.data());
@@ -506,7 +529,10 @@ class BehaviourRun {
         {"windows_days", config_.windows},
         {"season_months", config_.season_months},
         {"bgnbd",
-         {{"r", params_.bgnbd.r}, {"alpha", params_.bgnbd.alpha}, {"a", params_.bgnbd.a}, {"b", params_.bgnbd.b}}},
+         {{"r", params_.bgnbd.r},
+          {"alpha", params_.bgnbd.alpha},
+          {"a", params_.bgnbd.a},
+          {"b", params_.bgnbd.b}}},
         {"bgnbd_source", fit_ ? fmt::format("fitted on {} customers", report_.bgnbd_sample) : "given"},
         {"source", events_.filename().string()}};
     if (state_in_)
@@ -557,8 +583,8 @@ class BehaviourRun {
 
 }  // namespace
 
-FeatureReport compute_behaviour(const std::filesystem::path& events, const std::filesystem::path& out, bool overwrite,
-                                const FeatureConfig& config, const FeatureProgress& progress,
+FeatureReport compute_behaviour(const std::filesystem::path& events, const std::filesystem::path& out,
+                                bool overwrite, const FeatureConfig& config, const FeatureProgress& progress,
                                 kernels::Backend& backend) {
   const auto t_begin = std::chrono::steady_clock::now();
   validate(config);

@@ -8,7 +8,8 @@
 
 namespace segstream::host {
 
-std::vector<BehaviourColumn> behaviour_column_registry(const std::array<int, 3>& windows, std::int64_t unit_seconds,
+std::vector<BehaviourColumn> behaviour_column_registry(const std::array<int, 3>& windows,
+                                                       std::int64_t unit_seconds,
                                                        const std::vector<std::string>& categories,
                                                        const std::vector<std::string>& channels) {
   const std::string periods =
@@ -25,22 +26,20 @@ std::vector<BehaviourColumn> behaviour_column_registry(const std::array<int, 3>&
   };
   for (int w : windows) c.push_back({fmt::format("events_{}d", w), "events", "usage", w == 28});
   const std::vector<BehaviourColumn> rest = {
-      {"active_days_28d", "days", "usage", true},
-      {"app_sessions_28d", "events", "usage", true},
-      {"email_open_rate", "ratio", "engagement", true},
-      {"email_click_rate", "ratio", "engagement", false},
-      {"repeat_ratio", "ratio", "loyalty", true},
-      {"active_month_ratio", "ratio", "loyalty", true},
-      {"weekend_share", "share", "occasion", true},
-      {"holiday_share", "share", "occasion", true},
-      {"hour_entropy", "bits", "occasion", false},
-      {"peak_hour", "hour (UTC)", "occasion", false},
+      {"active_days_28d", "days", "usage", true},       {"app_sessions_28d", "events", "usage", true},
+      {"email_open_rate", "ratio", "engagement", true}, {"email_click_rate", "ratio", "engagement", false},
+      {"repeat_ratio", "ratio", "loyalty", true},       {"active_month_ratio", "ratio", "loyalty", true},
+      {"weekend_share", "share", "occasion", true},     {"holiday_share", "share", "occasion", true},
+      {"hour_entropy", "bits", "occasion", false},      {"peak_hour", "hour (UTC)", "occasion", false},
       {"discount_share", "share", "benefit", true},
   };
   c.insert(c.end(), rest.begin(), rest.end());
-  static_assert(kernels::kBaseColumns == 22, "the registry's base columns follow kernels::behaviour_features");
-  for (const std::string& name : categories) c.push_back({"category_share_" + name, "share of spend", "benefit", false});
-  for (const std::string& name : channels) c.push_back({"channel_share_" + name, "share of actions", "benefit", false});
+  static_assert(kernels::kBaseColumns == 22,
+                "the registry's base columns follow kernels::behaviour_features");
+  for (const std::string& name : categories)
+    c.push_back({"category_share_" + name, "share of spend", "benefit", false});
+  for (const std::string& name : channels)
+    c.push_back({"channel_share_" + name, "share of actions", "benefit", false});
   static_assert(kernels::kTailColumns == 4, "the registry's tail columns follow kernels::behaviour_features");
   c.push_back({"journey_stage", "stage 0-5", "journey", true});
   c.push_back({"churn_risk", "ratio", "churn", true});

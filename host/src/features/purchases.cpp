@@ -5,15 +5,17 @@
 #include "features_internal.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
 #include "segstream/core/error.hpp"
+#include "segstream/core/interrupt.hpp"
 #include "segstream/core/philox.hpp"
 #include "segstream/core/time.hpp"
-#include "segstream/core/interrupt.hpp"
 #include "segstream/host/log.hpp"
 #include "segstream/io/atomic_output.hpp"
 #include "segstream/io/events.hpp"
@@ -86,6 +88,224 @@ FeatureReport compute_features(const std::filesystem::path& events_path, const s
   return compute_features(events_path, out, overwrite, config, progress, *backend);
 }
 
+namespace {
+
+constexpr std::uint64_t kBlockRows = std::uint64_t{1} << 18;  // events per read block
+
+// One run of the lifetimes or rfm mode: the purchases of one hash range of customers at a time are held,
+// sorted by customer and time, and folded customer by customer.
+class PurchaseRun {
+ public:
+  PurchaseRun(const std::filesystem::path& events, const std::filesystem::path& out, bool overwrite,
+              const FeatureConfig& config, const FeatureProgress& progress)
+      : events_(events),
+        config_(config),
+        progress_(progress),
+        reader_(events),
+        known_types_(detail::event_type_names(reader_).size()),
+        rfm_(config.mode == FeatureMode::kRfm),
+        orders_(rfm_ && reader_.has_order_id()) {
+    report_.events = reader_.rows();
+    report_.as_of = detail::resolve_as_of(reader_, config);
+    params_.unit_seconds = config.unit_seconds;
+    params_.multiplier = config.multiplier;
+    params_.observation_end = report_.as_of;
+    SEGSTREAM_EXPECTS(!(rfm_ && config.calibration_end),
+                      "--calibration-end applies to --mode lifetimes only");
+    t_ref_ = config.t_ref                            ? *config.t_ref
+             : reader_.file().has_attribute("as_of") ? reader_.file().int_attribute("as_of")
+                                                     : report_.as_of + 1;
+    if (config.calibration_end) {
+      SEGSTREAM_EXPECTS(*config.calibration_end < report_.as_of,
+                        "--calibration-end {} must come before --as-of {}",
+                        format_iso_time(*config.calibration_end), format_iso_time(report_.as_of));
+      params_.holdout = true;
+      params_.calibration_end = *config.calibration_end;
+    }
+    for (std::uint8_t t : config.purchase_types) is_purchase_[t] = true;
+    // Purchases of all customers would need events × sizeof(Purchase) bytes at most; split the hash space
+    // into as many ranges as the budget requires.
+    parts_ = std::max<std::uint64_t>(
+        1, (reader_.rows() * sizeof(Purchase) + config.host_memory - 1) / config.host_memory);
+    report_.partitions = parts_;
+    output_.emplace(out, overwrite);
+    writer_.emplace(output_->temp_path(), rfm_ ? rfm_columns() : lifetimes_columns(params_.holdout), 0,
+                    output_->final_path().string());
+    // Only the columns the folds use are read (category, channel and discount are a quarter of the bytes).
+    for (io::EventBuffer& b : storage_) {
+      io::EventColumns v = b.view();
+      v.category = nullptr;
+      v.channel = nullptr;
+      v.discount = nullptr;
+      if (!orders_) v.order_id = nullptr;
+      ring_.push_back(v);
+    }
+  }
+
+  FeatureReport run() {
+    for (std::uint64_t part = 0; part < parts_; ++part) {
+      log_record(LogLevel::kDebug,
+                 fmt::format("features: pass {} of {} over {}", part + 1, parts_, reader_.path()),
+                 {{"stage", "features"}, {"pass", part + 1}, {"passes", parts_}});
+      hold(part);
+      fold();
+      writer_->append(rows_.data(), ids_.data(), ids_.size());
+      report_.customers += ids_.size();
+    }
+    SEGSTREAM_CHECK_INPUT(
+        report_.customers > 0, "{}: no customer has a purchase at or before {} (purchase types: {})",
+        reader_.path(), format_iso_time(report_.as_of),
+        config_.purchase_types.size() == 1 && config_.purchase_types[0] == 6 ? "purchase" : "as given");
+    finish();
+    return report_;
+  }
+
+ private:
+  // One pass over the events: the purchases of the range, counted once (on the first pass).
+  void hold(std::uint64_t part) {
+    const std::string& in = reader_.path();
+    held_.clear();
+    io::EventBlockStream stream(reader_, ring_, kBlockRows);
+    while (auto block = stream.next()) {
+      throw_if_interrupted();
+      const io::EventColumns& c = block->columns;
+      for (std::uint64_t i = 0; i < block->rows; ++i) {
+        const std::uint8_t type = c.event_type[i];
+        if (type >= known_types_)
+          throw InputError(fmt::format("{}: row {}: /events/event_type is {}, not a known code (0..{})", in,
+                                       block->start + i, type, known_types_ - 1));
+        if (c.timestamp[i] > report_.as_of) {
+          if (part == 0) ++report_.after_as_of;
+          continue;
+        }
+        if (!is_purchase_[type]) continue;
+        if (!std::isfinite(c.amount[i])) {
+          if (config_.on_bad_row == io::BadRowPolicy::kError)
+            throw InputError(fmt::format("{}: row {}: /events/amount is {}, expected a finite amount", in,
+                                         block->start + i, c.amount[i]));
+          if (part == 0) ++report_.skipped_rows;
+          continue;
+        }
+        const std::uint64_t key = mix64(c.customer_id[i]);
+        if (detail::partition_of(key, parts_) != part) continue;
+        held_.push_back(Purchase{key, c.customer_id[i], c.timestamp[i], static_cast<double>(c.amount[i]),
+                                 orders_ ? c.order_id[i] : 0});
+      }
+      if (progress_) progress_(part * reader_.rows() + block->start + block->rows, parts_ * reader_.rows());
+    }
+    report_.purchases += held_.size();
+  }
+
+  // Customer by customer in key order (ids break the astronomically rare key tie), purchases in time order;
+  // equal times ordered by amount so the sums are the same whatever the file order.
+  void fold() {
+    std::sort(held_.begin(), held_.end(), [](const Purchase& a, const Purchase& b) {
+      if (a.key != b.key) return a.key < b.key;
+      if (a.customer_id != b.customer_id) return a.customer_id < b.customer_id;
+      if (a.timestamp != b.timestamp) return a.timestamp < b.timestamp;
+      if (a.amount != b.amount) return a.amount < b.amount;
+      return a.order_id < b.order_id;
+    });
+    rows_.clear();
+    ids_.clear();
+    for (std::size_t i = 0; i < held_.size();) {
+      std::size_t j = i;
+      while (j < held_.size() && held_[j].customer_id == held_[i].customer_id && held_[j].key == held_[i].key)
+        ++j;
+      if (rfm_)
+        fold_rfm(i, j);
+      else
+        fold_lifetimes(i, j);
+      i = j;
+    }
+  }
+
+  // recency_days, frequency (distinct orders, else distinct periods) and monetary of purchases [i, j).
+  void fold_rfm(std::size_t i, std::size_t j) {
+    kernels::RfmAccumulator acc;
+    customer_orders_.clear();
+    for (std::size_t k = i; k < j; ++k) {
+      acc.add(held_[k].timestamp, held_[k].amount, config_.unit_seconds);
+      customer_orders_.push_back(held_[k].order_id);
+    }
+    double frequency = acc.periods;
+    if (orders_) {
+      std::sort(customer_orders_.begin(), customer_orders_.end());
+      frequency = static_cast<double>(std::unique(customer_orders_.begin(), customer_orders_.end()) -
+                                      customer_orders_.begin());
+    }
+    ids_.push_back(held_[i].customer_id);
+    rows_.insert(rows_.end(), {static_cast<float>(acc.recency_days(t_ref_)), static_cast<float>(frequency),
+                               static_cast<float>(acc.monetary)});
+  }
+
+  // The BTYD summary of purchases [i, j), with the holdout columns when there is a calibration end.
+  void fold_lifetimes(std::size_t i, std::size_t j) {
+    kernels::LifetimesAccumulator acc;
+    for (std::size_t k = i; k < j; ++k) acc.add(held_[k].timestamp, held_[k].amount, params_);
+    if (!acc.has_summary()) {
+      ++report_.holdout_only_customers;
+      return;
+    }
+    ids_.push_back(held_[i].customer_id);
+    rows_.insert(rows_.end(),
+                 {static_cast<float>(acc.frequency()), static_cast<float>(acc.recency(params_)),
+                  static_cast<float>(acc.age(params_)), static_cast<float>(acc.monetary_value())});
+    if (params_.holdout)
+      rows_.insert(
+          rows_.end(),
+          {static_cast<float>(acc.frequency_holdout()), static_cast<float>(acc.monetary_value_holdout()),
+           static_cast<float>(kernels::LifetimesAccumulator::duration_holdout(params_))});
+  }
+
+  // The units, parameters and provenance, then the file renamed into place.
+  void finish() {
+    const std::string duration_unit =
+        fmt::format("{} s periods / {}", config_.unit_seconds, config_.multiplier);
+    std::vector<std::string> units =
+        rfm_
+            ? std::vector<std::string>{"days", orders_ ? "orders" : "purchase periods", "currency"}
+            : std::vector<std::string>{"repeat periods", duration_unit, duration_unit, "currency per period"};
+    if (params_.holdout) units.insert(units.end(), {"periods", "currency per purchase", duration_unit});
+    nlohmann::json params = {{"unit_seconds", config_.unit_seconds},
+                             {"multiplier", config_.multiplier},
+                             {"purchase_types", config_.purchase_types},
+                             {"as_of", format_iso_time(report_.as_of)},
+                             {"source", events_.filename().string()}};
+    if (config_.calibration_end) params["calibration_end"] = format_iso_time(*config_.calibration_end);
+    if (rfm_) {
+      params["t_ref"] = format_iso_time(t_ref_);
+      params["frequency"] = orders_ ? "distinct orders" : "distinct purchase periods";
+    }
+    writer_->close(
+        {rfm_ ? "rfm" : "lifetimes", units, report_.as_of, "ascending mix64(customer_id)", params.dump()},
+        {"segstream.features", "features", params, {io::fingerprint_input("events", events_)}});
+    output_->commit();
+  }
+
+  const std::filesystem::path events_;
+  const FeatureConfig& config_;
+  const FeatureProgress& progress_;
+  const io::EventFileReader reader_;
+  const std::size_t known_types_;
+  const bool rfm_, orders_;
+  FeatureReport report_;
+  kernels::LifetimesParams params_;
+  std::int64_t t_ref_ = 0;
+  std::array<bool, 256> is_purchase_{};
+  std::uint64_t parts_ = 1;
+  std::optional<io::AtomicOutput> output_;
+  std::optional<io::FeatureFileWriter> writer_;
+  std::vector<io::EventBuffer> storage_ = std::vector<io::EventBuffer>(3, io::EventBuffer(kBlockRows));
+  std::vector<io::EventColumns> ring_;
+  std::vector<Purchase> held_;
+  std::vector<float> rows_;
+  std::vector<std::uint64_t> ids_;
+  std::vector<std::uint64_t> customer_orders_;
+};
+
+}  // namespace
+
 FeatureReport compute_features(const std::filesystem::path& events_path, const std::filesystem::path& out,
                                bool overwrite, const FeatureConfig& config, const FeatureProgress& progress,
                                kernels::Backend& backend) {
@@ -95,168 +315,7 @@ FeatureReport compute_features(const std::filesystem::path& events_path, const s
                     "--state-in and --state-out apply to --mode behavioral only");
   const auto t_begin = std::chrono::steady_clock::now();
   detail::check_common_config(config);
-
-  const io::EventFileReader reader(events_path);
-  const std::string& in = reader.path();
-  const std::size_t known_types = detail::event_type_names(reader).size();
-  FeatureReport report;
-  report.events = reader.rows();
-  report.as_of = detail::resolve_as_of(reader, config);
-  kernels::LifetimesParams params;
-  params.unit_seconds = config.unit_seconds;
-  params.multiplier = config.multiplier;
-  params.observation_end = report.as_of;
-  const bool rfm = config.mode == FeatureMode::kRfm;
-  SEGSTREAM_EXPECTS(!(rfm && config.calibration_end), "--calibration-end applies to --mode lifetimes only");
-  const std::int64_t t_ref = config.t_ref                           ? *config.t_ref
-                             : reader.file().has_attribute("as_of") ? reader.file().int_attribute("as_of")
-                                                                    : report.as_of + 1;
-  const bool orders = rfm && reader.has_order_id();
-  if (config.calibration_end) {
-    SEGSTREAM_EXPECTS(*config.calibration_end < report.as_of,
-                      "--calibration-end {} must come before --as-of {}",
-                      format_iso_time(*config.calibration_end), format_iso_time(report.as_of));
-    params.holdout = true;
-    params.calibration_end = *config.calibration_end;
-  }
-  std::array<bool, 256> is_purchase{};
-  for (std::uint8_t t : config.purchase_types) is_purchase[t] = true;
-
-  // Purchases of all customers would need events × sizeof(Purchase) bytes at most; split the hash space into
-  // as many ranges as the budget requires.
-  const std::uint64_t parts = std::max<std::uint64_t>(
-      1, (reader.rows() * sizeof(Purchase) + config.host_memory - 1) / config.host_memory);
-  report.partitions = parts;
-
-  io::AtomicOutput output(out, overwrite);
-  const std::vector<std::string> names = rfm ? rfm_columns() : lifetimes_columns(params.holdout);
-  io::FeatureFileWriter writer(output.temp_path(), names, 0, output.final_path().string());
-
-  const std::uint64_t block_rows = std::uint64_t{1} << 18;
-  std::vector<io::EventBuffer> storage(3, io::EventBuffer(block_rows));
-  // Only the columns the folds use are read (category, channel and discount are a quarter of the bytes).
-  std::vector<io::EventColumns> ring;
-  for (io::EventBuffer& b : storage) {
-    io::EventColumns v = b.view();
-    v.category = nullptr;
-    v.channel = nullptr;
-    v.discount = nullptr;
-    if (!orders) v.order_id = nullptr;
-    ring.push_back(v);
-  }
-  std::vector<Purchase> held;
-  std::vector<float> rows;
-  std::vector<std::uint64_t> ids;
-
-  for (std::uint64_t part = 0; part < parts; ++part) {
-    log_record(LogLevel::kDebug, fmt::format("features: pass {} of {} over {}", part + 1, parts, in),
-               {{"stage", "features"}, {"pass", part + 1}, {"passes", parts}});
-    held.clear();
-    io::EventBlockStream stream(reader, ring, block_rows);
-    while (auto block = stream.next()) {
-      throw_if_interrupted();
-      const io::EventColumns& c = block->columns;
-      for (std::uint64_t i = 0; i < block->rows; ++i) {
-        const std::uint8_t type = c.event_type[i];
-        if (type >= known_types)
-          throw InputError(fmt::format("{}: row {}: /events/event_type is {}, not a known code (0..{})", in,
-                                       block->start + i, type, known_types - 1));
-        if (c.timestamp[i] > report.as_of) {
-          if (part == 0) ++report.after_as_of;
-          continue;
-        }
-        if (!is_purchase[type]) continue;
-        if (!std::isfinite(c.amount[i])) {
-          if (config.on_bad_row == io::BadRowPolicy::kError)
-            throw InputError(fmt::format("{}: row {}: /events/amount is {}, expected a finite amount", in,
-                                         block->start + i, c.amount[i]));
-          if (part == 0) ++report.skipped_rows;
-          continue;
-        }
-        const std::uint64_t key = mix64(c.customer_id[i]);
-        if (detail::partition_of(key, parts) != part) continue;
-        held.push_back(Purchase{key, c.customer_id[i], c.timestamp[i], static_cast<double>(c.amount[i]),
-                                orders ? c.order_id[i] : 0});
-      }
-      if (progress) progress(part * reader.rows() + block->start + block->rows, parts * reader.rows());
-    }
-    report.purchases += held.size();
-    // Customer by customer in key order (ids break the astronomically rare key tie), purchases in time
-    // order; equal times ordered by amount so the sums are the same whatever the file order.
-    std::sort(held.begin(), held.end(), [](const Purchase& a, const Purchase& b) {
-      if (a.key != b.key) return a.key < b.key;
-      if (a.customer_id != b.customer_id) return a.customer_id < b.customer_id;
-      if (a.timestamp != b.timestamp) return a.timestamp < b.timestamp;
-      if (a.amount != b.amount) return a.amount < b.amount;
-      return a.order_id < b.order_id;
-    });
-    rows.clear();
-    ids.clear();
-    std::vector<std::uint64_t> customer_orders;
-    for (std::size_t i = 0; i < held.size();) {
-      std::size_t j = i;
-      while (j < held.size() && held[j].customer_id == held[i].customer_id && held[j].key == held[i].key) ++j;
-      if (rfm) {
-        kernels::RfmAccumulator acc;
-        customer_orders.clear();
-        for (std::size_t k = i; k < j; ++k) {
-          acc.add(held[k].timestamp, held[k].amount, config.unit_seconds);
-          customer_orders.push_back(held[k].order_id);
-        }
-        double frequency = acc.periods;
-        if (orders) {
-          std::sort(customer_orders.begin(), customer_orders.end());
-          frequency = static_cast<double>(std::unique(customer_orders.begin(), customer_orders.end()) -
-                                          customer_orders.begin());
-        }
-        ids.push_back(held[i].customer_id);
-        rows.insert(rows.end(), {static_cast<float>(acc.recency_days(t_ref)), static_cast<float>(frequency),
-                                 static_cast<float>(acc.monetary)});
-      } else {
-        kernels::LifetimesAccumulator acc;
-        for (std::size_t k = i; k < j; ++k) acc.add(held[k].timestamp, held[k].amount, params);
-        if (!acc.has_summary()) {
-          ++report.holdout_only_customers;
-        } else {
-          ids.push_back(held[i].customer_id);
-          rows.insert(rows.end(),
-                      {static_cast<float>(acc.frequency()), static_cast<float>(acc.recency(params)),
-                       static_cast<float>(acc.age(params)), static_cast<float>(acc.monetary_value())});
-          if (params.holdout)
-            rows.insert(rows.end(),
-                        {static_cast<float>(acc.frequency_holdout()),
-                         static_cast<float>(acc.monetary_value_holdout()),
-                         static_cast<float>(kernels::LifetimesAccumulator::duration_holdout(params))});
-        }
-      }
-      i = j;
-    }
-    writer.append(rows.data(), ids.data(), ids.size());
-    report.customers += ids.size();
-  }
-  SEGSTREAM_CHECK_INPUT(
-      report.customers > 0, "{}: no customer has a purchase at or before {} (purchase types: {})", in,
-      format_iso_time(report.as_of),
-      config.purchase_types.size() == 1 && config.purchase_types[0] == 6 ? "purchase" : "as given");
-
-  const std::string duration_unit = fmt::format("{} s periods / {}", config.unit_seconds, config.multiplier);
-  std::vector<std::string> units =
-      rfm ? std::vector<std::string>{"days", orders ? "orders" : "purchase periods", "currency"}
-          : std::vector<std::string>{"repeat periods", duration_unit, duration_unit, "currency per period"};
-  if (params.holdout) units.insert(units.end(), {"periods", "currency per purchase", duration_unit});
-  nlohmann::json params_json = {{"unit_seconds", config.unit_seconds},
-                                {"multiplier", config.multiplier},
-                                {"purchase_types", config.purchase_types},
-                                {"as_of", format_iso_time(report.as_of)},
-                                {"source", events_path.filename().string()}};
-  if (config.calibration_end) params_json["calibration_end"] = format_iso_time(*config.calibration_end);
-  if (rfm) {
-    params_json["t_ref"] = format_iso_time(t_ref);
-    params_json["frequency"] = orders ? "distinct orders" : "distinct purchase periods";
-  }
-  writer.close({rfm ? "rfm" : "lifetimes", units, report.as_of, "ascending mix64(customer_id)", params_json.dump()},
-               {"segstream.features", "features", params_json, {io::fingerprint_input("events", events_path)}});
-  output.commit();
+  FeatureReport report = PurchaseRun(events_path, out, overwrite, config, progress).run();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_begin).count();
   return report;
 }

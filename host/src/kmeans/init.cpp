@@ -89,7 +89,8 @@ std::vector<float> kmeans_plus_plus(const Data& data, int k, std::uint64_t seed)
 // and ℓ = 2k, drawn by Philox keyed on (round, row); the candidates are weighted by the rows nearest to
 // them and reduced to k centres by the greedy k-means++ above. Two passes per round and one to weigh, each
 // through the backend (a streamed pipeline: the candidates change every round).
-std::vector<float> kmeans_parallel(const RowSource& src, int k, std::uint64_t seed, kernels::Backend& backend) {
+std::vector<float> kmeans_parallel(const RowSource& src, int k, std::uint64_t seed,
+                                   kernels::Backend& backend) {
   constexpr int kRounds = 5;
   const int d = src.d();
   std::vector<float> candidates = sample_rows(src, 1, seed, 3);
@@ -157,7 +158,8 @@ std::vector<float> initial_centres(const RowSource& src, const KMeansConfig& cfg
   const int d = src.d();
   const std::uint64_t default_size =
       std::max<std::uint64_t>(3 * cfg.batch_size, 3 * static_cast<std::uint64_t>(cfg.k));
-  const std::uint64_t size = std::min(rows, cfg.init_size > 0 ? cfg.init_size : (cfg.lloyd ? rows : default_size));
+  const std::uint64_t size =
+      std::min(rows, cfg.init_size > 0 ? cfg.init_size : (cfg.lloyd ? rows : default_size));
   std::vector<float> sw;
   const std::vector<float> sx = sample_rows(src, size, seed, 1, &sw);
   const Data data{sx.data(), size, d, sw.data(), backend.threads()};
@@ -165,11 +167,12 @@ std::vector<float> initial_centres(const RowSource& src, const KMeansConfig& cfg
   // k rows of positive weight, drawn by sorting the sample on random keys.
   std::vector<std::pair<double, std::uint64_t>> keys;
   for (std::uint64_t i = 0; i < size; ++i)
-    if (data.weight(i) > 0) keys.emplace_back(RandomStream(seed, RandomPurpose::kKMeansInit, 2 + i).uniform(), i);
+    if (data.weight(i) > 0)
+      keys.emplace_back(RandomStream(seed, RandomPurpose::kKMeansInit, 2 + i).uniform(), i);
   std::sort(keys.begin(), keys.end());
   SEGSTREAM_CHECK_INPUT(keys.size() >= static_cast<std::size_t>(cfg.k),
-                        "the initialisation sample has {} rows of positive weight, fewer than --k {}", keys.size(),
-                        cfg.k);
+                        "the initialisation sample has {} rows of positive weight, fewer than --k {}",
+                        keys.size(), cfg.k);
   std::vector<float> centres;
   for (int c = 0; c < cfg.k; ++c)
     centres.insert(centres.end(), data.row(keys[static_cast<std::size_t>(c)].second),
@@ -178,4 +181,3 @@ std::vector<float> initial_centres(const RowSource& src, const KMeansConfig& cfg
 }
 
 }  // namespace segstream::host::detail
-

@@ -21,19 +21,21 @@ Pass full_pass(PassRunner& runner, const RowSource& src, const std::vector<float
     return a.distance2 != b.distance2 ? a.distance2 > b.distance2 : a.row < b.row;
   };
   const float* weights = src.weights();
-  p.inertia = runner.run(src, centres.data(), {false, accumulate, false}, &p.sums,
-                         [&](std::uint64_t start, std::uint64_t n, const kernels::BlockPipeline::Slot& slot,
-                             const float*) {
-                           // The block's rows, by label and distance, for the empty clusters to take.
-                           for (std::uint64_t i = 0; i < n && keep_far > 0; ++i) {
-                             Pass::Far f{slot.distance2[i], start + i, slot.labels[i],
-                                         weights != nullptr ? weights[start + i] : 1.0f, {}};
-                             if (p.farthest.size() == keep_far && !before(f, p.farthest.back())) continue;
-                             p.farthest.insert(std::upper_bound(p.farthest.begin(), p.farthest.end(), f, before),
-                                               std::move(f));
-                             if (p.farthest.size() > keep_far) p.farthest.pop_back();
-                           }
-                         });
+  p.inertia = runner.run(
+      src, centres.data(), {false, accumulate, false}, &p.sums,
+      [&](std::uint64_t start, std::uint64_t n, const kernels::BlockPipeline::Slot& slot, const float*) {
+        // The block's rows, by label and distance, for the empty clusters to take.
+        for (std::uint64_t i = 0; i < n && keep_far > 0; ++i) {
+          Pass::Far f{slot.distance2[i],
+                      start + i,
+                      slot.labels[i],
+                      weights != nullptr ? weights[start + i] : 1.0f,
+                      {}};
+          if (p.farthest.size() == keep_far && !before(f, p.farthest.back())) continue;
+          p.farthest.insert(std::upper_bound(p.farthest.begin(), p.farthest.end(), f, before), std::move(f));
+          if (p.farthest.size() > keep_far) p.farthest.pop_back();
+        }
+      });
   for (Pass::Far& f : p.farthest) {
     f.x.resize(static_cast<std::size_t>(d));
     src.read(f.row, 1, f.x.data());

@@ -81,12 +81,14 @@ void validate(const RowSource& src, const KMeansConfig& cfg) {
     SEGSTREAM_EXPECTS(
         cfg.init_centres.size() == static_cast<std::size_t>(cfg.k) * static_cast<std::size_t>(d),
         "the initial centres are {} values, expected k × d = {} × {}", cfg.init_centres.size(), cfg.k, d);
-    SEGSTREAM_EXPECTS(cfg.init_absorbed.empty() || cfg.init_absorbed.size() == static_cast<std::size_t>(cfg.k),
-                      "the initial absorbed weights are {} values, expected k = {}", cfg.init_absorbed.size(),
-                      cfg.k);
+    SEGSTREAM_EXPECTS(
+        cfg.init_absorbed.empty() || cfg.init_absorbed.size() == static_cast<std::size_t>(cfg.k),
+        "the initial absorbed weights are {} values, expected k = {}", cfg.init_absorbed.size(), cfg.k);
     for (double w : cfg.init_absorbed)
-      SEGSTREAM_EXPECTS(std::isfinite(w) && w >= 0, "an initial absorbed weight is {}, expected a finite "
-                                                    "non-negative number", w);
+      SEGSTREAM_EXPECTS(std::isfinite(w) && w >= 0,
+                        "an initial absorbed weight is {}, expected a finite "
+                        "non-negative number",
+                        w);
   } else {
     SEGSTREAM_EXPECTS(cfg.init_absorbed.empty(), "initial absorbed weights need given initial centres{}", "");
   }
@@ -119,8 +121,8 @@ struct KMeansTrainer::Impl {
   // Made on first use and kept for the whole fit, so rows resident on a device stay there between passes.
   std::unique_ptr<kernels::BlockPipeline> pipeline;
   std::unique_ptr<PassRunner> passes;
-  std::unique_ptr<detail::Visit> visit;  // the mini-batch order of the current restart
-  Slot* staged = nullptr;                // the next step's batch, drawn and uploaded ahead
+  std::unique_ptr<detail::Visit> visit;   // the mini-batch order of the current restart
+  Slot* staged = nullptr;                 // the next step's batch, drawn and uploaded ahead
   std::vector<VisitCursor> cursor_after;  // per slot: the cursor after its batch was drawn
   kernels::ClusterSums sums;
 
@@ -221,7 +223,8 @@ struct KMeansTrainer::Impl {
       const double total = st.absorbed[cc] + wsum;
       for (int j = 0; j < d; ++j) {
         float& v = st.centres[cc * static_cast<std::size_t>(d) + static_cast<std::size_t>(j)];
-        const float next = static_cast<float>((static_cast<double>(v) * st.absorbed[cc] + sums.sum(c, j)) / total);
+        const float next =
+            static_cast<float>((static_cast<double>(v) * st.absorbed[cc] + sums.sum(c, j)) / total);
         shift += static_cast<double>(next - v) * static_cast<double>(next - v);
         v = next;
       }
@@ -242,7 +245,8 @@ struct KMeansTrainer::Impl {
       if (step == 1) {
         st.ewa = per_row;
       } else {
-        const double alpha = std::min(1.0, static_cast<double>(batch) * 2.0 / (static_cast<double>(rows) + 1));
+        const double alpha =
+            std::min(1.0, static_cast<double>(batch) * 2.0 / (static_cast<double>(rows) + 1));
         st.ewa = st.ewa * (1 - alpha) + per_row * alpha;
       }
       st.history.push_back(st.ewa);
@@ -400,18 +404,22 @@ KMeansTrainer::KMeansTrainer(const RowSource& rows, const KMeansConfig& config, 
                              TrainerState state)
     : KMeansTrainer(rows, config, backend) {
   const TrainerState& fresh = impl_->st;
-  SEGSTREAM_CHECK_INPUT(state.rows == fresh.rows && state.d == fresh.d && state.k == fresh.k &&
-                            state.config_digest == fresh.config_digest,
-                        "the saved k-means state belongs to another fit ({} rows × {} columns, k = {}; this fit "
-                        "has {} × {}, k = {}, or other options)",
-                        state.rows, state.d, state.k, fresh.rows, fresh.d, fresh.k);
+  SEGSTREAM_CHECK_INPUT(
+      state.rows == fresh.rows && state.d == fresh.d && state.k == fresh.k &&
+          state.config_digest == fresh.config_digest,
+      "the saved k-means state belongs to another fit ({} rows × {} columns, k = {}; this fit "
+      "has {} × {}, k = {}, or other options)",
+      state.rows, state.d, state.k, fresh.rows, fresh.d, fresh.k);
   const auto kd = static_cast<std::size_t>(state.k) * static_cast<std::size_t>(state.d);
-  SEGSTREAM_CHECK_INPUT(state.phase == Phase::kInit || (state.centres.size() == kd &&
-                                                         state.absorbed.size() == static_cast<std::size_t>(state.k)),
-                        "the saved k-means state holds {} centre values and {} weights, expected {} and {}",
-                        state.centres.size(), state.absorbed.size(), kd, state.k);
-  SEGSTREAM_CHECK_INPUT(state.restart >= 0 && state.restart <= config.n_init, "the saved k-means state is at "
-                        "restart {} of {}", state.restart, config.n_init);
+  SEGSTREAM_CHECK_INPUT(
+      state.phase == Phase::kInit ||
+          (state.centres.size() == kd && state.absorbed.size() == static_cast<std::size_t>(state.k)),
+      "the saved k-means state holds {} centre values and {} weights, expected {} and {}",
+      state.centres.size(), state.absorbed.size(), kd, state.k);
+  SEGSTREAM_CHECK_INPUT(state.restart >= 0 && state.restart <= config.n_init,
+                        "the saved k-means state is at "
+                        "restart {} of {}",
+                        state.restart, config.n_init);
   impl_->st = std::move(state);
 }
 
@@ -478,8 +486,8 @@ void MemoryRows::read(std::uint64_t start, std::uint64_t n, float* out) const {
   std::copy_n(x_ + start * d, n * d, out);
 }
 
-std::vector<float> sample_rows(const RowSource& source, std::uint64_t n, std::uint64_t seed, std::uint64_t salt,
-                               std::vector<float>* weights) {
+std::vector<float> sample_rows(const RowSource& source, std::uint64_t n, std::uint64_t seed,
+                               std::uint64_t salt, std::vector<float>* weights) {
   detail::Visit visit(source, seed, salt);
   std::vector<float> x(n * static_cast<std::uint64_t>(source.d())), w(n);
   visit.next(n, x.data(), w.data());
@@ -501,20 +509,22 @@ KMeansModel fit_kmeans(const RowSource& rows, const KMeansConfig& config) {
   return fit_kmeans(rows, config, *backend);
 }
 
-KMeansModel fit_kmeans(const float* x, std::uint64_t rows, int d, const float* weights, const KMeansConfig& cfg) {
+KMeansModel fit_kmeans(const float* x, std::uint64_t rows, int d, const float* weights,
+                       const KMeansConfig& cfg) {
   SEGSTREAM_EXPECTS(d >= 1, "at least one feature column is needed");
   for (std::uint64_t i = 0; i < rows; ++i)
     for (int j = 0; j < d; ++j)
-      SEGSTREAM_CHECK_INPUT(std::isfinite(x[i * static_cast<std::uint64_t>(d) + static_cast<std::uint64_t>(j)]),
-                            "row {} column {}: {} is not a finite value", i, j,
-                            x[i * static_cast<std::uint64_t>(d) + static_cast<std::uint64_t>(j)]);
+      SEGSTREAM_CHECK_INPUT(
+          std::isfinite(x[i * static_cast<std::uint64_t>(d) + static_cast<std::uint64_t>(j)]),
+          "row {} column {}: {} is not a finite value", i, j,
+          x[i * static_cast<std::uint64_t>(d) + static_cast<std::uint64_t>(j)]);
   return fit_kmeans(MemoryRows(x, rows, d, weights), cfg);
 }
 
 double assign_kmeans(const KMeansModel& model, const float* x, std::uint64_t rows, const float* weights,
                      std::int32_t* labels, float* distance2, float* margin, int threads) {
-  return kernels::cpu::assign(x, rows, model.d, model.centres.data(), model.k, weights, labels, distance2, margin,
-                              threads > 0 ? threads : omp_get_max_threads());
+  return kernels::cpu::assign(x, rows, model.d, model.centres.data(), model.k, weights, labels, distance2,
+                              margin, threads > 0 ? threads : omp_get_max_threads());
 }
 
 }  // namespace segstream::host

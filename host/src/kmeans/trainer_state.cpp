@@ -25,6 +25,7 @@ class Writer {
   template <class T>
   void vector(const std::vector<T>& v) {
     value(static_cast<std::uint64_t>(v.size()));
+    if (v.empty()) return;
     const auto* p = reinterpret_cast<const std::uint8_t*>(v.data());
     out_.insert(out_.end(), p, p + v.size() * sizeof(T));
   }
@@ -53,11 +54,12 @@ class Reader {
   template <class T>
   std::vector<T> vector() {
     const auto n = value<std::uint64_t>();
-    SEGSTREAM_CHECK_INPUT(n <= (in_.size() - at_) / sizeof(T),
-                          "a saved k-means state is truncated or corrupt (a list of {} values at byte {} of {})", n,
-                          at_, in_.size());
+    SEGSTREAM_CHECK_INPUT(
+        n <= (in_.size() - at_) / sizeof(T),
+        "a saved k-means state is truncated or corrupt (a list of {} values at byte {} of {})", n, at_,
+        in_.size());
     std::vector<T> v(n);
-    std::memcpy(v.data(), in_.data() + at_, n * sizeof(T));
+    if (n > 0) std::memcpy(v.data(), in_.data() + at_, n * sizeof(T));
     at_ += n * sizeof(T);
     return v;
   }
@@ -72,8 +74,9 @@ class Reader {
 
  private:
   void need(std::uint64_t n, const char* what) const {
-    SEGSTREAM_CHECK_INPUT(n <= in_.size() - at_, "a saved k-means state is truncated or corrupt ({} at byte {} of {})",
-                          what, at_, in_.size());
+    SEGSTREAM_CHECK_INPUT(n <= in_.size() - at_,
+                          "a saved k-means state is truncated or corrupt ({} at byte {} of {})", what, at_,
+                          in_.size());
   }
   std::span<const std::uint8_t> in_;
   std::size_t at_ = 0;
@@ -112,10 +115,10 @@ KMeansModel read_model(Reader& r) {
 }
 
 bool same_model(const KMeansModel& a, const KMeansModel& b) {
-  return a.k == b.k && a.d == b.d && a.centres == b.centres && a.absorbed == b.absorbed && a.counts == b.counts &&
-         a.cluster_weight == b.cluster_weight && a.inertia == b.inertia && a.inertia_history == b.inertia_history &&
-         a.steps == b.steps && a.lloyd_passes == b.lloyd_passes && a.stop_reason == b.stop_reason &&
-         a.restart == b.restart;
+  return a.k == b.k && a.d == b.d && a.centres == b.centres && a.absorbed == b.absorbed &&
+         a.counts == b.counts && a.cluster_weight == b.cluster_weight && a.inertia == b.inertia &&
+         a.inertia_history == b.inertia_history && a.steps == b.steps && a.lloyd_passes == b.lloyd_passes &&
+         a.stop_reason == b.stop_reason && a.restart == b.restart;
 }
 
 }  // namespace
@@ -165,8 +168,8 @@ TrainerState deserialize_trainer_state(std::span<const std::uint8_t> bytes) {
   SEGSTREAM_CHECK_INPUT(bytes.size() >= 8 && r.value<std::uint32_t>() == kMagic,
                         "not a saved k-means state (no SGTS magic word)");
   const auto version = r.value<std::uint32_t>();
-  SEGSTREAM_CHECK_INPUT(version == kVersion, "a saved k-means state of version {} (this segstream reads {})", version,
-                        kVersion);
+  SEGSTREAM_CHECK_INPUT(version == kVersion, "a saved k-means state of version {} (this segstream reads {})",
+                        version, kVersion);
   TrainerState s;
   s.rows = r.value<std::uint64_t>();
   s.d = r.value<int>();

@@ -53,7 +53,8 @@ void Visit::draw_permutation(std::uint64_t epoch) {
   std::iota(permutation_.begin(), permutation_.end(), 0);
   RandomStream rng(seed_, RandomPurpose::kKMeansVisit, epoch << 32);
   for (std::uint64_t t = tiles_; t > 1; --t)
-    std::swap(permutation_[t - 1], permutation_[static_cast<std::uint64_t>(rng.uniform() * static_cast<double>(t))]);
+    std::swap(permutation_[t - 1],
+              permutation_[static_cast<std::uint64_t>(rng.uniform() * static_cast<double>(t))]);
 }
 
 void Visit::load_window(std::uint64_t begin) {
@@ -74,7 +75,8 @@ void Visit::load_window(std::uint64_t begin) {
   std::iota(order_.begin(), order_.end(), 0);
   // One stream per window of the epoch (epoch_ counts the epoch being taken, from 1).
   const std::uint64_t window_index = begin / kWindowTiles;
-  RandomStream rng(seed_, RandomPurpose::kKMeansVisit, (std::uint64_t{1} << 63) | (epoch_ << 32) | window_index);
+  RandomStream rng(seed_, RandomPurpose::kKMeansVisit,
+                   (std::uint64_t{1} << 63) | (epoch_ << 32) | window_index);
   for (std::uint64_t i = order_.size(); i > 1; --i)
     std::swap(order_[i - 1], order_[static_cast<std::uint64_t>(rng.uniform() * static_cast<double>(i))]);
   pos_ = 0;

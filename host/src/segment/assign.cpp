@@ -38,8 +38,8 @@ AssignReport assign_segments(const std::filesystem::path& model_path, const std:
   for (const std::string& name : model.feature_names) {
     const auto& have = r.feature_names();
     const auto it = std::find(have.begin(), have.end(), name);
-    SEGSTREAM_CHECK_INPUT(it != have.end(), "{}: has no column '{}', which the model {} was fitted on", r.path(),
-                          name, model_path.string());
+    SEGSTREAM_CHECK_INPUT(it != have.end(), "{}: has no column '{}', which the model {} was fitted on",
+                          r.path(), name, model_path.string());
     idx.push_back(static_cast<int>(it - have.begin()));
   }
   const std::vector<float> weights = detail::read_weights(r);
@@ -54,19 +54,20 @@ AssignReport assign_segments(const std::filesystem::path& model_path, const std:
   const detail::FileRows rows(r, idx, &t, weights.empty() ? nullptr : weights.data());
   const auto pipeline = backend.make_pipeline(model.d, model.k, kPassRows, 0);
   detail::PassRunner runner(*pipeline);
-  report.inertia = runner.run(rows, model.centroids.data(), {true, kernels::Accumulate::kNone, false}, nullptr,
-                              [&](std::uint64_t start, std::uint64_t n, const kernels::BlockPipeline::Slot& slot,
-                                  const float*) {
-                                for (std::uint64_t i = 0; i < n; ++i)
-                                  ++report.counts[static_cast<std::size_t>(slot.labels[i])];
-                                ids.resize(n);
-                                r.read_ids(start, n, ids.data());
-                                writer.append(n, ids.data(), slot.labels, slot.distance2, slot.margin);
-                              });
+  report.inertia = runner.run(
+      rows, model.centroids.data(), {true, kernels::Accumulate::kNone, false}, nullptr,
+      [&](std::uint64_t start, std::uint64_t n, const kernels::BlockPipeline::Slot& slot, const float*) {
+        for (std::uint64_t i = 0; i < n; ++i) ++report.counts[static_cast<std::size_t>(slot.labels[i])];
+        ids.resize(n);
+        r.read_ids(start, n, ids.data());
+        writer.append(n, ids.data(), slot.labels, slot.distance2, slot.margin);
+      });
   const nlohmann::json config = {{"model", model_path.filename().string()},
                                  {"features", features.filename().string()}};
   writer.close({model_path.filename().string(), features.filename().string(), model.k, report.inertia},
-               {"segstream.segments", "assign", config,
+               {"segstream.segments",
+                "assign",
+                config,
                 {io::fingerprint_input("model", model_path), io::fingerprint_input("features", features)}});
   output.commit();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_begin).count();

@@ -38,7 +38,8 @@ std::vector<float> read_weights(const io::FeatureFileReader& r);
 // A features file's chosen columns as trainer rows, through a transform (none when null), read on demand.
 class FileRows : public RowSource {
  public:
-  FileRows(const io::FeatureFileReader& r, const std::vector<int>& idx, const Transform* t, const float* weights)
+  FileRows(const io::FeatureFileReader& r, const std::vector<int>& idx, const Transform* t,
+           const float* weights)
       : r_(r), idx_(idx), t_(t), w_(weights) {}
   std::uint64_t rows() const override { return r_.rows(); }
   int d() const override { return static_cast<int>(idx_.size()); }

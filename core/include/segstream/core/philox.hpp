@@ -5,7 +5,6 @@
 // numbers a customer or row receives do not depend on threads, chunking, batch sizes or ranks.
 #pragma once
 
-#include <array>
 #include <cmath>
 #include <cstdint>
 
@@ -13,9 +12,23 @@
 
 namespace segstream {
 
+// Words of N 32-bit values; plain arrays with SEGSTREAM_HD access, so the generator compiles for devices too
+// (std::array's operator[] is host-only there).
+template <int N>
+struct Words {
+  std::uint32_t v[N];
+  SEGSTREAM_HD std::uint32_t& operator[](int i) { return v[i]; }
+  SEGSTREAM_HD const std::uint32_t& operator[](int i) const { return v[i]; }
+  friend bool operator==(const Words& a, const Words& b) {
+    for (int i = 0; i < N; ++i)
+      if (a.v[i] != b.v[i]) return false;
+    return true;
+  }
+};
+
 struct Philox4x32 {
-  using Block = std::array<std::uint32_t, 4>;
-  using Key = std::array<std::uint32_t, 2>;
+  using Block = Words<4>;
+  using Key = Words<2>;
 
   static SEGSTREAM_HD Block generate(Block ctr, Key key) {
     for (int round = 0; round < 10; ++round) {

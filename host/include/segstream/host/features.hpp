@@ -42,7 +42,7 @@ struct FeatureConfig {
   // rfm: the reference time of recency_days. Default: the events file's `as_of` (the day after its last
   // event for imported files), else t0 + 1 s.
   std::optional<std::int64_t> t_ref;
-  std::uint64_t host_memory = std::uint64_t{2} << 30;  // bytes for the events held at once
+  std::uint64_t host_memory = std::uint64_t{2} << 30;      // bytes for the events held at once
   io::BadRowPolicy on_bad_row = io::BadRowPolicy::kError;  // NaN or infinite amounts
 
   // behavioral mode
@@ -85,7 +85,8 @@ struct BehaviourColumn {
 // them — the base columns (the usage windows named by `windows`, durations in periods of `unit_seconds`),
 // one category_share per name in `categories`, one channel_share per name in `channels`, then the journey,
 // churn and has_purchase columns.
-std::vector<BehaviourColumn> behaviour_column_registry(const std::array<int, 3>& windows, std::int64_t unit_seconds,
+std::vector<BehaviourColumn> behaviour_column_registry(const std::array<int, 3>& windows,
+                                                       std::int64_t unit_seconds,
                                                        const std::vector<std::string>& categories,
                                                        const std::vector<std::string>& channels);
 

@@ -37,7 +37,7 @@ struct KMeansConfig {
   std::vector<float> init_centres;    // kGiven: k × d, row-major
   std::vector<double> init_absorbed;  // kGiven, optional: the weight each given centre absorbed (a warm
                                       // start); empty starts from 0, as scikit-learn's init= does
-  std::uint64_t init_size = 0;        // rows sampled for the initialisation; 0 = min(rows, max(3·batch, 3·k))
+  std::uint64_t init_size = 0;  // rows sampled for the initialisation; 0 = min(rows, max(3·batch, 3·k))
   double reassignment_ratio = 0.01;
   int max_no_improvement = 10;  // 0 = no early stopping on the inertia
   double tol = 0.0;             // centre-shift tolerance, × the mean feature variance

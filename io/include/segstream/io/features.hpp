@@ -20,11 +20,11 @@ std::uint64_t default_feature_chunk_rows(std::uint64_t columns);
 
 // What a features file says about its columns and rows besides the matrix.
 struct FeatureFileMetadata {
-  std::string mode;                 // behavioral | lifetimes | rfm | synthetic-mixture; empty: none recorded
-  std::vector<std::string> units;   // one per column, or empty
+  std::string mode;                // behavioral | lifetimes | rfm | synthetic-mixture; empty: none recorded
+  std::vector<std::string> units;  // one per column, or empty
   std::optional<std::int64_t> as_of;  // the observation end t0 (Unix s)
-  std::string customer_order;       // e.g. "ascending mix64(customer_id)", or empty
-  std::string parameters;           // JSON of the feature set's parameters, or empty
+  std::string customer_order;         // e.g. "ascending mix64(customer_id)", or empty
+  std::string parameters;             // JSON of the feature set's parameters, or empty
 };
 
 class FeatureFileReader {

@@ -247,7 +247,7 @@ class Dataset : public AttributeHolder {
   void read_rows_raw(std::uint64_t start, std::uint64_t count, ElementType type, void* dst) const;
   void write_rows_raw(std::uint64_t start, std::uint64_t count, ElementType type, const void* src) const;
   Handle handle_;
-  std::shared_ptr<detail::DirectLayout> direct_;  // null: read through HDF5 only
+  std::shared_ptr<detail::DirectLayout> direct_;   // null: read through HDF5 only
   std::shared_ptr<detail::DatasetDigest> digest_;  // a dataset of a file being written: its content digest
 };
 

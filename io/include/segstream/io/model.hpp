@@ -13,19 +13,19 @@
 namespace segstream::io {
 
 struct ModelFile {
-  int k = 0;                                // segments
-  int d = 0;                                // columns
-  std::vector<std::string> feature_names;   // d, the columns in the features file
-  std::vector<float> centroids;             // k × d, model space
-  std::vector<float> centroids_raw;         // k × d, natural units
-  std::vector<std::int32_t> segment_id;     // k
-  std::vector<std::uint64_t> counts;        // k, rows per segment in the final assignment
-  std::vector<double> cluster_weight;       // k, Σ w per segment in the final assignment
-  std::vector<double> absorbed_weight;      // k, the weight each centre absorbed in the mini-batch phase
+  int k = 0;                               // segments
+  int d = 0;                               // columns
+  std::vector<std::string> feature_names;  // d, the columns in the features file
+  std::vector<float> centroids;            // k × d, model space
+  std::vector<float> centroids_raw;        // k × d, natural units
+  std::vector<std::int32_t> segment_id;    // k
+  std::vector<std::uint64_t> counts;       // k, rows per segment in the final assignment
+  std::vector<double> cluster_weight;      // k, Σ w per segment in the final assignment
+  std::vector<double> absorbed_weight;     // k, the weight each centre absorbed in the mini-batch phase
   std::vector<double> inertia_history;
-  std::string transform;                    // auto | zscore | robust | none
-  std::vector<std::uint8_t> log1p;          // d
-  std::vector<double> center, scale;        // d: model space = ((log1p ? log1p(x) : x) − center) / scale
+  std::string transform;              // auto | zscore | robust | none
+  std::vector<std::uint8_t> log1p;    // d
+  std::vector<double> center, scale;  // d: model space = ((log1p ? log1p(x) : x) − center) / scale
   double inertia = 0;
   std::int64_t steps = 0, lloyd_passes = 0;
   std::string stop_reason;

@@ -23,11 +23,11 @@ inline constexpr std::int64_t kFormatVersion = 1;
 
 // An input as a run records it.
 struct InputFingerprint {
-  std::string role;          // what the run used it for: "events", "features", "model", "state", "csv", …
-  std::string file;          // its file name
-  std::uint64_t bytes = 0;   // its size
-  std::string format;        // its segstream format, or empty
-  std::string fingerprint;   // its content fingerprint, or empty when it carries none
+  std::string role;         // what the run used it for: "events", "features", "model", "state", "csv", …
+  std::string file;         // its file name
+  std::uint64_t bytes = 0;  // its size
+  std::string format;       // its segstream format, or empty
+  std::string fingerprint;  // its content fingerprint, or empty when it carries none
   nlohmann::json to_json() const;
 };
 

@@ -12,15 +12,15 @@
 namespace segstream::io {
 
 struct RfmFile {
-  std::vector<std::uint64_t> customer_id;  // n
-  std::vector<std::uint8_t> scores;        // n × 3: R, F, M, each 1..5
-  std::vector<std::uint8_t> segment;       // n, indices into segment_names
-  std::vector<std::string> segment_names;  // s, in the map's order
-  std::vector<std::uint64_t> customers;    // s
+  std::vector<std::uint64_t> customer_id;                      // n
+  std::vector<std::uint8_t> scores;                            // n × 3: R, F, M, each 1..5
+  std::vector<std::uint8_t> segment;                           // n, indices into segment_names
+  std::vector<std::string> segment_names;                      // s, in the map's order
+  std::vector<std::uint64_t> customers;                        // s
   std::vector<double> revenue, customer_share, revenue_share;  // s
-  std::string scoring;  // rank-cut | quintile
-  std::string map;      // rfm11 | rf10 | a CSV's name
-  std::string source;   // the features file's name
+  std::string scoring;                                         // rank-cut | quintile
+  std::string map;                                             // rfm11 | rf10 | a CSV's name
+  std::string source;                                          // the features file's name
 };
 
 void write_rfm(const std::filesystem::path& path, const std::string& display_name, const RfmFile& rfm,

@@ -27,7 +27,8 @@ struct StateMetadata {
 class StateFileWriter {
  public:
   static constexpr std::uint64_t kChunk = 4096;
-  StateFileWriter(const std::filesystem::path& path, const std::string& display_name, std::size_t record_bytes);
+  StateFileWriter(const std::filesystem::path& path, const std::string& display_name,
+                  std::size_t record_bytes);
   // Appends n customers: their ids and n records of record_bytes bytes.
   void append(std::uint64_t n, const std::uint64_t* ids, const void* records);
   void close(const StateMetadata& metadata, const Provenance& provenance);

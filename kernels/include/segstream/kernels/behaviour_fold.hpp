@@ -97,7 +97,7 @@ struct BehaviourFoldOutput {
   std::vector<float> rows;                       // ids.size() × behaviour_columns(params), row-major
   std::vector<std::array<double, 3>> summaries;  // when asked: BG/NBD (x, t_x, T); x = -1 without purchases
   std::vector<BehaviourState> states;            // when asked: each customer's state at t0
-  void clear() {  // keeps the capacity for the next fold
+  void clear() {                                 // keeps the capacity for the next fold
     ids.clear();
     rows.clear();
     summaries.clear();

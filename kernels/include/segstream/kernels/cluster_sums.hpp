@@ -45,7 +45,9 @@ class ClusterSums {
   }
   std::uint64_t count(int c) const { return counts_[static_cast<std::size_t>(c)]; }
 
-  void add(const ClusterSums& other) { add_raw(other.sums_.data(), other.weights_.data(), other.counts_.data()); }
+  void add(const ClusterSums& other) {
+    add_raw(other.sums_.data(), other.weights_.data(), other.counts_.data());
+  }
   // Adds fixed-point partial sums computed elsewhere: k × d sums, k weights, k counts.
   void add_raw(const Wide* sums, const Wide* weights, const std::uint64_t* counts) {
     for (std::size_t i = 0; i < sums_.size(); ++i) sums_[i] += sums[i];
