@@ -146,6 +146,7 @@ std::uint32_t index_of(const std::vector<double>& table, double v) {
 Data index_rows(const std::vector<Row>& rows) {
   Data d;
   std::vector<double> values;
+  values.reserve(rows.size());
   for (const Row& row : rows) values.push_back(row.x);
   d.xs = distinct(std::move(values));
   values = {};

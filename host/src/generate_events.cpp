@@ -54,10 +54,8 @@ Archetype drift_target(Archetype from) {
       return Archetype::kLoyal;
     case Archetype::kAtRisk:
       return Archetype::kLapsed;
-    case Archetype::kLapsed:
-      return Archetype::kLoyal;  // won back
+    case Archetype::kLapsed:  // won back
     case Archetype::kSeasonal:
-      return Archetype::kLoyal;
     case Archetype::kBargainHunter:
       return Archetype::kLoyal;
     case Archetype::kAppHeavy:
@@ -300,8 +298,11 @@ class CustomerSimulator {
   void poisson_process(double lo, double hi, double rate_per_day, double g_max, Intensity g, Emit emit) {
     const double max_rate = rate_per_day * g_max / kDay;
     if (max_rate <= 0 || hi <= lo) return;
-    for (double t = lo + rng_->exponential(max_rate); t < hi; t += rng_->exponential(max_rate))
+    double t = lo + rng_->exponential(max_rate);  // the event times: exponential gaps at the maximum rate
+    while (t < hi) {
       if (rng_->uniform() * g_max < g(t)) emit(t);
+      t += rng_->exponential(max_rate);
+    }
   }
 
   void purchase(const Phase& ph, const ArchetypeProfile& p, double t, std::uint16_t category,

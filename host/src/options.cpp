@@ -26,7 +26,8 @@ std::array<double, kArchetypeCount> parse_mix(const std::string& text) {
     if (!archetype) {
       std::string valid;
       for (const auto& n : archetype_names()) valid += (valid.empty() ? "" : ", ") + n;
-      throw UsageError("--archetypes: unknown archetype '" + name + "' (expected one of: " + valid + ")");
+      throw UsageError(
+          fmt::format("--archetypes: unknown archetype '{}' (expected one of: {})", name, valid));
     }
     double weight = 1.0;
     if (eq != std::string::npos) {
@@ -86,7 +87,7 @@ std::vector<double> parse_number_list(const std::string& option, const std::stri
     double v = 0;
     const auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
     if (item.empty() || ec != std::errc() || ptr != item.data() + item.size() || !std::isfinite(v))
-      throw UsageError(option + ": expected comma-separated numbers, got '" + text + "'");
+      throw UsageError(fmt::format("{}: expected comma-separated numbers, got '{}'", option, text));
     out.push_back(v);
   }
   return out;

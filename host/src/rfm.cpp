@@ -104,7 +104,9 @@ RfmSegmentMap RfmSegmentMap::rfm11() {
                 "Lost"};
   for (int r = 0; r < 5; ++r)
     for (int f = 0; f < 5; ++f)
-      for (int m = 0; m < 5; ++m) map.cells_[static_cast<std::size_t>(r * 25 + f * 5 + m)] = cells[r][f][m];
+      for (int m = 0; m < 5; ++m)
+        map.cells_[static_cast<std::size_t>(r) * 25 + static_cast<std::size_t>(f) * 5 +
+                   static_cast<std::size_t>(m)] = cells[r][f][m];
   return map;
 }
 
@@ -126,7 +128,9 @@ RfmSegmentMap RfmSegmentMap::rf10() {
                 "Can't Lose Them", "Hibernating"};
   for (int r = 0; r < 5; ++r)
     for (int f = 0; f < 5; ++f)
-      for (int m = 0; m < 5; ++m) map.cells_[static_cast<std::size_t>(r * 25 + f * 5 + m)] = grid[r][f];
+      for (int m = 0; m < 5; ++m)
+        map.cells_[static_cast<std::size_t>(r) * 25 + static_cast<std::size_t>(f) * 5 +
+                   static_cast<std::size_t>(m)] = grid[r][f];
   return map;
 }
 

@@ -208,6 +208,7 @@ FitReport fit_model(const std::filesystem::path& features, const std::filesystem
   report.model = train(*rows_source, kc, backend);
 
   std::vector<std::string> names;
+  names.reserve(idx.size());
   for (int j : idx) names.push_back(r.feature_names()[static_cast<std::size_t>(j)]);
   const nlohmann::json cfg =
       config_json(config, kc, transform, names, !weights.empty(), report.model.restart);

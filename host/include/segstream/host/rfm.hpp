@@ -58,7 +58,8 @@ class RfmSegmentMap {
   const std::vector<std::string>& segment_names() const { return names_; }
   // The segment index (into segment_names()) of a cell; scores 1..5.
   std::uint8_t segment(std::uint8_t r, std::uint8_t f, std::uint8_t m) const {
-    return cells_[static_cast<std::size_t>((r - 1) * 25 + (f - 1) * 5 + (m - 1))];
+    return cells_[(static_cast<std::size_t>(r) - 1) * 25 + (static_cast<std::size_t>(f) - 1) * 5 +
+                  (static_cast<std::size_t>(m) - 1)];
   }
 
  private:

@@ -49,6 +49,7 @@ class FeatureBlockStream {
  private:
   static std::vector<Buffer*> pointers(std::vector<Buffer>& ring) {
     std::vector<Buffer*> out;
+    out.reserve(ring.size());
     for (auto& b : ring) out.push_back(&b);
     return out;
   }
@@ -81,6 +82,7 @@ class EventBlockStream {
  private:
   static std::vector<EventColumns*> pointers(std::vector<EventColumns>& ring) {
     std::vector<EventColumns*> out;
+    out.reserve(ring.size());
     for (auto& b : ring) out.push_back(&b);
     return out;
   }
