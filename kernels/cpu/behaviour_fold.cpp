@@ -25,7 +25,9 @@ void fold_buckets(const BehaviourFold& fold, int threads, std::vector<std::vecto
     std::vector<BehaviourRecord>& work = scratch[static_cast<std::size_t>(omp_get_thread_num())];
     work.clear();
     fold.records->gather(fold.first_bucket + b, work);
-    std::sort(work.begin(), work.end(), record_less);
+    // A lambda, not the function itself: std::sort then inlines the comparison.
+    std::sort(work.begin(), work.end(),
+              [](const BehaviourRecord& x, const BehaviourRecord& y) { return record_less(x, y); });
     const BehaviourRecord* first = work.data();
     const BehaviourRecord* last = work.data() + work.size();
     const CarriedState* cs = fold.carried + fold.carried_offsets[b];
