@@ -20,9 +20,27 @@
 #include <vector>
 
 #include "segstream/core/error.hpp"
+#include "segstream/core/philox.hpp"
 #include "segstream/io/events.hpp"
 
 namespace segstream::test {
+
+// k well-separated Gaussian blobs in d dimensions (row i belongs to blob i mod k), and their truth.
+struct Blobs {
+  std::vector<float> x;
+  std::vector<std::int32_t> truth;
+};
+inline Blobs blobs(std::uint64_t rows, int d, int k, std::uint64_t seed) {
+  Blobs b;
+  for (std::uint64_t i = 0; i < rows; ++i) {
+    RandomStream rng(seed, RandomPurpose::kMixtureRow, i);
+    const auto c = static_cast<std::int32_t>(i % static_cast<std::uint64_t>(k));
+    b.truth.push_back(c);
+    for (int j = 0; j < d; ++j)
+      b.x.push_back(static_cast<float>((j == c % d ? 20.0 * (1 + c / d) : 0.0) + rng.normal()));
+  }
+  return b;
+}
 
 // A file of tests/data, the public golden data kept in the repository (tests/data/README.md). A missing file
 // throws, so the test fails instead of skipping.

@@ -100,10 +100,17 @@ kernels::BackendOptions backend_options(const GlobalOptions& g, const std::strin
   return {*kind, g.threads, gpu_memory.empty() ? 0 : parse_bytes("--gpu-memory", gpu_memory)};
 }
 
-EventGeneratorConfig event_generator_config(const GenerateOptions& o, int threads) {
+namespace {
+// The options both kinds of generated file take.
+void check_generate_options(const GenerateOptions& o) {
   SEGSTREAM_EXPECTS(o.customers > 0, "--customers must be at least 1 (got {})", o.customers);
   SEGSTREAM_EXPECTS(o.chunk_rows >= 0, "--chunk-rows must be non-negative (got {})", o.chunk_rows);
   SEGSTREAM_EXPECTS(o.batch > 0, "--batch must be positive (got {})", o.batch);
+}
+}  // namespace
+
+EventGeneratorConfig event_generator_config(const GenerateOptions& o, int threads) {
+  check_generate_options(o);
   SEGSTREAM_EXPECTS(o.days > 0, "--days must be a positive number of days (got {})", o.days);
   SEGSTREAM_EXPECTS(o.shuffle_block > 0, "--shuffle-block must be positive (got {})", o.shuffle_block);
   SEGSTREAM_EXPECTS(o.order == "customer" || o.order == "shuffled",
@@ -126,9 +133,7 @@ EventGeneratorConfig event_generator_config(const GenerateOptions& o, int thread
 }
 
 MixtureGeneratorConfig mixture_generator_config(const GenerateOptions& o, int threads) {
-  SEGSTREAM_EXPECTS(o.customers > 0, "--customers must be at least 1 (got {})", o.customers);
-  SEGSTREAM_EXPECTS(o.chunk_rows >= 0, "--chunk-rows must be non-negative (got {})", o.chunk_rows);
-  SEGSTREAM_EXPECTS(o.batch > 0, "--batch must be positive (got {})", o.batch);
+  check_generate_options(o);
   SEGSTREAM_EXPECTS(o.dims > 0, "--dims must be at least 1 (got {})", o.dims);
   SEGSTREAM_EXPECTS(o.clusters > 0, "--clusters must be at least 1 (got {})", o.clusters);
   MixtureGeneratorConfig c;

@@ -1,32 +1,14 @@
 #include "segstream/io/model.hpp"
 
+#include "small_datasets.hpp"
+
 #include <algorithm>
 #include <cmath>
 
 namespace segstream::io {
-namespace {
-
-void write_matrix(const File& f, const std::string& name, const std::vector<float>& v, hsize_t rows,
-                  hsize_t cols) {
-  const Dataset ds = f.create_dataset<float>(name, DatasetOptions{{rows, cols}, {}, false, 0});
-  if (rows > 0) ds.write_rows(0, rows, v.data());
-}
-
-template <class T>
-void write_vector(const File& f, const std::string& name, const std::vector<T>& v) {
-  const Dataset ds = f.create_dataset<T>(name, DatasetOptions{{v.size()}, {}, false, 0});
-  if (!v.empty()) ds.write_rows(0, v.size(), v.data());
-}
-
-// A 1-D dataset of `n` elements of type T.
-template <class T>
-std::vector<T> read_vector(const File& f, const std::string& name, std::uint64_t n) {
-  const Dataset ds = f.dataset(name, element_type_of<T>(), 1);
-  SEGSTREAM_CHECK_INPUT(ds.rows() == n, "{}: {} has {} values, expected {}", f.path(), name, ds.rows(), n);
-  return ds.read_all<T>();
-}
-
-}  // namespace
+using detail::read_vector;
+using detail::write_matrix;
+using detail::write_vector;
 
 void write_model(const std::filesystem::path& path, const std::string& display_name, const ModelFile& m,
                  const Provenance& provenance) {

@@ -1,31 +1,18 @@
 #include "segstream/io/rfm.hpp"
 
+#include "small_datasets.hpp"
+
 namespace segstream::io {
-namespace {
-
-template <class T>
-Dataset write_vector(const File& f, const std::string& name, const std::vector<T>& v) {
-  Dataset ds = f.create_dataset<T>(name, DatasetOptions{{v.size()}, {}, false, 0});
-  if (!v.empty()) ds.write_rows(0, v.size(), v.data());
-  return ds;
-}
-
-template <class T>
-std::vector<T> read_vector(const File& f, const std::string& name, std::uint64_t n) {
-  const Dataset ds = f.dataset(name, element_type_of<T>(), 1);
-  SEGSTREAM_CHECK_INPUT(ds.rows() == n, "{}: {} has {} values, expected {}", f.path(), name, ds.rows(), n);
-  return ds.read_all<T>();
-}
-
-}  // namespace
+using detail::read_vector;
+using detail::write_matrix;
+using detail::write_vector;
 
 void write_rfm(const std::filesystem::path& path, const std::string& display_name, const RfmFile& r,
                const Provenance& provenance) {
   File file = File::create(path, display_name);
   const hsize_t n = r.customer_id.size();
   write_vector(file, "/customer_id", r.customer_id);
-  const Dataset scores = file.create_dataset<std::uint8_t>("/scores", DatasetOptions{{n, 3}, {}, false, 0});
-  if (n > 0) scores.write_rows(0, n, r.scores.data());
+  const Dataset scores = write_matrix(file, "/scores", r.scores, n, 3);
   scores.set_attribute("columns", std::vector<std::string>{"R", "F", "M"});
   write_vector(file, "/segment", r.segment).set_attribute("segment_names", r.segment_names);
   file.create_group("/summary");

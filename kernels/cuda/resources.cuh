@@ -14,19 +14,36 @@
 
 namespace segstream::kernels::cuda {
 
-// `count` elements of T in device memory (at least one, so the pointer is never null).
-template <class T>
-class DeviceBuffer {
- public:
-  DeviceBuffer() = default;
-  DeviceBuffer(std::size_t count, const char* what) : count_(count) {
+namespace detail {
+
+struct DeviceMemory {
+  static void* allocate(std::size_t bytes, const char* what) {
     void* p = nullptr;
-    check(cudaMalloc(&p, std::max<std::size_t>(count, 1) * sizeof(T)), what);
-    p_ = static_cast<T*>(p);
+    check(cudaMalloc(&p, bytes), what);
+    return p;
   }
-  DeviceBuffer(DeviceBuffer&& o) noexcept
-      : p_(std::exchange(o.p_, nullptr)), count_(std::exchange(o.count_, 0)) {}
-  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
+  static void release(void* p) noexcept { (void)cudaFree(p); }
+};
+
+struct PinnedMemory {
+  static void* allocate(std::size_t bytes, const char* what) {
+    void* p = nullptr;
+    check(cudaHostAlloc(&p, bytes, cudaHostAllocDefault), what);
+    return p;
+  }
+  static void release(void* p) noexcept { (void)cudaFreeHost(p); }
+};
+
+// `count` elements of T from Memory (at least one, so the pointer is never null).
+template <class T, class Memory>
+class Buffer {
+ public:
+  Buffer() = default;
+  Buffer(std::size_t count, const char* what)
+      : p_(static_cast<T*>(Memory::allocate(std::max<std::size_t>(count, 1) * sizeof(T), what))),
+        count_(count) {}
+  Buffer(Buffer&& o) noexcept : p_(std::exchange(o.p_, nullptr)), count_(std::exchange(o.count_, 0)) {}
+  Buffer& operator=(Buffer&& o) noexcept {
     if (this != &o) {
       reset();
       p_ = std::exchange(o.p_, nullptr);
@@ -34,57 +51,31 @@ class DeviceBuffer {
     }
     return *this;
   }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  ~DeviceBuffer() { reset(); }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  ~Buffer() { reset(); }
 
   T* get() const { return p_; }
   std::size_t size() const { return count_; }
 
  private:
   void reset() noexcept {
-    if (p_ != nullptr) (void)cudaFree(p_);
+    if (p_ != nullptr) Memory::release(p_);
     p_ = nullptr;
   }
   T* p_ = nullptr;
   std::size_t count_ = 0;
 };
+
+}  // namespace detail
+
+// `count` elements of T in device memory.
+template <class T>
+using DeviceBuffer = detail::Buffer<T, detail::DeviceMemory>;
 
 // `count` elements of T in page-locked host memory, which the copy engines read and write directly.
 template <class T>
-class PinnedBuffer {
- public:
-  PinnedBuffer() = default;
-  PinnedBuffer(std::size_t count, const char* what) : count_(count) {
-    void* p = nullptr;
-    check(cudaHostAlloc(&p, std::max<std::size_t>(count, 1) * sizeof(T), cudaHostAllocDefault), what);
-    p_ = static_cast<T*>(p);
-  }
-  PinnedBuffer(PinnedBuffer&& o) noexcept
-      : p_(std::exchange(o.p_, nullptr)), count_(std::exchange(o.count_, 0)) {}
-  PinnedBuffer& operator=(PinnedBuffer&& o) noexcept {
-    if (this != &o) {
-      reset();
-      p_ = std::exchange(o.p_, nullptr);
-      count_ = std::exchange(o.count_, 0);
-    }
-    return *this;
-  }
-  PinnedBuffer(const PinnedBuffer&) = delete;
-  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
-  ~PinnedBuffer() { reset(); }
-
-  T* get() const { return p_; }
-  std::size_t size() const { return count_; }
-
- private:
-  void reset() noexcept {
-    if (p_ != nullptr) (void)cudaFreeHost(p_);
-    p_ = nullptr;
-  }
-  T* p_ = nullptr;
-  std::size_t count_ = 0;
-};
+using PinnedBuffer = detail::Buffer<T, detail::PinnedMemory>;
 
 // A non-blocking stream: it does not wait for the legacy default stream.
 class Stream {

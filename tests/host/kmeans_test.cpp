@@ -38,22 +38,8 @@ KMeansConfig given(int k, std::vector<float> centres, bool lloyd = true) {
   return c;
 }
 
-// k well separated Gaussian blobs in d dimensions, and their truth.
-struct Blobs {
-  std::vector<float> x;
-  std::vector<std::int32_t> truth;
-};
-Blobs blobs(std::uint64_t rows, int d, int k, std::uint64_t seed) {
-  Blobs b;
-  for (std::uint64_t i = 0; i < rows; ++i) {
-    RandomStream rng(seed, RandomPurpose::kMixtureRow, i);
-    const auto c = static_cast<std::int32_t>(i % static_cast<std::uint64_t>(k));
-    b.truth.push_back(c);
-    for (int j = 0; j < d; ++j)
-      b.x.push_back(static_cast<float>((j == c % d ? 20.0 * (1 + c / d) : 0.0) + rng.normal()));
-  }
-  return b;
-}
+using test::Blobs;
+using test::blobs;
 
 TEST(KMeansSklearn, WeightedToyExample) {
   const KMeansModel m = fit_kmeans(kToy.data(), 4, 2, kToyWeights.data(), given(2, {0, 0, 1, 1}));

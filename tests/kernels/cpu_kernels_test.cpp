@@ -11,30 +11,14 @@
 #include "segstream/kernels/cluster_sums.hpp"
 #include "segstream/kernels/cpu.hpp"
 #include "segstream/kernels/kmeans.hpp"
+#include "test_util.hpp"
 
 namespace segstream::kernels {
 namespace {
 
-// Rows of d columns around k centres, labelled by their centre.
-struct Rows {
-  std::vector<float> x;
-  std::vector<std::int32_t> labels;
-};
-Rows random_rows(std::uint64_t rows, int d, int k, std::uint64_t seed) {
-  Rows b;
-  for (std::uint64_t i = 0; i < rows; ++i) {
-    RandomStream rng(seed, RandomPurpose::kMixtureRow, i);
-    const auto c = static_cast<std::int32_t>(i % static_cast<std::uint64_t>(k));
-    b.labels.push_back(c);
-    for (int j = 0; j < d; ++j)
-      b.x.push_back(static_cast<float>((j == c % d ? 20.0 * (1 + c / d) : 0.0) + rng.normal()));
-  }
-  return b;
-}
-
 TEST(KMeansSums, ExactWhateverTheOrder) {
-  const Rows b = random_rows(10000, 3, 4, 16);
-  std::vector<std::int32_t> labels(b.labels);
+  const test::Blobs b = test::blobs(10000, 3, 4, 16);
+  std::vector<std::int32_t> labels(b.truth);
   ClusterSums all(4, 3);
   cpu::accumulate(all, b.x.data(), 10000, labels.data(), nullptr, 2);
   ClusterSums halves(4, 3), second(4, 3);

@@ -47,7 +47,6 @@ constexpr std::int64_t kTimeBias = kernels::kRecordTimeBias;
 constexpr std::uint64_t kBucketsPerPartition = kernels::kBucketsPerPartition;
 constexpr double kSampleEvents = 1 << 20;  // the BG/NBD sample: customers in the lowest 2^20 / events of keys
 constexpr double kCents = 100.0;           // category totals for the top-category choice, in integer cents
-constexpr std::uint64_t kBlockRows = std::uint64_t{1} << 18;  // events per read block
 
 void validate(const FeatureConfig& config) {
   detail::check_common_config(config);
@@ -285,18 +284,11 @@ class BehaviourRun {
         category_cents_[k] = cents[k];
     }
     output_.emplace(out, overwrite);
-    for (io::EventBuffer& b : storage_) {
-      io::EventColumns v = b.view();
-      v.order_id = nullptr;
-      ring_.push_back(v);
-    }
   }
 
   FeatureReport run() {
     for (std::uint64_t part = 0; part < parts_; ++part) {
-      log_record(LogLevel::kDebug,
-                 fmt::format("features: pass {} of {} over {}", part + 1, parts_, reader_.path()),
-                 {{"stage", "features"}, {"pass", part + 1}, {"passes", parts_}});
+      detail::log_pass(part, parts_, reader_.path());
       scan(part);
       if (part == 0) first_pass_done();
       fold(part);
@@ -336,7 +328,7 @@ class BehaviourRun {
     const std::int64_t state_t0 =
         state_in_ ? state_in_->metadata().as_of : std::numeric_limits<std::int64_t>::min();
     for (Scan& sc : scans_) sc = Scan{};
-    io::EventBlockStream stream(reader_, ring_, kBlockRows);
+    io::EventBlockStream stream(reader_, ring_.views, detail::kEventBlockRows);
     while (auto block = stream.next()) {
       throw_if_interrupted();
       const io::EventColumns& c = block->columns;
@@ -572,8 +564,7 @@ class BehaviourRun {
   int channel_slots_ = 0;
   std::vector<std::string> names_, units_;
   int columns_ = 0, p_alive_column_ = 0;
-  std::vector<io::EventBuffer> storage_ = std::vector<io::EventBuffer>(3, io::EventBuffer(kBlockRows));
-  std::vector<io::EventColumns> ring_;
+  detail::EventRing ring_{true, false};  // every column but the order ids
   kernels::BehaviourRecordStore store_;
   std::vector<Scan> scans_;
   std::vector<CarriedState> carried_;

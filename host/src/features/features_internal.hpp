@@ -7,6 +7,7 @@
 
 #include "segstream/host/features.hpp"
 #include "segstream/io/events.hpp"
+#include "segstream/io/streams.hpp"
 
 namespace segstream::host::detail {
 
@@ -25,5 +26,20 @@ std::vector<std::string> event_type_names(const io::EventFileReader& reader);
 
 // t0: --as-of, else the last second before the file's as_of attribute (InputError when it has none).
 std::int64_t resolve_as_of(const io::EventFileReader& reader, const FeatureConfig& config);
+
+// Events per read block of a pass.
+inline constexpr std::uint64_t kEventBlockRows = std::uint64_t{1} << 18;
+
+// The read ring of a pass over events: three buffers of kEventBlockRows events, viewed with only the columns
+// a mode uses (a column left null is not read: lifetimes and rfm skip category, channel and discount, a
+// quarter of the bytes).
+struct EventRing {
+  EventRing(bool details, bool order_id);
+  std::vector<io::EventBuffer> storage;
+  std::vector<io::EventColumns> views;
+};
+
+// Logs (at debug level) that pass `part` of `parts` over `path` begins.
+void log_pass(std::uint64_t part, std::uint64_t parts, const std::string& path);
 
 }  // namespace segstream::host::detail

@@ -66,6 +66,24 @@ std::vector<std::string> event_type_names(const io::EventFileReader& reader) {
                                                   : io::standard_event_type_names();
 }
 
+EventRing::EventRing(bool details, bool order_id) : storage(3, io::EventBuffer(kEventBlockRows)) {
+  for (io::EventBuffer& b : storage) {
+    io::EventColumns v = b.view();
+    if (!details) {
+      v.category = nullptr;
+      v.channel = nullptr;
+      v.discount = nullptr;
+    }
+    if (!order_id) v.order_id = nullptr;
+    views.push_back(v);
+  }
+}
+
+void log_pass(std::uint64_t part, std::uint64_t parts, const std::string& path) {
+  log_record(LogLevel::kDebug, fmt::format("features: pass {} of {} over {}", part + 1, parts, path),
+             {{"stage", "features"}, {"pass", part + 1}, {"passes", parts}});
+}
+
 std::int64_t resolve_as_of(const io::EventFileReader& reader, const FeatureConfig& config) {
   if (config.as_of) return *config.as_of;
   SEGSTREAM_CHECK_INPUT(reader.file().has_attribute("as_of"),
@@ -89,8 +107,6 @@ FeatureReport compute_features(const std::filesystem::path& events_path, const s
 }
 
 namespace {
-
-constexpr std::uint64_t kBlockRows = std::uint64_t{1} << 18;  // events per read block
 
 // One run of the lifetimes or rfm mode: the purchases of one hash range of customers at a time are held,
 // sorted by customer and time, and folded customer by customer.
@@ -131,22 +147,11 @@ class PurchaseRun {
     output_.emplace(out, overwrite);
     writer_.emplace(output_->temp_path(), rfm_ ? rfm_columns() : lifetimes_columns(params_.holdout), 0,
                     output_->final_path().string());
-    // Only the columns the folds use are read (category, channel and discount are a quarter of the bytes).
-    for (io::EventBuffer& b : storage_) {
-      io::EventColumns v = b.view();
-      v.category = nullptr;
-      v.channel = nullptr;
-      v.discount = nullptr;
-      if (!orders_) v.order_id = nullptr;
-      ring_.push_back(v);
-    }
   }
 
   FeatureReport run() {
     for (std::uint64_t part = 0; part < parts_; ++part) {
-      log_record(LogLevel::kDebug,
-                 fmt::format("features: pass {} of {} over {}", part + 1, parts_, reader_.path()),
-                 {{"stage", "features"}, {"pass", part + 1}, {"passes", parts_}});
+      detail::log_pass(part, parts_, reader_.path());
       hold(part);
       fold();
       writer_->append(rows_.data(), ids_.data(), ids_.size());
@@ -165,7 +170,7 @@ class PurchaseRun {
   void hold(std::uint64_t part) {
     const std::string& in = reader_.path();
     held_.clear();
-    io::EventBlockStream stream(reader_, ring_, kBlockRows);
+    io::EventBlockStream stream(reader_, ring_.views, detail::kEventBlockRows);
     while (auto block = stream.next()) {
       throw_if_interrupted();
       const io::EventColumns& c = block->columns;
@@ -296,8 +301,7 @@ class PurchaseRun {
   std::uint64_t parts_ = 1;
   std::optional<io::AtomicOutput> output_;
   std::optional<io::FeatureFileWriter> writer_;
-  std::vector<io::EventBuffer> storage_ = std::vector<io::EventBuffer>(3, io::EventBuffer(kBlockRows));
-  std::vector<io::EventColumns> ring_;
+  detail::EventRing ring_{false, orders_};  // the columns the folds use
   std::vector<Purchase> held_;
   std::vector<float> rows_;
   std::vector<std::uint64_t> ids_;
