@@ -19,7 +19,8 @@ Dataset write_vector(const File& f, const std::string& name, const std::vector<T
 
 // rows × cols, row-major.
 template <class T>
-Dataset write_matrix(const File& f, const std::string& name, const std::vector<T>& v, hsize_t rows, hsize_t cols) {
+Dataset write_matrix(const File& f, const std::string& name, const std::vector<T>& v, hsize_t rows,
+                     hsize_t cols) {
   Dataset ds = f.create_dataset<T>(name, DatasetOptions{{rows, cols}, {}, false, 0});
   if (rows > 0) ds.write_rows(0, rows, v.data());
   return ds;

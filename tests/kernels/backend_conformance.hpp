@@ -6,7 +6,8 @@
 // the term-by-term 128-bit sum. The behavioural fold must give the reference fold's ids, summaries and
 // states exactly, and its feature rows within a relative 1e-6 (with an absolute floor of 1e-12), since a
 // device's log2, sqrt and pow may differ from the host's in the last place. Shapes sweep awkward sizes:
-// d ∈ {1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64}, row counts that are not a multiple of the block.
+// d ∈ {1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64} and the register-row kernels' 4, 12, 24, 48, row counts
+// that are not a multiple of the block.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -170,12 +171,14 @@ inline void check_shape(Backend& backend, const Shape& s, std::uint64_t block, b
 }
 
 TYPED_TEST_P(BackendConformance, PipelineAssignAndSumsEqualTheScalarFormulas) {
-  for (const int d : {1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64})
+  // The awkward sizes, and every dimension a device has a register-row kernel for (4, 8, 12, …, 64).
+  for (const int d : {1, 3, 4, 7, 8, 9, 12, 15, 16, 17, 24, 31, 32, 33, 48, 64})
     for (const int k : {1, 3, 8, 67})
       check_shape(this->backend(), Shape{2357, d, k}, 1000, (d + k) % 2 == 0, k % 2 == 0);
   // One row; centres too large for a device's shared memory (k·d·4 > 48 KiB); a block of one row.
   check_shape(this->backend(), Shape{1, 3, 1}, 1000, true, false);
   check_shape(this->backend(), Shape{20000, 16, 800}, 8192, true, true);
+  check_shape(this->backend(), Shape{4097, 32, 256}, 4096, true, false);  // a block and one row, many centres
   check_shape(this->backend(), Shape{5, 64, 2}, 1, false, false);
 }
 
