@@ -49,7 +49,18 @@ Action add_fit(CLI::App& sub) {
       ->capture_default_str();
   sub.add_option("--refine", o->kmeans.refine, "Full Lloyd passes after the mini-batch phase")
       ->capture_default_str();
-  sub.add_option("--n-init", o->kmeans.n_init, "Restarts; the lowest inertia wins")->capture_default_str();
+  sub.add_option("--n-init", o->n_init,
+                 "Restarts, the lowest inertia wins; auto = 1, or 3 on small data (rows x columns x k up to "
+                 "2^22) or without the non-local phase")
+      ->capture_default_str();
+  sub.add_option("--breathe", o->kmeans.breathe,
+                 "Depth of the non-local phase after the local ones (breathing k-means: centres added "
+                 "where the error is largest and removed where they are least useful; 0 = none)")
+      ->capture_default_str();
+  sub.add_option("--breathe-rows", o->kmeans.breathe_rows,
+                 "Rows the non-local phase works on: all rows up to this many, else a sample (0 = 1024 x k, "
+                 "at least 32768, at most 262144)")
+      ->capture_default_str();
   sub.add_option("--host-memory", o->host_memory, "Memory for the rows held, e.g. 8G")->capture_default_str();
   sub.add_option("--gpu-memory", o->gpu_memory,
                  "With --device cuda: device memory for the pipeline, and for every row when it fits, e.g. "
@@ -80,6 +91,9 @@ Action add_fit(CLI::App& sub) {
                       {"init_seconds", r.model.seconds.init},
                       {"mini_batch_seconds", r.model.seconds.mini_batch},
                       {"lloyd_seconds", r.model.seconds.lloyd},
+                      {"breathe_seconds", r.model.seconds.breathe},
+                      {"breathe_rounds", r.model.breathing.rounds},
+                      {"breathe_kept", r.model.breathing.kept},
                       {"final_pass_seconds", r.model.seconds.final_pass}});
     std::printf(
         "wrote %s: %d segments of %s rows x %d columns in %.1f s (%llu mini-batch steps, %d Lloyd "
@@ -87,6 +101,13 @@ Action add_fit(CLI::App& sub) {
         o->out.c_str(), r.model.k, with_commas(r.rows).c_str(), r.d, r.seconds,
         static_cast<unsigned long long>(r.model.steps), r.model.lloyd_passes, r.model.stop_reason.c_str(),
         r.model.inertia);
+    const host::KMeansModel::Breathing& b = r.model.breathing;
+    if (b.depth > 0)
+      std::printf(
+          "  non-local phase: %d of %d rounds kept, inertia on its %s%s rows %.6g -> %.6g (%d Lloyd "
+          "passes)%s\n",
+          b.kept, b.rounds, b.sampled ? "sample of " : "", with_commas(b.rows).c_str(), b.before, b.after,
+          b.passes, b.reverted ? "; not better over all rows, so not used" : "");
     for (int s = 0; s < r.model.k; ++s)
       std::printf("  segment %3d  %12s rows  %5.1f%%\n", s,
                   with_commas(r.model.counts[static_cast<std::size_t>(s)]).c_str(),

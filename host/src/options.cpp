@@ -223,6 +223,21 @@ FitConfig fit_config(const FitOptions& o, int threads) {
   else
     c.init_model = o.init;
   c.keep_absorbed = o.keep_absorbed;
+  if (o.n_init == "auto") {
+    c.kmeans.n_init = 0;
+  } else {
+    std::size_t used = 0;
+    int n = 0;
+    try {
+      n = std::stoi(o.n_init, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != o.n_init.size() || n < 1)
+      throw UsageError(
+          fmt::format("--n-init takes auto or a whole number of at least 1, not '{}'", o.n_init));
+    c.kmeans.n_init = n;
+  }
   return c;
 }
 

@@ -35,6 +35,7 @@ void write_model(const std::filesystem::path& path, const std::string& display_n
   f.set_attribute("stop_reason", m.stop_reason);
   f.set_attribute("config", m.config);
   f.set_attribute("source", m.source);
+  if (!m.breathing.empty()) f.set_attribute("breathing", m.breathing);
   f.close();
 }
 
@@ -92,6 +93,7 @@ ModelFile read_model(const std::filesystem::path& path) {
   m.stop_reason = f.string_attribute("stop_reason");
   m.config = f.string_attribute("config");
   m.source = f.string_attribute("source");
+  if (f.has_attribute("breathing")) m.breathing = f.string_attribute("breathing");
   return m;
 }
 

@@ -153,7 +153,7 @@ std::vector<float> initial_centres(const RowSource& src, const KMeansConfig& cfg
                                    kernels::Backend& backend) {
   if (cfg.init == KMeansInit::kGiven) return cfg.init_centres;
   if (cfg.init == KMeansInit::kKMeansParallel) return kmeans_parallel(src, cfg.k, seed, backend);
-  // The initialisation sample: the first init_size rows of the visiting order (all rows for Lloyd).
+  // The initialisation sample: init_size rows drawn uniformly (all rows for Lloyd).
   const std::uint64_t rows = src.rows();
   const int d = src.d();
   const std::uint64_t default_size =
@@ -161,7 +161,7 @@ std::vector<float> initial_centres(const RowSource& src, const KMeansConfig& cfg
   const std::uint64_t size =
       std::min(rows, cfg.init_size > 0 ? cfg.init_size : (cfg.lloyd ? rows : default_size));
   std::vector<float> sw;
-  const std::vector<float> sx = sample_rows(src, size, seed, 1, &sw);
+  const std::vector<float> sx = uniform_sample(src, size, seed, 1, &sw);
   const Data data{sx.data(), size, d, sw.data(), backend.threads()};
   if (cfg.init == KMeansInit::kKMeansPlusPlus) return kmeans_plus_plus(data, cfg.k, seed);
   // k rows of positive weight, drawn by sorting the sample on random keys.

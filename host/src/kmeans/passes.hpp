@@ -94,10 +94,18 @@ struct Pass {
     std::vector<float> x;  // filled at the end of the pass
   };
   std::vector<Far> farthest;
+  // With per_cluster: each cluster's error Σ w·d² and utility Σ w·margin (what its rows would lose if the
+  // centre were removed), summed in row order.
+  std::vector<double> error, utility;
 };
 
 Pass full_pass(PassRunner& runner, const RowSource& src, const std::vector<float>& centres, int k,
-               std::size_t keep_far, kernels::Accumulate accumulate);
+               std::size_t keep_far, kernels::Accumulate accumulate, bool per_cluster = false);
+
+// Lloyd's update from a pass with exact sums and the k farthest rows: every centre to its cluster's mean;
+// empty clusters take the rows farthest from their centres, which leave their old clusters (scikit-learn's
+// _relocate_empty_clusters); a centre with no weight and no row left to take stays.
+std::vector<float> lloyd_centres(const Pass& p, const std::vector<float>& centres, int k, int d);
 
 // Weighted mean of the per-column variances (scikit-learn's _tolerance scale), one pass over the rows.
 double mean_variance(const RowSource& src);

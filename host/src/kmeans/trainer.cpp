@@ -1,8 +1,8 @@
 // The k-means trainer: a state machine over TrainerState, written once against the compute contract.
 //
-//   kInit ──► kMiniBatch (one step per step()) ──► kLloyd (one pass per step(), --refine) ──► kFinal ──┐
-//     ▲          (--lloyd: kInit ──► kLloyd)                                                           │
-//     └────────────────────────────── the next restart (--n-init) ◄───────────────────────────────────┘
+//   kInit ──► kMiniBatch (one step per step()) ──► kLloyd (one pass per step(), --refine)
+//     ▲          (--lloyd: kInit ──► kLloyd)         ──► kBreathe (one pass per step()) ──► kFinal ──┐
+//     └────────────────────────────── the next restart (--n-init) ◄─────────────────────────────────┘
 //
 // Between two steps the state says everything: a trainer built from it continues the same fit. On a
 // backend whose pipeline is deeper than one block, the next mini-batch is drawn and copied while the
@@ -15,7 +15,10 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <numeric>
+#include <unordered_set>
 
+#include "breathe.hpp"
 #include "init.hpp"
 #include "passes.hpp"
 #include "segstream/core/error.hpp"
@@ -58,6 +61,8 @@ std::uint64_t config_digest(const KMeansConfig& c, std::uint64_t rows, int d) {
   value(c.refine);
   value(c.lloyd);
   value(c.n_init);
+  value(c.breathe);
+  value(c.breathe_rows);
   add(c.init_centres.data(), c.init_centres.size() * sizeof(float));
   add(c.init_absorbed.data(), c.init_absorbed.size() * sizeof(double));
   return h;
@@ -72,7 +77,8 @@ void validate(const RowSource& src, const KMeansConfig& cfg) {
                     cfg.k, rows);
   SEGSTREAM_EXPECTS(cfg.batch_size >= 1, "--batch-size must be at least 1");
   SEGSTREAM_EXPECTS(cfg.max_epochs >= 1, "--max-epochs must be at least 1");
-  SEGSTREAM_EXPECTS(cfg.n_init >= 1, "--n-init must be at least 1");
+  SEGSTREAM_EXPECTS(cfg.n_init >= 0, "--n-init must be auto or at least 1");
+  SEGSTREAM_EXPECTS(cfg.breathe >= 0, "--breathe must not be negative");
   SEGSTREAM_EXPECTS(cfg.refine >= 0, "--refine must not be negative");
   SEGSTREAM_EXPECTS(cfg.reassignment_ratio >= 0 && std::isfinite(cfg.reassignment_ratio),
                     "--reassignment-ratio must be a non-negative number");
@@ -118,6 +124,7 @@ struct KMeansTrainer::Impl {
   TrainerState st;
   std::uint64_t batch;      // rows per mini-batch step
   std::uint64_t max_steps;  // mini-batch steps at most
+  int n_restarts;
   // Made on first use and kept for the whole fit, so rows resident on a device stay there between passes.
   std::unique_ptr<kernels::BlockPipeline> pipeline;
   std::unique_ptr<PassRunner> passes;
@@ -125,13 +132,15 @@ struct KMeansTrainer::Impl {
   Slot* staged = nullptr;                 // the next step's batch, drawn and uploaded ahead
   std::vector<VisitCursor> cursor_after;  // per slot: the cursor after its batch was drawn
   kernels::ClusterSums sums;
+  std::unique_ptr<detail::Breather> breather;  // the non-local phase of the current restart
 
   Impl(const RowSource& s, const KMeansConfig& c, kernels::Backend& b)
       : src(s),
         cfg(c),
         backend(b),
         batch(std::min<std::uint64_t>(c.batch_size, s.rows())),
-        max_steps(std::max<std::uint64_t>(1, static_cast<std::uint64_t>(c.max_epochs) * s.rows() / batch)) {}
+        max_steps(std::max<std::uint64_t>(1, static_cast<std::uint64_t>(c.max_epochs) * s.rows() / batch)),
+        n_restarts(restarts(c, s.rows(), s.d())) {}
 
   kernels::BlockPipeline& pipe() {
     if (!pipeline) {
@@ -154,6 +163,8 @@ struct KMeansTrainer::Impl {
         return mini_batch_step();
       case Phase::kLloyd:
         return lloyd_pass();
+      case Phase::kBreathe:
+        return breathe_step();
       case Phase::kFinal:
         return final_pass();
       case Phase::kDone:
@@ -166,6 +177,8 @@ struct KMeansTrainer::Impl {
     st.history.clear();
     st.steps = 0;
     st.passes = 0;
+    st.breath = TrainerState::Breath{};
+    breather.reset();
     const auto k = static_cast<std::size_t>(cfg.k);
     if (cfg.lloyd) {
       st.absorbed.assign(k, 0.0);
@@ -268,7 +281,10 @@ struct KMeansTrainer::Impl {
     }
     if (stopped || st.steps == max_steps) {
       staged = nullptr;  // a batch drawn ahead is not used
-      st.phase = cfg.refine > 0 ? Phase::kLloyd : Phase::kFinal;
+      if (cfg.refine > 0)
+        st.phase = Phase::kLloyd;
+      else
+        local_phases_done();
     }
   }
 
@@ -319,37 +335,7 @@ struct KMeansTrainer::Impl {
     const detail::Pass p = detail::full_pass(*passes, src, st.centres, k, static_cast<std::size_t>(k),
                                              kernels::Accumulate::kSums);
     st.history.push_back(p.inertia);
-    std::vector<double> sum(st.centres.size()), weight(static_cast<std::size_t>(k));
-    std::vector<int> empty;
-    for (int c = 0; c < k; ++c) {
-      weight[static_cast<std::size_t>(c)] = p.sums.weight(c);
-      if (weight[static_cast<std::size_t>(c)] <= 0) empty.push_back(c);
-      for (int j = 0; j < d; ++j)
-        sum[static_cast<std::size_t>(c) * static_cast<std::size_t>(d) + static_cast<std::size_t>(j)] =
-            p.sums.sum(c, j);
-    }
-    // Empty clusters take the rows farthest from their centres, and those rows leave their old clusters
-    // (scikit-learn's _relocate_empty_clusters).
-    for (std::size_t e = 0; e < empty.size() && e < p.farthest.size(); ++e) {
-      const detail::Pass::Far& f = p.farthest[e];
-      const auto old = static_cast<std::size_t>(f.label);
-      const auto to = static_cast<std::size_t>(empty[e]);
-      for (int j = 0; j < d; ++j) {
-        const auto jj = static_cast<std::size_t>(j);
-        sum[old * static_cast<std::size_t>(d) + jj] -= static_cast<double>(f.weight) * f.x[jj];
-        sum[to * static_cast<std::size_t>(d) + jj] = static_cast<double>(f.weight) * f.x[jj];
-      }
-      weight[old] -= f.weight;
-      weight[to] = f.weight;
-    }
-    std::vector<float> next(st.centres.size());
-    for (int c = 0; c < k; ++c) {
-      const auto cc = static_cast<std::size_t>(c);
-      for (int j = 0; j < d; ++j) {
-        const std::size_t at = cc * static_cast<std::size_t>(d) + static_cast<std::size_t>(j);
-        next[at] = weight[cc] > 0 ? static_cast<float>(sum[at] / weight[cc]) : st.centres[at];
-      }
-    }
+    std::vector<float> next = detail::lloyd_centres(p, st.centres, k, d);
     ++st.passes;
     const bool same = next == st.centres;
     st.centres.swap(next);
@@ -358,14 +344,44 @@ struct KMeansTrainer::Impl {
       st.stop = "centres unchanged";
     else if (st.passes >= limit)
       st.stop = "max passes";
-    if (same || st.passes >= limit) st.phase = Phase::kFinal;
+    if (same || st.passes >= limit) local_phases_done();
+  }
+
+  // After the mini-batch steps and Lloyd passes: the non-local phase where it can run, else the final pass.
+  void local_phases_done() {
+    st.phase = Phase::kFinal;
+    // Given centres are continued, not moved across the data: a warm start keeps its segments.
+    if (cfg.breathe <= 0 || cfg.k < 2 || cfg.init == KMeansInit::kGiven) return;
+    if (!breather) breather = std::make_unique<detail::Breather>(src, cfg, seed(), backend);
+    if (breather->begin(st)) st.phase = Phase::kBreathe;
+  }
+
+  // One pass of the non-local phase: over all rows to measure the centres it starts from when it works on a
+  // sample, else a Lloyd pass over its rows.
+  void breathe_step() {
+    if (!breather) breather = std::make_unique<detail::Breather>(src, cfg, seed(), backend);
+    if (st.breath.stage == TrainerState::Breath::Stage::kBefore) {
+      pipe();
+      st.breath.before_full =
+          detail::full_pass(*passes, src, st.breath.before, cfg.k, 0, kernels::Accumulate::kNone).inertia;
+      st.breath.stage = TrainerState::Breath::Stage::kConverge;
+      return;
+    }
+    if (breather->step(st)) st.phase = Phase::kFinal;
   }
 
   // The final assignment of a restart (counts and weights only), and the choice of the best restart.
   void final_pass() {
     const int k = cfg.k;
     pipe();
-    const detail::Pass p = detail::full_pass(*passes, src, st.centres, k, 0, kernels::Accumulate::kCounts);
+    detail::Pass p = detail::full_pass(*passes, src, st.centres, k, 0, kernels::Accumulate::kCounts);
+    // Centres the non-local phase found on a sample stand only if all rows agree they are better.
+    if (st.breath.log.depth > 0 && st.breath.log.sampled && !(p.inertia < st.breath.before_full)) {
+      st.centres = st.breath.before;
+      st.absorbed = st.breath.before_absorbed;
+      st.breath.log.reverted = true;
+      p = detail::full_pass(*passes, src, st.centres, k, 0, kernels::Accumulate::kCounts);
+    }
     KMeansModel m;
     m.k = k;
     m.d = src.d();
@@ -376,6 +392,7 @@ struct KMeansTrainer::Impl {
     m.lloyd_passes = st.passes;
     m.stop_reason = st.stop;
     m.restart = st.restart;
+    m.breathing = st.breath.log;
     m.inertia = p.inertia;
     for (int c = 0; c < k; ++c) {
       m.counts.push_back(p.sums.count(c));
@@ -386,7 +403,7 @@ struct KMeansTrainer::Impl {
       st.have_best = true;
     }
     ++st.restart;
-    st.phase = st.restart < cfg.n_init ? Phase::kInit : Phase::kDone;
+    st.phase = st.restart < n_restarts ? Phase::kInit : Phase::kDone;
   }
 };
 
@@ -416,10 +433,8 @@ KMeansTrainer::KMeansTrainer(const RowSource& rows, const KMeansConfig& config, 
           (state.centres.size() == kd && state.absorbed.size() == static_cast<std::size_t>(state.k)),
       "the saved k-means state holds {} centre values and {} weights, expected {} and {}",
       state.centres.size(), state.absorbed.size(), kd, state.k);
-  SEGSTREAM_CHECK_INPUT(state.restart >= 0 && state.restart <= config.n_init,
-                        "the saved k-means state is at "
-                        "restart {} of {}",
-                        state.restart, config.n_init);
+  SEGSTREAM_CHECK_INPUT(state.restart >= 0 && state.restart <= impl_->n_restarts,
+                        "the saved k-means state is at restart {} of {}", state.restart, impl_->n_restarts);
   impl_->st = std::move(state);
 }
 
@@ -444,6 +459,9 @@ void KMeansTrainer::step() {
       break;
     case Phase::kLloyd:
       st.seconds.lloyd += s;
+      break;
+    case Phase::kBreathe:
+      st.seconds.breathe += s;
       break;
     case Phase::kFinal:
       st.seconds.final_pass += s;
@@ -473,12 +491,28 @@ const char* phase_name(TrainerState::Phase phase) {
       return "mini-batch steps";
     case Phase::kLloyd:
       return "Lloyd passes";
+    case Phase::kBreathe:
+      return "non-local phase";
     case Phase::kFinal:
       return "final pass";
     case Phase::kDone:
       return "done";
   }
   return "?";
+}
+
+int restarts(const KMeansConfig& c, std::uint64_t rows, int d) {
+  if (c.n_init > 0) return c.n_init;
+  const double work = static_cast<double>(rows) * d * c.k;
+  return c.breathe > 0 && work > 0x1p22 ? 1 : 3;
+}
+
+std::uint64_t breathing_rows(const KMeansConfig& c, std::uint64_t rows) {
+  const std::uint64_t cap =
+      c.breathe_rows > 0
+          ? c.breathe_rows
+          : std::clamp<std::uint64_t>(1024 * static_cast<std::uint64_t>(std::max(c.k, 1)), 32768, 262144);
+  return std::min(rows, cap);
 }
 
 void MemoryRows::read(std::uint64_t start, std::uint64_t n, float* out) const {
@@ -491,6 +525,48 @@ std::vector<float> sample_rows(const RowSource& source, std::uint64_t n, std::ui
   detail::Visit visit(source, seed, salt);
   std::vector<float> x(n * static_cast<std::uint64_t>(source.d())), w(n);
   visit.next(n, x.data(), w.data());
+  if (weights != nullptr) *weights = std::move(w);
+  return x;
+}
+
+std::vector<std::uint64_t> sample_indices(std::uint64_t rows, std::uint64_t n, std::uint64_t seed,
+                                          std::uint64_t salt) {
+  std::vector<std::uint64_t> out;
+  if (n >= rows) {
+    out.resize(rows);
+    std::iota(out.begin(), out.end(), std::uint64_t{0});
+    return out;
+  }
+  // Floyd: for j = rows − n … rows − 1 take a uniform t ≤ j, or j itself when t is taken already.
+  RandomStream rng(seed, RandomPurpose::kRowSample, salt);
+  std::unordered_set<std::uint64_t> taken;
+  taken.reserve(n * 2);
+  for (std::uint64_t j = rows - n; j < rows; ++j) {
+    auto t = static_cast<std::uint64_t>(rng.uniform() * static_cast<double>(j + 1));
+    t = std::min(t, j);
+    if (!taken.insert(t).second) taken.insert(j);
+  }
+  out.assign(taken.begin(), taken.end());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<float> uniform_sample(const RowSource& source, std::uint64_t n, std::uint64_t seed,
+                                  std::uint64_t salt, std::vector<float>* weights) {
+  const std::vector<std::uint64_t> rows = sample_indices(source.rows(), n, seed, salt);
+  const auto d = static_cast<std::uint64_t>(source.d());
+  std::vector<float> x(rows.size() * d), w(rows.size(), 1.0f);
+  std::vector<float> block;
+  for (std::size_t i = 0; i < rows.size();) {
+    throw_if_interrupted();
+    const std::uint64_t start = rows[i] / kPassRows * kPassRows;
+    const std::uint64_t count = std::min(kPassRows, source.rows() - start);
+    const float* b = detail::rows_of(source, start, count, block);
+    for (; i < rows.size() && rows[i] < start + count; ++i) {
+      std::copy_n(b + (rows[i] - start) * d, d, x.begin() + static_cast<std::ptrdiff_t>(i * d));
+      if (source.weights() != nullptr) w[i] = source.weights()[rows[i]];
+    }
+  }
   if (weights != nullptr) *weights = std::move(w);
   return x;
 }

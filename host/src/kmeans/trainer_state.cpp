@@ -12,7 +12,7 @@ namespace segstream::host {
 namespace {
 
 constexpr std::uint32_t kMagic = 0x53544753;  // "SGTS"
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;         // 2: the non-local phase
 
 class Writer {
  public:
@@ -82,6 +82,33 @@ class Reader {
   std::size_t at_ = 0;
 };
 
+// Field by field: the struct has padding, whose bytes are not part of the state.
+void write_breathing(Writer& w, const KMeansModel::Breathing& b) {
+  w.value(b.depth);
+  w.value(b.rows);
+  w.value(b.sampled);
+  w.value(b.rounds);
+  w.value(b.kept);
+  w.value(b.passes);
+  w.value(b.before);
+  w.value(b.after);
+  w.value(b.reverted);
+}
+
+KMeansModel::Breathing read_breathing(Reader& r) {
+  KMeansModel::Breathing b;
+  b.depth = r.value<int>();
+  b.rows = r.value<std::uint64_t>();
+  b.sampled = r.value<std::uint8_t>() != 0;
+  b.rounds = r.value<int>();
+  b.kept = r.value<int>();
+  b.passes = r.value<int>();
+  b.before = r.value<double>();
+  b.after = r.value<double>();
+  b.reverted = r.value<std::uint8_t>() != 0;
+  return b;
+}
+
 void write_model(Writer& w, const KMeansModel& m) {
   w.value(m.k);
   w.value(m.d);
@@ -95,6 +122,7 @@ void write_model(Writer& w, const KMeansModel& m) {
   w.value(m.lloyd_passes);
   w.string(m.stop_reason);
   w.value(m.restart);
+  write_breathing(w, m.breathing);
 }
 
 KMeansModel read_model(Reader& r) {
@@ -111,6 +139,7 @@ KMeansModel read_model(Reader& r) {
   m.lloyd_passes = r.value<int>();
   m.stop_reason = r.string();
   m.restart = r.value<int>();
+  m.breathing = read_breathing(r);
   return m;
 }
 
@@ -118,7 +147,7 @@ bool same_model(const KMeansModel& a, const KMeansModel& b) {
   return a.k == b.k && a.d == b.d && a.centres == b.centres && a.absorbed == b.absorbed &&
          a.counts == b.counts && a.cluster_weight == b.cluster_weight && a.inertia == b.inertia &&
          a.inertia_history == b.inertia_history && a.steps == b.steps && a.lloyd_passes == b.lloyd_passes &&
-         a.stop_reason == b.stop_reason && a.restart == b.restart;
+         a.stop_reason == b.stop_reason && a.restart == b.restart && a.breathing == b.breathing;
 }
 
 }  // namespace
@@ -128,7 +157,7 @@ bool TrainerState::operator==(const TrainerState& o) const {
          phase == o.phase && centres == o.centres && absorbed == o.absorbed && history == o.history &&
          steps == o.steps && passes == o.passes && stop == o.stop && ewa == o.ewa && best_ewa == o.best_ewa &&
          no_improvement == o.no_improvement && since_reassign == o.since_reassign && visit == o.visit &&
-         tol_known == o.tol_known && tol == o.tol && have_best == o.have_best &&
+         tol_known == o.tol_known && tol == o.tol && breath == o.breath && have_best == o.have_best &&
          (!have_best || same_model(best, o.best));
 }
 
@@ -157,6 +186,18 @@ std::vector<std::uint8_t> serialize_trainer_state(const TrainerState& s) {
   w.value(s.visit.position);
   w.value(s.tol_known);
   w.value(s.tol);
+  const TrainerState::Breath& b = s.breath;
+  w.value(b.stage);
+  w.value(b.m);
+  w.vector(b.work);
+  w.value(b.passes);
+  w.value(b.tol);
+  w.vector(b.best);
+  w.vector(b.best_weight);
+  w.vector(b.before);
+  w.vector(b.before_absorbed);
+  w.value(b.before_full);
+  write_breathing(w, b.log);
   w.value(s.have_best);
   if (s.have_best) write_model(w, s.best);
   w.value(s.seconds);
@@ -195,6 +236,21 @@ TrainerState deserialize_trainer_state(std::span<const std::uint8_t> bytes) {
   s.visit.position = r.value<std::uint64_t>();
   s.tol_known = r.value<std::uint8_t>() != 0;
   s.tol = r.value<double>();
+  TrainerState::Breath& b = s.breath;
+  const auto stage = r.value<std::uint8_t>();
+  SEGSTREAM_CHECK_INPUT(stage <= static_cast<std::uint8_t>(TrainerState::Breath::Stage::kOut),
+                        "a saved k-means state in an unknown stage {} of the non-local phase", stage);
+  b.stage = static_cast<TrainerState::Breath::Stage>(stage);
+  b.m = r.value<int>();
+  b.work = r.vector<float>();
+  b.passes = r.value<int>();
+  b.tol = r.value<double>();
+  b.best = r.vector<float>();
+  b.best_weight = r.vector<double>();
+  b.before = r.vector<float>();
+  b.before_absorbed = r.vector<double>();
+  b.before_full = r.value<double>();
+  b.log = read_breathing(r);
   s.have_best = r.value<std::uint8_t>() != 0;
   if (s.have_best) s.best = read_model(r);
   s.seconds = r.value<KMeansModel::Seconds>();

@@ -58,14 +58,14 @@ std::unique_ptr<float[], FreeMemory> read_matrix(const io::FeatureFileReader& r,
   return x;
 }
 
-// The model-space transform, fitted on the first rows of the trainer's visiting order (all rows up to
-// transform_sample); `none` fits nothing.
+// The model-space transform, fitted on a uniform sample of transform_sample rows (all rows up to that many);
+// `none` fits nothing.
 Transform fitted_transform(const RowSource& untransformed, const FitConfig& config) {
   const int d = untransformed.d();
   std::vector<float> sample;
   if (config.transform != TransformKind::kNone)
-    sample = sample_rows(untransformed, std::min(untransformed.rows(), config.transform_sample),
-                         config.kmeans.seed, 2);
+    sample = uniform_sample(untransformed, std::min(untransformed.rows(), config.transform_sample),
+                            config.kmeans.seed, 2);
   return fit_transform(config.transform, sample.data(), sample.size() / static_cast<std::size_t>(d), d);
 }
 
@@ -102,7 +102,8 @@ KMeansModel train(const RowSource& rows, const KMeansConfig& kc, kernels::Backen
     if (shown != std::make_pair(st.phase, st.restart)) {
       shown = std::make_pair(st.phase, st.restart);
       log_record(LogLevel::kDebug,
-                 fmt::format("fit: {} (restart {} of {})", phase_name(st.phase), st.restart + 1, kc.n_init),
+                 fmt::format("fit: {} (restart {} of {})", phase_name(st.phase), st.restart + 1,
+                             restarts(kc, rows.rows(), rows.d())),
                  {{"stage", "fit"}, {"phase", phase_name(st.phase)}, {"restart", st.restart + 1}});
     }
     trainer.step();
@@ -128,7 +129,9 @@ nlohmann::json config_json(const FitConfig& config, const KMeansConfig& kc, cons
                         {"max_no_improvement", kc.max_no_improvement},
                         {"tol", kc.tol},
                         {"refine", kc.refine},
-                        {"n_init", kc.n_init},
+                        {"n_init", kc.n_init > 0 ? nlohmann::json(kc.n_init) : nlohmann::json("auto")},
+                        {"breathe", kc.breathe},
+                        {"breathe_rows", kc.breathe_rows},
                         {"transform", transform_name(transform.kind)},
                         {"columns", names},
                         {"weights", weighted ? "/weight" : "none"},
@@ -161,6 +164,17 @@ io::ModelFile model_file(const KMeansModel& m, const Transform& transform,
   file.steps = static_cast<std::int64_t>(m.steps);
   file.lloyd_passes = m.lloyd_passes;
   file.stop_reason = m.stop_reason;
+  if (m.breathing.depth > 0)
+    file.breathing = nlohmann::json{{"depth", m.breathing.depth},
+                                    {"rows", m.breathing.rows},
+                                    {"sampled", m.breathing.sampled},
+                                    {"rounds", m.breathing.rounds},
+                                    {"kept", m.breathing.kept},
+                                    {"lloyd_passes", m.breathing.passes},
+                                    {"inertia_before", m.breathing.before},
+                                    {"inertia_after", m.breathing.after},
+                                    {"reverted", m.breathing.reverted}}
+                         .dump();
   return file;
 }
 

@@ -55,6 +55,8 @@ enum class RandomPurpose : std::uint32_t {
   kKMeansInit = 6,      // k-means initialisation: the seeding draws of one restart
   kKMeansReassign = 8,  // the rows small clusters move to
   kKMeansVisit = 9,     // the order of tiles and of the rows of a window in the mini-batch sequence
+  kKMeansBreathe = 10,  // the offsets of the centres the non-local phase adds
+  kRowSample = 11,      // the rows of a uniform sample (uniform_sample)
 };
 
 // A sequence of random numbers addressed by (seed, purpose, index). Counter word 2 counts blocks of four

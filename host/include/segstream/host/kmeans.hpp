@@ -8,8 +8,13 @@
 // c ← (c·W + Σ w·x) / (W + Σ w) over the batch's rows, W the weight absorbed so far; small clusters move to
 // rows of the batch (--reassignment-ratio); early stopping on the exponentially weighted batch inertia
 // (--max-no-improvement) or the centre shift (--tol). Optional full Lloyd passes (--refine) with exact
-// per-cluster sums; empty clusters move to the rows farthest from their centres. Every random draw is
-// Philox keyed by (seed, purpose, global index).
+// per-cluster sums; empty clusters move to the rows farthest from their centres. Then the non-local phase
+// (breathing k-means, Fritzke 2020; on by default): m centres are added next to those with the largest
+// error and Lloyd re-converges, the m least useful (utility = the margin their rows would lose) are removed
+// and Lloyd re-converges, and the round is kept when the inertia fell; m shrinks by one after each round
+// that did not help. It runs on the rows themselves, or on a sample of them when they are many, and then a
+// full pass confirms it beat the centres it started from. Every random draw is Philox keyed by (seed,
+// purpose, global index).
 //
 // The trainer keeps its whole state in one value (TrainerState) that step() advances and that serialises
 // to bytes, so a fit can stop after any step and continue in a fresh trainer with the same result bit for
@@ -39,13 +44,22 @@ struct KMeansConfig {
                                       // start); empty starts from 0, as scikit-learn's init= does
   std::uint64_t init_size = 0;  // rows sampled for the initialisation; 0 = min(rows, max(3·batch, 3·k))
   double reassignment_ratio = 0.01;
-  int max_no_improvement = 10;  // 0 = no early stopping on the inertia
-  double tol = 0.0;             // centre-shift tolerance, × the mean feature variance
-  int refine = 0;               // full Lloyd passes after the mini-batch phase
-  bool lloyd = false;           // full-batch Lloyd (max_epochs passes) instead of mini-batches
-  int n_init = 1;               // restarts; the lowest final inertia wins
-  int threads = 0;              // CPU threads when no backend is given (0 = OpenMP default)
+  int max_no_improvement = 10;     // 0 = no early stopping on the inertia
+  double tol = 0.0;                // centre-shift tolerance, × the mean feature variance
+  int refine = 0;                  // full Lloyd passes after the mini-batch phase
+  bool lloyd = false;              // full-batch Lloyd (max_epochs passes) instead of mini-batches
+  int n_init = 0;                  // restarts, the lowest final inertia wins; 0 = auto (restarts())
+  int breathe = 5;                 // breathing depth m of the non-local phase; 0 = no such phase
+  std::uint64_t breathe_rows = 0;  // rows the non-local phase works on; 0 = breathe_rows()'s default
+  int threads = 0;                 // CPU threads when no backend is given (0 = OpenMP default)
 };
+
+// The restarts a fit runs: n_init, or for auto one (the non-local phase does what restarts would), three
+// with the non-local phase off or on small data (rows × d × k ≤ 2^22, where restarts cost little).
+int restarts(const KMeansConfig& config, std::uint64_t rows, int d);
+// The rows the non-local phase works on: every row when there are at most breathe_rows (default
+// 1024·k, at least 32,768 and at most 262,144), else a sample of that many.
+std::uint64_t breathing_rows(const KMeansConfig& config, std::uint64_t rows);
 
 struct KMeansModel {
   int k = 0;
@@ -61,9 +75,21 @@ struct KMeansModel {
   int lloyd_passes = 0;     // full passes taken (refine or lloyd)
   std::string stop_reason;  // why the last phase stopped
   int restart = 0;          // the restart that won
+  // The non-local phase of the winning restart.
+  struct Breathing {
+    int depth = 0;             // m at the start (0: the phase did not run)
+    std::uint64_t rows = 0;    // rows it worked on
+    bool sampled = false;      // a sample of the rows, not all of them
+    int rounds = 0, kept = 0;  // rounds tried, and those that lowered the inertia
+    int passes = 0;            // Lloyd passes over its rows
+    double before = 0;         // Σ w·d² on its rows of the centres it started from, after Lloyd
+    double after = 0;          // … of its best centres
+    bool reverted = false;     // sampled, and the full pass found its centres no better: not used
+    bool operator==(const Breathing&) const = default;
+  } breathing;
   // Wall seconds of each phase, summed over the restarts.
   struct Seconds {
-    double init = 0, mini_batch = 0, lloyd = 0, final_pass = 0;
+    double init = 0, mini_batch = 0, lloyd = 0, breathe = 0, final_pass = 0;
   } seconds;
 };
 
@@ -113,6 +139,16 @@ class MemoryRows : public RowSource {
 std::vector<float> sample_rows(const RowSource& source, std::uint64_t n, std::uint64_t seed,
                                std::uint64_t salt, std::vector<float>* weights = nullptr);
 
+// A uniform sample of n distinct rows (all rows when n ≥ rows), in row order, drawn from (seed, salt) by
+// Floyd's algorithm: the same rows whatever the source, its chunking or the order the rows were written in.
+// Reads only the blocks of kPassRows rows that hold a sampled row. Their weights in *weights when asked (all
+// 1 without weights).
+std::vector<float> uniform_sample(const RowSource& source, std::uint64_t n, std::uint64_t seed,
+                                  std::uint64_t salt, std::vector<float>* weights = nullptr);
+// The row indices of that sample, ascending.
+std::vector<std::uint64_t> sample_indices(std::uint64_t rows, std::uint64_t n, std::uint64_t seed,
+                                          std::uint64_t salt);
+
 // Where the visiting order stands: the permutations of tiles drawn so far (epochs begun), the first tile
 // of the window being taken, and the rows of that window already taken. With the step count, these are all
 // the trainer's random-number counters.
@@ -125,7 +161,7 @@ struct VisitCursor {
 
 // The trainer's whole state between two steps: everything a fresh trainer needs to continue the same fit.
 struct TrainerState {
-  enum class Phase : std::uint8_t { kInit, kMiniBatch, kLloyd, kFinal, kDone };
+  enum class Phase : std::uint8_t { kInit, kMiniBatch, kLloyd, kBreathe, kFinal, kDone };
   // The run it belongs to (checked when a trainer resumes it).
   std::uint64_t rows = 0;
   int d = 0, k = 0;
@@ -145,6 +181,27 @@ struct TrainerState {
   VisitCursor visit;                 // after the batches of `steps`
   bool tol_known = false;            // --tol × the mean feature variance, computed once
   double tol = 0;
+  // The non-local phase: what it works on, where it stands, its best centres so far.
+  struct Breath {
+    enum class Stage : std::uint8_t {
+      kBefore,    // a full pass measures the centres it starts from (when it works on a sample)
+      kConverge,  // Lloyd from those centres
+      kIn,        // Lloyd after m centres were added
+      kOut        // Lloyd after m centres were removed
+    };
+    Stage stage = Stage::kBefore;
+    int m = 0;                        // the breathing depth now
+    std::vector<float> work;          // the centres Lloyd is converging (k or k + m of them)
+    int passes = 0;                   // passes of the current Lloyd run
+    double tol = 0;                   // Lloyd's centre-shift tolerance on the phase's rows
+    std::vector<float> best;          // k × d, the best centres so far
+    std::vector<double> best_weight;  // Σ w of their clusters on the phase's rows
+    std::vector<float> before;        // the centres the phase started from, and their absorbed weights
+    std::vector<double> before_absorbed;
+    double before_full = 0;  // Σ w·d² of `before` over all rows (sampled only)
+    KMeansModel::Breathing log;
+    bool operator==(const Breath&) const = default;
+  } breath;
   bool have_best = false;  // the best finished restart so far
   KMeansModel best;
   KMeansModel::Seconds seconds;
@@ -152,7 +209,7 @@ struct TrainerState {
   bool operator==(const TrainerState&) const;  // every field but the seconds
 };
 
-// "initialisation", "mini-batch steps", "Lloyd passes", "final pass", "done".
+// "initialisation", "mini-batch steps", "Lloyd passes", "non-local phase", "final pass", "done".
 const char* phase_name(TrainerState::Phase phase);
 
 // The state as bytes, and back (InputError naming what is wrong with bytes that are not a state).

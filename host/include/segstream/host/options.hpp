@@ -103,7 +103,8 @@ struct FitOptions {
   bool keep_absorbed = false;
   std::string host_memory = "8G";
   std::string gpu_memory;
-  KMeansConfig kmeans;  // k, seed, batch_size, max_epochs, init_size, reassignment_ratio, …
+  std::string n_init = "auto";  // auto | a number of restarts
+  KMeansConfig kmeans;          // k, seed, batch_size, max_epochs, init_size, reassignment_ratio, …
 };
 FitConfig fit_config(const FitOptions& o, int threads);
 
