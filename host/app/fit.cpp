@@ -16,7 +16,10 @@ Action add_fit(CLI::App& sub) {
   sub.add_option("--features", o->features, "Input features.h5")->required();
   sub.add_option("-o,--out", o->out, "Output model.h5")->required();
   sub.add_flag("--overwrite", o->overwrite, "Replace the output if it exists");
-  sub.add_option("-k,--k", o->kmeans.k, "Number of segments")->required();
+  sub.add_option("-k,--k", o->k, "Number of segments, or auto (chosen over --k-range)")->required();
+  sub.add_option("--k-range", o->k_range,
+                 "With --k auto: the segment counts tried, LO-HI (the jump method on a sample)")
+      ->capture_default_str();
   sub.add_option(
       "--columns", o->columns,
       "Feature columns to cluster, comma-separated (default: the documented behavioural set for files of "
@@ -101,6 +104,13 @@ Action add_fit(CLI::App& sub) {
         o->out.c_str(), r.model.k, with_commas(r.rows).c_str(), r.d, r.seconds,
         static_cast<unsigned long long>(r.model.steps), r.model.lloyd_passes, r.model.stop_reason.c_str(),
         r.model.inertia);
+    if (r.k_selection) {
+      std::printf("  k chosen by the jump method on a sample of %s rows (effective dimension %.1f):",
+                  with_commas(r.k_selection->sample_rows).c_str(), r.k_selection->effective_dims);
+      for (const host::KSelection::Point& p : r.k_selection->curve)
+        std::printf(" %s%d:%.3g", p.k == r.k_selection->chosen ? "*" : "", p.k, p.jump);
+      std::printf("\n");
+    }
     const host::KMeansModel::Breathing& b = r.model.breathing;
     if (b.depth > 0)
       std::printf(

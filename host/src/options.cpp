@@ -223,6 +223,30 @@ FitConfig fit_config(const FitOptions& o, int threads) {
   else
     c.init_model = o.init;
   c.keep_absorbed = o.keep_absorbed;
+  auto whole = [](const std::string& text, const char* what) {
+    std::size_t used = 0;
+    int n = 0;
+    try {
+      n = std::stoi(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (text.empty() || used != text.size())
+      throw UsageError(fmt::format("{} takes a whole number, not '{}'", what, text));
+    return n;
+  };
+  if (o.k == "auto") {
+    c.k_auto = true;
+    const std::size_t dash = o.k_range.find('-');
+    if (dash == std::string::npos)
+      throw UsageError(fmt::format("--k-range takes LO-HI, e.g. 2-20, not '{}'", o.k_range));
+    c.k_min = whole(o.k_range.substr(0, dash), "--k-range");
+    c.k_max = whole(o.k_range.substr(dash + 1), "--k-range");
+    if (c.k_min < 1 || c.k_max < c.k_min)
+      throw UsageError(fmt::format("--k-range {} must be LO-HI with 1 <= LO <= HI", o.k_range));
+  } else if (!o.k.empty()) {
+    c.kmeans.k = whole(o.k, "--k");
+  }
   if (o.n_init == "auto") {
     c.kmeans.n_init = 0;
   } else {

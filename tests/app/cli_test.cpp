@@ -403,6 +403,24 @@ TEST(Cli, FitAndAssignSegments) {
   expect_error(segstream("fit --features " + f + " --k 3 --host-memory 1K" + bad), 4, "--host-memory");
   expect_error(segstream("fit --features " + f + " --k 3 --transform log" + bad), 2, "--transform");
   expect_error(segstream("assign --model " + f + " --features " + f + bad), 3, "not a segstream model");
+  expect_error(segstream("fit --features " + f + " --k many" + bad), 2, "--k takes a whole number");
+  expect_error(segstream("fit --features " + f + " --k 3 --n-init 0" + bad), 2, "--n-init takes auto");
+  expect_error(segstream("fit --features " + f + " --k 3 --breathe -1" + bad), 2, "--breathe");
+  expect_error(segstream("fit --features " + f + " --k auto --k-range 2-6000" + bad), 2,
+               "tries up to 6000 segments but there are only 5000 rows");
+  expect_error(segstream("fit --features " + f + " --k auto --k-range 9-3" + bad), 2, "--k-range 9-3");
+  expect_error(segstream("fit --features " + f + " --k auto --k-range 5" + bad), 2, "--k-range takes LO-HI");
+  expect_error(segstream("fit --features " + f + " --k auto --init " + model + bad), 2,
+               "--k auto cannot start from a model");
+  // --k auto picks the mixture's three components, says so and keeps the curve in the model.
+  r = segstream("fit --features " + f + " --k auto --k-range 2-8 --out " + (dir / "auto.h5").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("3 segments of 5,000 rows"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("k chosen by the jump method"), std::string::npos) << r.output;
+  const std::string selection = io::File::open(dir / "auto.h5").string_attribute("k_selection");
+  EXPECT_NE(selection.find("\"chosen\":3"), std::string::npos) << selection;
+  EXPECT_NE(io::File::open(dir / "auto.h5").string_attribute("breathing").find("\"rounds\""),
+            std::string::npos);
   ASSERT_EQ(
       segstream("fit --features " + f + " --k 2 --columns x1,x3 --out " + model + " --overwrite").exit_code,
       0);

@@ -464,6 +464,36 @@ TEST(KMeansBreathing, OnASampleTheSameModelEverywhere) {
   if (one.breathing.reverted) EXPECT_EQ(one.centres, local.centres);
 }
 
+// --k auto: the jump method finds the number of clusters of separated blobs and of the overlapping grid,
+// the same for any thread count, and refuses a range past the rows.
+TEST(KMeansChooseK, FindsTheNumberOfClusters) {
+  const auto one = kernels::cpu::make_backend(1), two = kernels::cpu::make_backend(2);
+  const Blobs b = blobs(6000, 6, 7, 31);
+  const MemoryRows rows(b.x.data(), 6000, 6, nullptr);
+  KMeansConfig c;
+  c.seed = 4;
+  const KSelection sel = choose_k(rows, c, 2, 15, *one);
+  EXPECT_EQ(sel.chosen, 7);
+  ASSERT_EQ(sel.curve.size(), 14u);
+  EXPECT_EQ(sel.curve.front().k, 2);
+  EXPECT_EQ(sel.sample_rows, 6000u);
+  EXPECT_GT(sel.effective_dims, 1.0);
+  EXPECT_LE(sel.effective_dims, 6.0);
+  for (std::size_t i = 1; i < sel.curve.size(); ++i)
+    EXPECT_LE(sel.curve[i].inertia, sel.curve[i - 1].inertia * 1.0001) << sel.curve[i].k;
+  const KSelection again = choose_k(rows, c, 2, 15, *two);
+  EXPECT_EQ(again.chosen, sel.chosen);
+  for (std::size_t i = 0; i < sel.curve.size(); ++i) EXPECT_EQ(again.curve[i].inertia, sel.curve[i].inertia);
+  std::vector<float> truth;
+  const Blobs g = overlapping_grid(5, &truth);
+  const MemoryRows grid(g.x.data(), g.truth.size(), 2, nullptr);
+  const int k = choose_k(grid, c, 2, 40, *one).chosen;
+  EXPECT_GE(k, 22);
+  EXPECT_LE(k, 28);
+  EXPECT_THROW(choose_k(MemoryRows(b.x.data(), 10, 6, nullptr), c, 2, 20, *one), UsageError);
+  EXPECT_THROW(choose_k(rows, c, 5, 3, *one), UsageError);
+}
+
 TEST(KMeansBreathing, UniformSamplesAreDistinctRowsInOrder) {
   const std::vector<std::uint64_t> s = sample_indices(1000000, 5000, 7, 1);
   ASSERT_EQ(s.size(), 5000u);

@@ -9,10 +9,10 @@
 namespace segstream::host::detail {
 namespace {
 
-constexpr std::uint64_t kSampleSalt = 5;      // sample_rows salt of the phase's rows
-constexpr double kImprovement = 1e-4;        // a round is kept when Σ w·d² falls by more than this share
-constexpr double kOffset = 0.01;             // added centres sit this × the RMS error from their parent
-constexpr double kLloydTolerance = 1e-4;     // × the mean feature variance (scikit-learn's tol)
+constexpr std::uint64_t kSampleSalt = 5;  // sample_rows salt of the phase's rows
+constexpr double kImprovement = 1e-4;     // a round is kept when Σ w·d² falls by more than this share
+constexpr double kOffset = 0.01;          // added centres sit this × the RMS error from their parent
+constexpr double kLloydTolerance = 1e-4;  // × the mean feature variance (scikit-learn's tol)
 
 // Indices 0..n−1 ordered by `key` (descending or ascending), ties to the lower index.
 std::vector<int> order_by(const std::vector<double>& key, bool descending) {
@@ -71,8 +71,8 @@ bool Breather::begin(TrainerState& st) {
   if (const float* w = work_->weights())
     positive = static_cast<std::uint64_t>(std::count_if(w, w + work_->rows(), [](float v) { return v > 0; }));
   const std::uint64_t room = positive > static_cast<std::uint64_t>(cfg_.k) ? positive - cfg_.k : 0;
-  b.m = static_cast<int>(std::min<std::uint64_t>({static_cast<std::uint64_t>(std::max(cfg_.breathe, 0)),
-                                                  static_cast<std::uint64_t>(cfg_.k), room}));
+  b.m = static_cast<int>(std::min<std::uint64_t>(
+      {static_cast<std::uint64_t>(std::max(cfg_.breathe, 0)), static_cast<std::uint64_t>(cfg_.k), room}));
   if (cfg_.k < 2 || b.m < 1) return false;
   b.stage = sampled_ ? TrainerState::Breath::Stage::kBefore : TrainerState::Breath::Stage::kConverge;
   b.work = st.centres;
@@ -160,8 +160,8 @@ void Breather::breathe_in(TrainerState::Breath& b, const Pass& p, double inertia
     RandomStream rng(seed_, RandomPurpose::kKMeansBreathe,
                      (static_cast<std::uint64_t>(b.log.rounds) << 32) | static_cast<std::uint64_t>(j));
     for (std::size_t i = 0; i < d; ++i)
-      b.work[(k + static_cast<std::size_t>(j)) * d + i] = static_cast<float>(
-          b.work[parent * d + i] + kOffset * rmse * (rng.uniform() - 0.5));
+      b.work[(k + static_cast<std::size_t>(j)) * d + i] =
+          static_cast<float>(b.work[parent * d + i] + kOffset * rmse * (rng.uniform() - 0.5));
   }
 }
 

@@ -218,6 +218,19 @@ FitReport fit_model(const std::filesystem::path& features, const std::filesystem
   }
 
   KMeansConfig kc = config.kmeans;
+  if (config.k_auto) {
+    SEGSTREAM_EXPECTS(config.init_model.empty(),
+                      "--k auto cannot start from a model (--init FILE has its k){}", "");
+    report.k_selection = choose_k(*rows_source, kc, config.k_min, config.k_max, backend);
+    kc.k = report.k_selection->chosen;
+    for (const KSelection::Point& p : report.k_selection->curve)
+      log_record(LogLevel::kDebug, fmt::format("fit: --k auto, k {}: jump {:.4g}", p.k, p.jump),
+                 {{"stage", "fit"},
+                  {"k", p.k},
+                  {"inertia", p.inertia},
+                  {"distortion", p.distortion},
+                  {"jump", p.jump}});
+  }
   start_from_model(config, transform, d, kc);
   report.model = train(*rows_source, kc, backend);
 
@@ -228,6 +241,20 @@ FitReport fit_model(const std::filesystem::path& features, const std::filesystem
       config_json(config, kc, transform, names, !weights.empty(), report.model.restart);
   io::ModelFile file = model_file(report.model, transform, names);
   file.config = cfg.dump();
+  if (report.k_selection) {
+    const KSelection& sel = *report.k_selection;
+    nlohmann::json curve = nlohmann::json::array();
+    for (const KSelection::Point& p : sel.curve)
+      curve.push_back({{"k", p.k}, {"inertia", p.inertia}, {"distortion", p.distortion}, {"jump", p.jump}});
+    file.k_selection = nlohmann::json{
+        {"criterion", "jump (Sugar and James 2003), Y = effective dimension / 2"},
+        {"k_min", sel.k_min},
+        {"k_max", sel.k_max},
+        {"sample_rows", sel.sample_rows},
+        {"effective_dimension", sel.effective_dims},
+        {"chosen", sel.chosen},
+        {"curve", curve}}.dump();
+  }
   nlohmann::json source = {{"file", features.filename().string()}, {"rows", n}};
   if (r.metadata().as_of) source["as_of"] = *r.metadata().as_of;
   if (!r.metadata().mode.empty()) source["mode"] = r.metadata().mode;

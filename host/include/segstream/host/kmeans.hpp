@@ -249,6 +249,31 @@ KMeansModel fit_kmeans(const RowSource& rows, const KMeansConfig& config);
 KMeansModel fit_kmeans(const float* x, std::uint64_t rows, int d, const float* weights,
                        const KMeansConfig& config);
 
+// --k auto: k chosen by Sugar and James's jump method ("Finding the number of clusters in a data set", JASA
+// 2003) on a uniform sample of the rows. For each k of the range the sample is fitted with the config (its
+// k replaced) and its distortion d_k = Σ w·d² / (Σ w · columns) measured; the chosen k maximises the jump
+// d_k^−Y − d_{k−1}^−Y with Y = p/2, p the sample's effective dimension (the participation ratio
+// (Σλ)² / Σλ² of its covariance's eigenvalues, which counts correlated columns once), d_0^−Y = 0.
+struct KSelection {
+  int k_min = 0, k_max = 0;
+  std::uint64_t sample_rows = 0;
+  double effective_dims = 0;
+  struct Point {
+    int k;
+    double inertia;     // of the sample's fit
+    double distortion;  // d_k
+    double jump;        // d_k^−Y − d_{k−1}^−Y, scaled by the largest d^−Y of the range
+  };
+  std::vector<Point> curve;
+  int chosen = 0;
+};
+
+inline constexpr std::uint64_t kKSelectionRows = 20000;  // rows of the sample --k auto fits
+
+// UsageError when k_min < 1, k_max < k_min or the rows are fewer than k_max.
+KSelection choose_k(const RowSource& rows, const KMeansConfig& config, int k_min, int k_max,
+                    kernels::Backend& backend, std::uint64_t sample_rows = kKSelectionRows);
+
 // Labels, squared distances and margins of rows against a model's centres (CPU backend); returns Σ w·d².
 double assign_kmeans(const KMeansModel& model, const float* x, std::uint64_t rows, const float* weights,
                      std::int32_t* labels, float* distance2, float* margin, int threads = 0);

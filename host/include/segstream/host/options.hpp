@@ -103,8 +103,10 @@ struct FitOptions {
   bool keep_absorbed = false;
   std::string host_memory = "8G";
   std::string gpu_memory;
-  std::string n_init = "auto";  // auto | a number of restarts
-  KMeansConfig kmeans;          // k, seed, batch_size, max_epochs, init_size, reassignment_ratio, …
+  std::string n_init = "auto";   // auto | a number of restarts
+  std::string k;                 // a number of segments, or auto
+  std::string k_range = "2-20";  // with k = auto
+  KMeansConfig kmeans;           // k, seed, batch_size, max_epochs, init_size, reassignment_ratio, …
 };
 FitConfig fit_config(const FitOptions& o, int threads);
 

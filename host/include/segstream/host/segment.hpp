@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,13 +46,16 @@ struct FitConfig {
   std::filesystem::path init_model;  // --init FILE: centres (natural units) of an earlier model
   bool keep_absorbed = false;        // with init_model: start from its absorbed weights too (a warm start)
   std::uint64_t host_memory = std::uint64_t{8} << 30;
+  bool k_auto = false;  // --k auto: kmeans.k chosen by choose_k over [k_min, k_max]
+  int k_min = 2, k_max = 20;
 };
 
 struct FitReport {
   std::uint64_t rows = 0;
   int d = 0;
   KMeansModel model;
-  bool in_memory = true;  // false: the rows were read from the file on every pass
+  std::optional<KSelection> k_selection;  // --k auto
+  bool in_memory = true;                  // false: the rows were read from the file on every pass
   double seconds = 0;
   double read_seconds = 0;  // reading the rows into memory (0 when streamed) and the weights
 };

@@ -29,9 +29,10 @@ struct ModelFile {
   double inertia = 0;
   std::int64_t steps = 0, lloyd_passes = 0;
   std::string stop_reason;
-  std::string config;     // JSON: the fit's options
-  std::string source;     // JSON: the features file it was fitted on
-  std::string breathing;  // JSON: the non-local phase of the fit (empty when it did not run)
+  std::string config;       // JSON: the fit's options
+  std::string source;       // JSON: the features file it was fitted on
+  std::string breathing;    // JSON: the non-local phase of the fit (empty when it did not run)
+  std::string k_selection;  // JSON: how --k auto chose k (empty for a given k)
 };
 
 // Writes a model to `path` (an AtomicOutput's temporary; errors name `display_name`).
