@@ -29,7 +29,8 @@ double effective_dimension(const std::vector<float>& x, const std::vector<float>
   for (std::size_t i = 0; i < n; ++i)
     for (std::size_t a = 0; a < dd; ++a) {
       const double va = x[i * dd + a] - mean[a];
-      for (std::size_t b = a; b < dd; ++b) cov[a * dd + b] += static_cast<double>(w[i]) * va * (x[i * dd + b] - mean[b]);
+      for (std::size_t b = a; b < dd; ++b)
+        cov[a * dd + b] += static_cast<double>(w[i]) * va * (x[i * dd + b] - mean[b]);
     }
   for (std::size_t a = 0; a < dd; ++a)
     for (std::size_t b = a; b < dd; ++b) cov[b * dd + a] = cov[a * dd + b] /= wsum;
@@ -80,7 +81,8 @@ KSelection choose_k(const RowSource& rows, const KMeansConfig& config, int k_min
   sel.k_min = k_min;
   sel.k_max = k_max;
   std::vector<float> w;
-  std::vector<float> x = uniform_sample(rows, std::min(sample_rows, rows.rows()), config.seed, kSampleSalt, &w);
+  std::vector<float> x =
+      uniform_sample(rows, std::min(sample_rows, rows.rows()), config.seed, kSampleSalt, &w);
   sel.sample_rows = w.size();
   const MemoryRows sample(x.data(), sel.sample_rows, d, rows.weights() != nullptr ? w.data() : nullptr);
   sel.effective_dims = effective_dimension(x, w, d);
@@ -104,6 +106,7 @@ KSelection choose_k(const RowSource& rows, const KMeansConfig& config, int k_min
   const double y = sel.effective_dims / 2;
   // d^−Y in logs, scaled by the largest term so that no power overflows.
   std::vector<double> log_term;
+  log_term.reserve(distortion.size());
   for (double dist : distortion) log_term.push_back(-y * std::log(std::max(dist, 1e-300)));
   const double top = *std::max_element(log_term.begin(), log_term.end());
   auto term = [&](std::size_t i) { return std::exp(log_term[i] - top); };
