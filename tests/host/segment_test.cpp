@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "segstream/core/error.hpp"
+#include "segstream/core/philox.hpp"
 #include "segstream/host/features.hpp"
 #include "segstream/host/generate.hpp"
 #include "segstream/host/segment.hpp"
@@ -23,6 +24,52 @@ void mixture(const std::filesystem::path& path, std::uint64_t rows, std::uint64_
   g.clusters = clusters;
   g.seed = 21;
   generate_mixture(g, path, false);
+}
+
+// Columns that are constant, or all but 0.1% of one value, are left out of the model space and reported;
+// a file with nothing else is refused. The other columns are clustered as they would be alone.
+TEST(Segments, ConstantColumnsAreLeftOutAndReported) {
+  TempDir dir;
+  const std::uint64_t n = 20000;
+  std::vector<float> rows;
+  std::vector<std::uint64_t> ids;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    RandomStream r(5, RandomPurpose::kMixtureRow, i);
+    const float cluster = static_cast<float>(i % 3) * 10;
+    rows.insert(rows.end(), {cluster + static_cast<float>(r.normal()), 7.0f, i % 2000 == 0 ? 1.0f : 0.0f,
+                             cluster + static_cast<float>(r.normal())});
+    ids.push_back(i + 1);
+  }
+  {
+    io::FeatureFileWriter w(dir / "f.h5", {"a", "always_seven", "rarely_one", "b"});
+    w.append(rows.data(), ids.data(), n);
+    w.close();
+  }
+  FitConfig c;
+  c.kmeans.k = 3;
+  const FitReport r = fit_model(dir / "f.h5", dir / "m.h5", false, c);
+  EXPECT_EQ(r.d, 2);
+  ASSERT_EQ(r.dropped_columns.size(), 2u);
+  EXPECT_NE(r.dropped_columns[0].find("always_seven (always 7)"), std::string::npos) << r.dropped_columns[0];
+  EXPECT_NE(r.dropped_columns[1].find("rarely_one (0 in 99.95% of rows)"), std::string::npos)
+      << r.dropped_columns[1];
+  const io::File m = io::File::open(dir / "m.h5");
+  EXPECT_EQ(m.dataset("/centroids").read_all<float>().size(), 6u);
+  EXPECT_NE(m.string_attribute("config").find("dropped_columns"), std::string::npos);
+  c.columns = {"always_seven", "rarely_one"};
+  EXPECT_THROW(
+      {
+        try {
+          fit_model(dir / "f.h5", dir / "x.h5", false, c);
+        } catch (const InputError& e) {
+          EXPECT_NE(std::string(e.what()).find("every column to cluster is constant or nearly so"),
+                    std::string::npos)
+              << e.what();
+          throw;
+        }
+      },
+      InputError);
+  EXPECT_FALSE(std::filesystem::exists(dir / "x.h5"));
 }
 
 TEST(Segments, FitAndAssignRecoverTheGeneratorsMixture) {

@@ -43,6 +43,43 @@ bool rows_fit_in_memory(const io::FeatureFileReader& r, std::uint64_t d, std::ui
   return false;
 }
 
+// The chosen columns less those whose values in a uniform sample are all one value, or all but at most 0.1%
+// of them: they carry no segment structure, and z-scoring a nearly constant column makes its few other
+// values dominate the distances. Each left out is described in *dropped; InputError when none is left.
+std::vector<int> informative_columns(const io::FeatureFileReader& r, const std::vector<int>& idx,
+                                     const FitConfig& config, std::vector<std::string>* dropped) {
+  const FileRows rows(r, idx, nullptr, nullptr);
+  const std::uint64_t n = std::min(r.rows(), config.transform_sample);
+  if (n == 0) return idx;  // the trainer names the problem
+  const std::vector<float> x = uniform_sample(rows, n, config.kmeans.seed, 7);
+  const std::size_t d = idx.size();
+  std::vector<int> keep;
+  std::vector<float> column(n);
+  for (std::size_t j = 0; j < d; ++j) {
+    for (std::uint64_t i = 0; i < n; ++i) column[i] = x[i * d + j];
+    // A value held by more than half the rows is the median.
+    std::nth_element(column.begin(), column.begin() + static_cast<std::ptrdiff_t>(n / 2), column.end());
+    const float median = column[n / 2];
+    const auto same = static_cast<std::uint64_t>(std::count(column.begin(), column.end(), median));
+    const std::string& name = r.feature_names()[static_cast<std::size_t>(idx[j])];
+    if ((n - same) * 1000 <= n)
+      dropped->push_back(same == n ? fmt::format("{} (always {})", name, median)
+                                   : fmt::format("{} ({} in {:.2f}% of rows)", name, median,
+                                                 100.0 * static_cast<double>(same) / static_cast<double>(n)));
+    else
+      keep.push_back(idx[j]);
+  }
+  if (keep.empty()) {
+    std::string all;
+    for (const std::string& s : *dropped) all += (all.empty() ? "" : ", ") + s;
+    throw InputError(
+        fmt::format("{}: every column to cluster is constant or nearly so ({}): there is nothing "
+                    "to segment",
+                    r.path(), all));
+  }
+  return keep;
+}
+
 // Every row of the chosen columns, read into memory that is not zeroed first.
 std::unique_ptr<float[], FreeMemory> read_matrix(const io::FeatureFileReader& r,
                                                  const std::vector<int>& idx) {
@@ -191,7 +228,8 @@ FitReport fit_model(const std::filesystem::path& features, const std::filesystem
   const auto t_begin = std::chrono::steady_clock::now();
   FitReport report;
   const io::FeatureFileReader r(features);
-  const std::vector<int> idx = detail::column_indices(r, config.columns);
+  const std::vector<int> idx =
+      informative_columns(r, detail::column_indices(r, config.columns), config, &report.dropped_columns);
   const auto d = static_cast<int>(idx.size());
   const std::uint64_t n = r.rows();
   report.rows = n;
@@ -237,8 +275,8 @@ FitReport fit_model(const std::filesystem::path& features, const std::filesystem
   std::vector<std::string> names;
   names.reserve(idx.size());
   for (int j : idx) names.push_back(r.feature_names()[static_cast<std::size_t>(j)]);
-  const nlohmann::json cfg =
-      config_json(config, kc, transform, names, !weights.empty(), report.model.restart);
+  nlohmann::json cfg = config_json(config, kc, transform, names, !weights.empty(), report.model.restart);
+  if (!report.dropped_columns.empty()) cfg["dropped_columns"] = report.dropped_columns;
   io::ModelFile file = model_file(report.model, transform, names);
   file.config = cfg.dump();
   if (report.k_selection) {

@@ -54,8 +54,9 @@ struct FitReport {
   std::uint64_t rows = 0;
   int d = 0;
   KMeansModel model;
-  std::optional<KSelection> k_selection;  // --k auto
-  bool in_memory = true;                  // false: the rows were read from the file on every pass
+  std::optional<KSelection> k_selection;     // --k auto
+  std::vector<std::string> dropped_columns;  // left out as constant or nearly so, each with why
+  bool in_memory = true;                     // false: the rows were read from the file on every pass
   double seconds = 0;
   double read_seconds = 0;  // reading the rows into memory (0 when streamed) and the weights
 };
