@@ -109,9 +109,8 @@ def centroid_index(truth, fitted):
 
 
 def inertia(x, c):
-    return float(np.min(((x[:, None, :] - c[None, :, :]) ** 2).sum(-1), axis=1).sum()) if len(x) <= 20000 else \
-        float(sum(np.min(((x[i:i + 20000, None, :] - c[None, :, :]) ** 2).sum(-1), axis=1).sum()
-                  for i in range(0, len(x), 20000)))
+    return float(sum(np.min(((x[i:i + 20000, None, :] - c[None, :, :]) ** 2).sum(-1), axis=1).sum()
+                     for i in range(0, len(x), 20000)))
 
 
 def main():

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "segstream/core/error.hpp"
 #include "segstream/core/philox.hpp"
 
 namespace segstream::host::detail {
@@ -32,26 +33,21 @@ Breather::Breather(const RowSource& src, const KMeansConfig& config, std::uint64
     : src_(src), cfg_(config), seed_(seed), backend_(backend) {
   const std::uint64_t rows = src.rows(), n = breathing_rows(config, rows);
   const int d = src.d();
-  if (n < rows) {
+  sampled_ = n < rows;
+  if (!sampled_ && src.view(0, rows) != nullptr) {
+    work_ = &src;
+  } else {  // the sample, or every row (in row order) of a source that does not hold them in memory
     x_ = uniform_sample(src, n, seed, kSampleSalt, &w_);
     held_ = std::make_unique<MemoryRows>(x_.data(), n, d, src.weights() != nullptr ? w_.data() : nullptr);
     work_ = held_.get();
-    sampled_ = true;
-  } else if (src.view(0, rows) != nullptr) {
-    work_ = &src;
-  } else {
-    x_.resize(rows * static_cast<std::uint64_t>(d));
-    for (std::uint64_t start = 0; start < rows; start += kPassRows) {
-      throw_if_interrupted();
-      const std::uint64_t m = std::min(kPassRows, rows - start);
-      src.read(start, m, x_.data() + start * static_cast<std::uint64_t>(d));
-    }
-    held_ = std::make_unique<MemoryRows>(x_.data(), rows, d, src.weights());
-    work_ = held_.get();
   }
-  const float* w = work_->weights();
-  total_weight_ = w == nullptr ? static_cast<double>(work_->rows()) : 0.0;
-  for (std::uint64_t i = 0; w != nullptr && i < work_->rows(); ++i) total_weight_ += w[i];
+  auto total = [](const RowSource& r) {
+    double t = r.weights() == nullptr ? static_cast<double>(r.rows()) : 0.0;
+    for (std::uint64_t i = 0; r.weights() != nullptr && i < r.rows(); ++i) t += r.weights()[i];
+    return t;
+  };
+  total_weight_ = total(*work_);
+  absorbed_scale_ = total_weight_ > 0 ? total(src) / total_weight_ : 1.0;
 }
 
 PassRunner& Breather::runner(int centres) {
@@ -111,7 +107,10 @@ bool Breather::step(TrainerState& st) {
     b.log.after = p.inertia;
   };
   switch (b.stage) {
-    case Stage::kBefore:  // the trainer's own step
+    case Stage::kBefore:  // measured by the trainer, which then sets kConverge
+      SEGSTREAM_ASSERT(false,
+                       "a Lloyd pass of the non-local phase before its starting centres were measured{}", "");
+      [[fallthrough]];
     case Stage::kConverge:
       keep();
       b.log.before = p.inertia;
@@ -140,11 +139,8 @@ bool Breather::step(TrainerState& st) {
   // Done: the best centres, with the weight of their clusters (scaled from a sample to all rows) as what
   // they absorbed.
   st.centres = b.best;
-  double all = src_.weights() == nullptr ? static_cast<double>(src_.rows()) : 0.0;
-  for (std::uint64_t i = 0; src_.weights() != nullptr && i < src_.rows(); ++i) all += src_.weights()[i];
-  const double scale = total_weight_ > 0 ? all / total_weight_ : 1.0;
   st.absorbed.resize(b.best_weight.size());
-  for (std::size_t c = 0; c < b.best_weight.size(); ++c) st.absorbed[c] = b.best_weight[c] * scale;
+  for (std::size_t c = 0; c < b.best_weight.size(); ++c) st.absorbed[c] = b.best_weight[c] * absorbed_scale_;
   return true;
 }
 

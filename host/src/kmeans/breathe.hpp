@@ -55,7 +55,8 @@ class Breather {
   std::unique_ptr<MemoryRows> held_;
   const RowSource* work_ = nullptr;
   bool sampled_ = false;
-  double total_weight_ = 0;  // of the phase's rows
+  double total_weight_ = 0;    // of the phase's rows
+  double absorbed_scale_ = 1;  // all rows' weight over theirs
   std::map<int, Runner> runners_;
 };
 

@@ -43,31 +43,32 @@ bool rows_fit_in_memory(const io::FeatureFileReader& r, std::uint64_t d, std::ui
   return false;
 }
 
-// The chosen columns less those whose values in a uniform sample are all one value, or all but at most 0.1%
-// of them: they carry no segment structure, and z-scoring a nearly constant column makes its few other
-// values dominate the distances. Each left out is described in *dropped; InputError when none is left.
-std::vector<int> informative_columns(const io::FeatureFileReader& r, const std::vector<int>& idx,
-                                     const FitConfig& config, std::vector<std::string>* dropped) {
-  const FileRows rows(r, idx, nullptr, nullptr);
-  const std::uint64_t n = std::min(r.rows(), config.transform_sample);
-  if (n == 0) return idx;  // the trainer names the problem
-  const std::vector<float> x = uniform_sample(rows, n, config.kmeans.seed, 7);
-  const std::size_t d = idx.size();
-  std::vector<int> keep;
+// The positions, among the sample's d columns, of those to cluster: all but the columns whose values are one
+// value, or all but at most 0.1% of them. Those carry no segment structure, and z-scoring a nearly
+// constant column makes its few other values dominate the distances. Each left out is described in
+// *dropped; InputError when none is left.
+std::vector<std::size_t> informative_columns(const std::vector<float>& sample, std::size_t d,
+                                             const std::vector<std::string>& names, const std::string& path,
+                                             std::vector<std::string>* dropped) {
+  const std::uint64_t n = sample.size() / d;
+  std::vector<std::size_t> keep;
+  if (n == 0) {  // no rows: the trainer names the problem
+    for (std::size_t j = 0; j < d; ++j) keep.push_back(j);
+    return keep;
+  }
   std::vector<float> column(n);
   for (std::size_t j = 0; j < d; ++j) {
-    for (std::uint64_t i = 0; i < n; ++i) column[i] = x[i * d + j];
+    for (std::uint64_t i = 0; i < n; ++i) column[i] = sample[i * d + j];
     // A value held by more than half the rows is the median.
     std::nth_element(column.begin(), column.begin() + static_cast<std::ptrdiff_t>(n / 2), column.end());
     const float median = column[n / 2];
     const auto same = static_cast<std::uint64_t>(std::count(column.begin(), column.end(), median));
-    const std::string& name = r.feature_names()[static_cast<std::size_t>(idx[j])];
     if ((n - same) * 1000 <= n)
-      dropped->push_back(same == n ? fmt::format("{} (always {})", name, median)
-                                   : fmt::format("{} ({} in {:.2f}% of rows)", name, median,
+      dropped->push_back(same == n ? fmt::format("{} (always {})", names[j], median)
+                                   : fmt::format("{} ({} in {:.2f}% of rows)", names[j], median,
                                                  100.0 * static_cast<double>(same) / static_cast<double>(n)));
     else
-      keep.push_back(idx[j]);
+      keep.push_back(j);
   }
   if (keep.empty()) {
     std::string all;
@@ -75,9 +76,16 @@ std::vector<int> informative_columns(const io::FeatureFileReader& r, const std::
     throw InputError(
         fmt::format("{}: every column to cluster is constant or nearly so ({}): there is nothing "
                     "to segment",
-                    r.path(), all));
+                    path, all));
   }
   return keep;
+}
+
+// The columns `keep` of a row-major matrix of d columns, in place.
+void keep_columns(float* x, std::uint64_t rows, std::size_t d, const std::vector<std::size_t>& keep) {
+  if (keep.size() == d) return;
+  for (std::uint64_t i = 0; i < rows; ++i)
+    for (std::size_t j = 0; j < keep.size(); ++j) x[i * keep.size() + j] = x[i * d + keep[j]];
 }
 
 // Every row of the chosen columns, read into memory that is not zeroed first.
@@ -93,17 +101,6 @@ std::unique_ptr<float[], FreeMemory> read_matrix(const io::FeatureFileReader& r,
     detail::read_columns(r, idx, start, rows, block, x.get() + start * d);
   }
   return x;
-}
-
-// The model-space transform, fitted on a uniform sample of transform_sample rows (all rows up to that many);
-// `none` fits nothing.
-Transform fitted_transform(const RowSource& untransformed, const FitConfig& config) {
-  const int d = untransformed.d();
-  std::vector<float> sample;
-  if (config.transform != TransformKind::kNone)
-    sample = uniform_sample(untransformed, std::min(untransformed.rows(), config.transform_sample),
-                            config.kmeans.seed, 2);
-  return fit_transform(config.transform, sample.data(), sample.size() / static_cast<std::size_t>(d), d);
 }
 
 // --init FILE: the earlier model's centres in natural units, through this fit's transform, and with
@@ -228,29 +225,49 @@ FitReport fit_model(const std::filesystem::path& features, const std::filesystem
   const auto t_begin = std::chrono::steady_clock::now();
   FitReport report;
   const io::FeatureFileReader r(features);
-  const std::vector<int> idx =
-      informative_columns(r, detail::column_indices(r, config.columns), config, &report.dropped_columns);
-  const auto d = static_cast<int>(idx.size());
+  const std::vector<int> candidates = detail::column_indices(r, config.columns);
+  const std::size_t dc = candidates.size();
+  SEGSTREAM_EXPECTS(dc >= 1, "at least one feature column is needed{}", "");
   const std::uint64_t n = r.rows();
   report.rows = n;
-  report.d = d;
-  report.in_memory = rows_fit_in_memory(r, static_cast<std::uint64_t>(d), config.host_memory);
+  report.in_memory = rows_fit_in_memory(r, dc, config.host_memory);
   io::AtomicOutput output(out, overwrite);
 
   std::unique_ptr<float[], FreeMemory> x;
-  if (report.in_memory) x = read_matrix(r, idx);
+  if (report.in_memory) x = read_matrix(r, candidates);
   const std::vector<float> weights = detail::read_weights(r);
   const float* w = weights.empty() ? nullptr : weights.data();
   report.read_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_begin).count();
 
-  Transform transform;
+  // One uniform sample of the candidate columns, in natural units, finds the columns to leave out and
+  // fits the transform.
+  std::vector<float> sample;
+  {
+    const MemoryRows held(x.get(), report.in_memory ? n : 0, static_cast<int>(dc), w);
+    const FileRows file(r, candidates, nullptr, w);
+    const RowSource& raw = report.in_memory ? static_cast<const RowSource&>(held) : file;
+    sample = uniform_sample(raw, std::min(n, config.transform_sample), config.kmeans.seed, 2);
+  }
+  std::vector<std::string> candidate_names;
+  candidate_names.reserve(dc);
+  for (int j : candidates) candidate_names.push_back(r.feature_names()[static_cast<std::size_t>(j)]);
+  const std::vector<std::size_t> keep =
+      informative_columns(sample, dc, candidate_names, r.path(), &report.dropped_columns);
+  std::vector<int> idx;
+  idx.reserve(keep.size());
+  for (std::size_t j : keep) idx.push_back(candidates[j]);
+  const auto d = static_cast<int>(idx.size());
+  report.d = d;
+  keep_columns(sample.data(), sample.size() / dc, dc, keep);
+  sample.resize(sample.size() / dc * keep.size());
+  if (report.in_memory) keep_columns(x.get(), n, dc, keep);
+  const Transform transform = fit_transform(config.transform, sample.data(), sample.size() / keep.size(), d);
+
   std::unique_ptr<RowSource> rows_source;
   if (report.in_memory) {
-    transform = fitted_transform(MemoryRows(x.get(), n, d, w), config);
     if (transform.kind != TransformKind::kNone) transform.apply(x.get(), n);
     rows_source = std::make_unique<MemoryRows>(x.get(), n, d, w);
   } else {
-    transform = fitted_transform(FileRows(r, idx, nullptr, w), config);
     rows_source =
         std::make_unique<FileRows>(r, idx, transform.kind == TransformKind::kNone ? nullptr : &transform, w);
   }
