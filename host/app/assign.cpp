@@ -26,11 +26,7 @@ Action add_assign(CLI::App& sub) {
         {{"out", o->out}, {"rows", r.rows}, {"k", r.k}, {"inertia", r.inertia}, {"seconds", r.seconds}});
     std::printf("wrote %s: %s customers in %d segments in %.1f s; inertia %.6g\n", o->out.c_str(),
                 with_commas(r.rows).c_str(), r.k, r.seconds, r.inertia);
-    for (int s = 0; s < r.k; ++s)
-      std::printf(
-          "  segment %3d  %12s customers  %5.1f%%\n", s,
-          with_commas(r.counts[static_cast<std::size_t>(s)]).c_str(),
-          100.0 * static_cast<double>(r.counts[static_cast<std::size_t>(s)]) / static_cast<double>(r.rows));
+    std::printf("%s", host::format_profiles(r.profiles).c_str());
   };
 }
 

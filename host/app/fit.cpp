@@ -120,11 +120,7 @@ Action add_fit(CLI::App& sub) {
           "passes)%s\n",
           b.kept, b.rounds, b.sampled ? "sample of " : "", with_commas(b.rows).c_str(), b.before, b.after,
           b.passes, b.reverted ? "; not better over all rows, so not used" : "");
-    for (int s = 0; s < r.model.k; ++s)
-      std::printf("  segment %3d  %12s rows  %5.1f%%\n", s,
-                  with_commas(r.model.counts[static_cast<std::size_t>(s)]).c_str(),
-                  100.0 * static_cast<double>(r.model.counts[static_cast<std::size_t>(s)]) /
-                      static_cast<double>(r.rows));
+    std::printf("%s", host::format_profiles(r.profiles).c_str());
   };
 }
 

@@ -61,7 +61,7 @@ Action add_import_csv(CLI::App& sub) {
                       {"lines", r.lines},
                       {"skipped_rows", r.skipped_rows},
                       {"returns_from_negative_purchases", r.returns_from_negative_purchases},
-                      {"hashed_customer_ids", r.hashed_customer_ids},
+                      {"text_ids", r.text_ids},
                       {"seconds", r.seconds}});
     std::printf("wrote %s: %s events from %s lines of %s (%s header) in %.1f s\n", o->out.c_str(),
                 with_commas(r.events).c_str(), with_commas(r.lines).c_str(), o->csv.input.c_str(),
@@ -71,9 +71,9 @@ Action add_import_csv(CLI::App& sub) {
     if (r.returns_from_negative_purchases)
       std::printf("  %s purchases with a negative amount recorded as returns\n",
                   with_commas(r.returns_from_negative_purchases).c_str());
-    if (r.hashed_customer_ids)
-      std::printf("  %s rows had a non-numeric customer id, mapped to a 64-bit hash\n",
-                  with_commas(r.hashed_customer_ids).c_str());
+    if (r.text_ids)
+      std::printf("  %s customer ids are not plain integers: kept as text in the id table\n",
+                  with_commas(r.text_ids).c_str());
     if (r.skipped_rows)
       std::printf("  skipped %s bad rows; the first: %s\n", with_commas(r.skipped_rows).c_str(),
                   r.first_bad_row.c_str());

@@ -74,6 +74,12 @@ int main(int argc, char** argv) {
   CLI::App* assign =
       app.add_subcommand("assign", "Assign every customer of features.h5 to a model's segments");
   actions[assign] = app::add_assign(*assign);
+  CLI::App* segments = app.add_subcommand("segments", "Work with segments.h5: export it for a CRM");
+  segments->require_subcommand(0, 1);
+  CLI::App* segments_export = segments->add_subcommand(
+      "export", "Write each customer's own id, segment and segment name from segments.h5 as CSV");
+  actions[segments_export] = app::add_segments_export(*segments_export);
+  segments->fallthrough();
   for (auto& [sub, action] : actions) sub->fallthrough();
 
   try {
@@ -97,9 +103,16 @@ int main(int argc, char** argv) {
   if (app.get_subcommands().empty()) {
     host::configure_logging({global.log_json, host::LogLevel::kInfo});
     exit_with_error(ExitCode::kUsage,
-                    "a subcommand is required: generate, import-csv, features, rfm, fit, assign or inspect "
+                    "a subcommand is required: generate, import-csv, features, rfm, fit, assign, segments or "
+                    "inspect "
                     "(run `segstream "
                     "--help`)");
+  }
+
+  if (segments->parsed() && !segments_export->parsed()) {
+    host::configure_logging({global.log_json, host::LogLevel::kInfo});
+    exit_with_error(ExitCode::kUsage,
+                    "segments: expected a subcommand: export (run `segstream segments export --help`)");
   }
 
   host::configure_logging({global.log_json, global.verbose ? host::LogLevel::kDebug

@@ -252,6 +252,7 @@ RfmReport segment_rfm_file(const std::filesystem::path& features, const std::fil
   file.scoring = scoring == RfmScoring::kRankCut ? "rank-cut" : "quintile";
   file.map = map.name();
   file.source = features.filename().string();
+  file.ids = io::CustomerIds::read(reader.file());
   io::Provenance provenance{"segstream.rfm",
                             "rfm",
                             {{"scoring", file.scoring}, {"map", file.map}},

@@ -1,5 +1,7 @@
 #include "segstream/io/csv_import.hpp"
 
+#include "segstream/io/customer_ids.hpp"
+
 #include "fingerprint.hpp"
 
 #include <algorithm>
@@ -187,32 +189,6 @@ class TimeParser {
   std::string format_;
 };
 
-// FNV-1a over the text, then the bijective mix: a well-spread 64-bit id for a non-numeric customer id.
-std::uint64_t hash_id(std::string_view text) {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  for (char c : text) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 0x100000001b3ull;
-  }
-  return mix64(h);
-}
-
-// An unsigned integer id ("00042", "17850.0") or nullopt.
-std::optional<std::uint64_t> numeric_id(std::string_view text) {
-  const auto dot = text.find('.');
-  if (dot != std::string_view::npos) {
-    const std::string_view frac = text.substr(dot + 1);
-    if (frac.empty() || !std::all_of(frac.begin(), frac.end(), [](char c) { return c == '0'; }))
-      return std::nullopt;
-    text = text.substr(0, dot);
-  }
-  if (!all_digits(text)) return std::nullopt;
-  std::uint64_t v = 0;
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
-  return v;
-}
-
 // A bad row: the message names the file, line and column; thrown as InputError or counted and skipped.
 struct BadRow {
   std::string message;
@@ -329,6 +305,7 @@ CsvImportReport import_csv(const CsvImportOptions& options, const std::filesyste
   std::int64_t first_ts = std::numeric_limits<std::int64_t>::max(),
                last_ts = std::numeric_limits<std::int64_t>::min();
   const auto& type_names = standard_event_type_names();
+  CustomerIdCollector ids;
 
   auto field = [&](int column) -> std::string_view {
     return trim(fields[static_cast<std::size_t>(columns[static_cast<std::size_t>(column)].index)]);
@@ -362,13 +339,9 @@ CsvImportReport import_csv(const CsvImportOptions& options, const std::filesyste
                                needed_fields, fields.size())};
     const std::string_view id_text = field(kCustomer);
     if (id_text.empty()) throw BadRow{where(columns[kCustomer]) + ": the customer id is empty"};
-    bool hashed = false;
-    if (const auto id = numeric_id(id_text)) {
-      cols.customer_id[at] = *id;
-    } else {
-      cols.customer_id[at] = hash_id(id_text);
-      hashed = true;
-    }
+    const auto integer = integer_key(id_text);
+    const std::uint64_t key = integer ? *integer : text_key(id_text, options.id_hash_bits);
+    cols.customer_id[at] = key;
     const auto ts = time_parser.parse(field(kTime));
     if (!ts)
       throw BadRow{fmt::format("{}: cannot parse '{}' as a time (--time-format {})", where(columns[kTime]),
@@ -408,11 +381,17 @@ CsvImportReport import_csv(const CsvImportOptions& options, const std::filesyste
     if (with_order) {
       const std::string_view order = field(kOrder);
       if (order.empty()) throw BadRow{where(columns[kOrder]) + ": the order id is empty"};
-      const auto numeric = numeric_id(order);
-      cols.order_id[at] = numeric ? *numeric : hash_id(order);
+      const auto numeric = integer_key(order);
+      cols.order_id[at] = numeric ? *numeric : text_key(order);
     }
     // Counted only once the whole row is good.
-    report.hashed_customer_ids += hashed;
+    if (!integer) {
+      if (const auto earlier = ids.add(key, id_text, report.lines))
+        throw InputError(fmt::format(
+            "{}: customer ids '{}' (line {}) and '{}' (line {}) have the same 64-bit key {:#018x}; they "
+            "cannot be kept apart (rename one of them)",
+            in, earlier->text, earlier->line, id_text, report.lines, key));
+    }
     report.returns_from_negative_purchases += negative_purchase;
     first_ts = std::min(first_ts, *ts);
     last_ts = std::max(last_ts, *ts);
@@ -454,9 +433,11 @@ CsvImportReport import_csv(const CsvImportOptions& options, const std::filesyste
   if (report.events == 0)
     throw InputError(in + ": no event rows (only a header, blank lines or skipped rows)");
 
+  report.text_ids = ids.size();
   report.first_timestamp = first_ts;
   report.last_timestamp = last_ts;
   const File& f = writer.file();
+  std::move(ids).finish().write(f);
   f.set_attribute("source", options.input.filename().string());
   f.set_attribute("window_start", first_ts - (first_ts % kSecondsPerDay + kSecondsPerDay) % kSecondsPerDay);
   f.set_attribute("as_of", (day_of(last_ts) + 1) * kSecondsPerDay);  // the day after the last event

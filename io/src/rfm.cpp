@@ -21,6 +21,7 @@ void write_rfm(const std::filesystem::path& path, const std::string& display_nam
   write_vector(file, "/summary/revenue", r.revenue);
   write_vector(file, "/summary/customer_share", r.customer_share);
   write_vector(file, "/summary/revenue_share", r.revenue_share);
+  r.ids.write(file);
   write_provenance(file, provenance);
   file.set_attribute("scoring", r.scoring);
   file.set_attribute("map", r.map);
@@ -54,6 +55,7 @@ RfmFile read_rfm(const std::filesystem::path& path) {
   r.scoring = f.string_attribute("scoring");
   r.map = f.string_attribute("map");
   r.source = f.string_attribute("source");
+  r.ids = CustomerIds::read(f);
   return r;
 }
 

@@ -29,6 +29,7 @@ void SegmentsWriter::close(const SegmentsSummary& summary, const Provenance& pro
   file_.set_attribute("features", summary.features);
   file_.set_attribute("k", summary.k);
   file_.set_attribute("inertia", summary.inertia);
+  if (summary.profiles.k() > 0) write_profiles(file_, summary.profiles);
   ids_ = Dataset();
   segment_ = Dataset();
   distance2_ = Dataset();
@@ -52,6 +53,7 @@ SegmentsReader::SegmentsReader(const std::filesystem::path& path) : file_(File::
   summary_.inertia = file_.float_attribute("inertia");
   SEGSTREAM_CHECK_INPUT(summary_.k >= 1, "{}: k is {}, expected at least one segment", file_.path(),
                         summary_.k);
+  read_profiles(file_, static_cast<std::size_t>(summary_.k), summary_.profiles);
   // Every segment is one of the k: checked a block at a time.
   constexpr std::uint64_t kBlock = std::uint64_t{1} << 20;
   std::vector<std::int32_t> block;

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <limits>
+#include <set>
 
 #include "segstream/io/events.hpp"
 #include "segstream/io/hdf5.hpp"
@@ -431,6 +432,59 @@ TEST(Cli, FitAndAssignSegments) {
   expect_error(segstream("assign --model " + model + " --features " + (dir / "g.h5").string() + bad), 3,
                "has no column 'x3'");
   EXPECT_FALSE(std::filesystem::exists(dir / "x.h5"));
+}
+
+// Customers keep their own ids: "0042", "42", "C-042" and "a,b" stay four customers through import,
+// features, fit, assign and export, and the CSV gives each back by its own text with its segment's name.
+TEST(Cli, CustomersKeepTheirOwnIdsThroughToTheExport) {
+  TempDir dir;
+  std::string csv = "customer,date,amount\n";
+  const std::vector<std::string> ids = {"0042", "42", "C-042", "\"a,b\"", "7", "007", "x-1", "x-2"};
+  for (std::size_t c = 0; c < ids.size(); ++c)
+    for (std::size_t p = 0; p <= c % 4; ++p)
+      csv += ids[c] + ",2025-0" + std::to_string(1 + p + c % 3) + "-1" + std::to_string(c) + "," +
+             std::to_string(10 + 7 * c + p) + "\n";
+  std::ofstream(dir / "t.csv") << csv;
+  const std::string ev = (dir / "ev.h5").string(), f = (dir / "f.h5").string(), m = (dir / "m.h5").string(),
+                    seg = (dir / "seg.h5").string(), out = (dir / "seg.csv").string();
+  auto r = segstream("import-csv " + (dir / "t.csv").string() +
+                     " --customer customer --time date --amount amount --out " + ev);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("6 customer ids are not plain integers"), std::string::npos) << r.output;
+  for (const std::string& args :
+       {"features --events " + ev + " --out " + f, "fit --features " + f + " --k 2 --out " + m,
+        "assign --model " + m + " --features " + f + " --out " + seg}) {
+    r = segstream(args);
+    ASSERT_EQ(r.exit_code, 0) << args << "\n" << r.output;
+  }
+  r = segstream("segments export " + seg + " --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("8 customers in 2 segments"), std::string::npos) << r.output;
+  const io::ModelFile model = io::read_model(m);
+  std::ifstream in(out);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "customer_id,segment,segment_name");
+  std::set<std::string> seen;
+  while (std::getline(in, line)) {
+    // The id is the text up to the last two fields (a quoted id may hold a comma).
+    const std::size_t name_at = line.rfind(','), segment_at = line.rfind(',', name_at - 1);
+    const std::string id = line.substr(0, segment_at);
+    const int segment = std::stoi(line.substr(segment_at + 1, name_at - segment_at - 1));
+    ASSERT_GE(segment, 0);
+    ASSERT_LT(segment, 2);
+    EXPECT_EQ(line.substr(name_at + 1), model.profiles.name[static_cast<std::size_t>(segment)]) << line;
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen, std::set<std::string>(ids.begin(), ids.end())) << "every id once, by its own text";
+  expect_error(segstream("segments export " + out + " --out " + (dir / "x.csv").string()), 3,
+               "not an HDF5 file");
+  expect_error(segstream("segments export " + m + " --out " + (dir / "x.csv").string()), 3,
+               "not a segstream segments file");
+  expect_error(segstream("segments export " + seg + " --out " + out), 2, "exists");
+  expect_error(segstream("segments"), 2, "expected a subcommand: export");
+  expect_error(segstream("segments " + seg), 2, "unknown subcommand or option");
+  EXPECT_FALSE(std::filesystem::exists(dir / "x.csv"));
 }
 
 // A model whose centres, scales or shapes are broken is refused by assign, fit --init and inspect with exit

@@ -2,6 +2,10 @@
 // truth), assign reproducing the fit, the model-space transform, and the bad inputs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <set>
+
 #include "segstream/core/error.hpp"
 #include "segstream/core/philox.hpp"
 #include "segstream/host/features.hpp"
@@ -9,6 +13,8 @@
 #include "segstream/host/segment.hpp"
 #include "segstream/io/features.hpp"
 #include "segstream/io/hdf5.hpp"
+#include "segstream/io/model.hpp"
+#include "segstream/io/segments.hpp"
 #include "test_util.hpp"
 
 namespace segstream::host {
@@ -93,6 +99,97 @@ TEST(Segments, FitAndAssignRecoverTheGeneratorsMixture) {
   EXPECT_EQ(seg.dataset("/customer_id").read_all<std::uint64_t>(),
             io::File::open(dir / "f.h5").dataset("/customer_id").read_all<std::uint64_t>());
   for (float m : seg.dataset("/margin").read_all<float>()) EXPECT_GE(m, 0.0f);
+}
+
+// The profile in model.h5 and segments.h5 holds each segment's real averages: means and medians of every
+// column of the file (those left out of the model space too) in natural units, from the rows the segment
+// holds; shares that add up; z-scores against the population; names unique within the model.
+TEST(Segments, ProfilesAreTheSegmentsRealAverages) {
+  TempDir dir;
+  mixture(dir / "f.h5", 30001, 5, 4);
+  FitConfig c;
+  c.kmeans.k = 4;
+  c.columns = {"x0", "x1", "x2"};  // x3 and x4 are profiled all the same
+  const FitReport fit = fit_model(dir / "f.h5", dir / "model.h5", false, c);
+  const AssignReport a = assign_segments(dir / "model.h5", dir / "f.h5", dir / "seg.h5", false);
+  const io::FeatureFileReader r(dir / "f.h5");
+  const std::size_t n = r.rows(), d = r.columns();
+  std::vector<float> x(n * d);
+  r.read_rows(0, n, x.data());
+  const std::vector<std::int32_t> labels =
+      io::File::open(dir / "seg.h5").dataset("/segment").read_all<std::int32_t>();
+  for (const io::SegmentProfiles* p : {&fit.profiles, &a.profiles}) {
+    ASSERT_EQ(p->k(), 4u);
+    ASSERT_EQ(p->columns, r.feature_names());
+    EXPECT_EQ(p->rows, n);
+    EXPECT_EQ(p->median_rows, n) << "every row while the file is small";
+    double share = 0;
+    for (std::size_t s = 0; s < 4; ++s) {
+      share += p->customer_share[s];
+      std::vector<std::vector<double>> values(d);
+      for (std::size_t i = 0; i < n; ++i)
+        if (labels[i] == static_cast<std::int32_t>(s))
+          for (std::size_t j = 0; j < d; ++j) values[j].push_back(x[i * d + j]);
+      ASSERT_EQ(p->customers[s], values[0].size());
+      for (std::size_t j = 0; j < d; ++j) {
+        double sum = 0;
+        for (double v : values[j]) sum += v;
+        EXPECT_NEAR(p->mean[s * d + j], sum / static_cast<double>(values[j].size()),
+                    1e-9 * (1 + std::fabs(sum)));
+        std::sort(values[j].begin(), values[j].end());
+        const std::size_t m = values[j].size();
+        const double median = m % 2 ? values[j][m / 2] : (values[j][m / 2 - 1] + values[j][m / 2]) / 2;
+        EXPECT_DOUBLE_EQ(p->median[s * d + j], median) << "segment " << s << " column " << j;
+        EXPECT_NEAR(p->z[s * d + j], (p->mean[s * d + j] - p->population_mean[j]) / p->population_sd[j],
+                    1e-9);
+      }
+      EXPECT_FALSE(p->apart[s].empty());
+    }
+    EXPECT_NEAR(share, 1.0, 1e-12);
+    EXPECT_EQ(std::set<std::string>(p->name.begin(), p->name.end()).size(), 4u) << "names are unique";
+  }
+  EXPECT_EQ(a.profiles.name, fit.profiles.name) << "assign keeps the model's names";
+  const io::ModelFile model = io::read_model(dir / "model.h5");
+  EXPECT_EQ(model.profiles.name, fit.profiles.name);
+  EXPECT_EQ(model.profiles.mean, fit.profiles.mean);
+  EXPECT_EQ(io::SegmentsReader(dir / "seg.h5").summary().profiles.median, a.profiles.median);
+  // The profile does not depend on the threads.
+  c.kmeans.threads = 1;
+  EXPECT_EQ(fit_model(dir / "f.h5", dir / "model1.h5", false, c).profiles.mean, fit.profiles.mean);
+}
+
+// Names come from what sets a segment apart, RFM-style where it fits, unique within the model.
+TEST(Segments, NamesSayWhatSetsASegmentApart) {
+  io::SegmentProfiles p;
+  p.columns = {"recency_days",   "frequency",        "monetary_total", "tenure_days",
+               "discount_share", "app_sessions_28d", "has_purchase"};
+  const std::size_t d = p.columns.size();
+  // z-scores per segment, and the share of buyers (has_purchase's mean).
+  const std::vector<std::vector<double>> z = {
+      {-0.6, 2.5, 2.8, 0.4, -0.3, 0.1, 0.3},      // champions
+      {1.6, -0.5, -0.4, 0.3, 0.0, -0.4, 0.2},     // lapsed
+      {-0.8, -0.4, -0.4, -1.6, 0.3, 0.0, 0.2},    // new customers
+      {0.0, 0.3, -0.6, 0.0, 2.4, 0.1, 0.2},       // bargain hunters
+      {-0.2, -0.3, -0.5, 0.1, 0.0, 3.1, -0.2},    // app-first
+      {0.4, -1.0, -1.0, -1.0, -0.5, -0.1, -2.0},  // prospects (few buyers)
+      {0.5, -0.9, -0.9, -0.9, -0.5, -0.2, -1.9},  // prospects again: kept apart in words
+  };
+  const std::vector<double> buyers = {1, 1, 1, 1, 0.9, 0.02, 0.05};
+  for (std::size_t s = 0; s < z.size(); ++s) {
+    p.customers.push_back(100);
+    p.z.insert(p.z.end(), z[s].begin(), z[s].end());
+    for (std::size_t j = 0; j < d; ++j) p.mean.push_back(j == d - 1 ? buyers[s] : 1.0);
+  }
+  name_segments(p);
+  ASSERT_EQ(p.name.size(), z.size());
+  EXPECT_EQ(p.name[0], "champions");
+  EXPECT_EQ(p.name[1], "lapsed");
+  EXPECT_EQ(p.name[2], "new customers");
+  EXPECT_EQ(p.name[3], "bargain hunters");
+  EXPECT_EQ(p.name[4], "app-first");
+  EXPECT_EQ(p.name[5], "prospects") << "the fewer buyers";
+  EXPECT_EQ(p.name[6].rfind("prospects, ", 0), 0u) << p.name[6];
+  EXPECT_EQ(std::set<std::string>(p.name.begin(), p.name.end()).size(), z.size());
 }
 
 // fit --init FILE --keep-absorbed warm-starts from the model's centres and the weights they absorbed: the

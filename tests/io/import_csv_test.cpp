@@ -1,12 +1,14 @@
 // import-csv: real exports from tests/data and messy hand-made ones, every bad row it must name.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 
 #include "segstream/core/error.hpp"
 #include "segstream/core/time.hpp"
 #include "segstream/io/csv_import.hpp"
+#include "segstream/io/customer_ids.hpp"
 #include "segstream/io/events.hpp"
 #include "test_util.hpp"
 
@@ -41,7 +43,17 @@ TEST(ImportCsv, CdnowSampleWhitespaceWithoutHeader) {
   EXPECT_EQ(r.events, 6919u);
   const Loaded l = load(dir / "cdnow.h5");
   EXPECT_EQ(distinct(l.customer_id), 2357u);
-  EXPECT_EQ(l.customer_id[0], 4u) << "'00004' keeps its value";
+  const CustomerIds ids = CustomerIds::read(EventFileReader(dir / "cdnow.h5").file());
+  // The five-digit ids below 10000 are zero-padded, so kept as text; the others are plain integers.
+  EXPECT_EQ(ids.text(l.customer_id[0]), "00004");
+  EXPECT_EQ(r.text_ids, ids.size());
+  std::set<std::uint64_t> padded;
+  for (std::uint64_t key : l.customer_id) {
+    const std::string text = ids.text(key);
+    ASSERT_EQ(text.size(), 5u) << text;
+    if (text[0] == '0') padded.insert(key);
+  }
+  EXPECT_EQ(padded.size(), ids.size());
   EXPECT_EQ(format_iso_time(l.timestamp[0]), "1997-01-01");
   EXPECT_FLOAT_EQ(l.amount[0], 29.33f);
   EXPECT_EQ(format_iso_time(r.first_timestamp), "1997-01-01");
@@ -78,8 +90,10 @@ TEST(ImportCsv, OnlineRetailWithOrderIds) {
   ASSERT_TRUE(l.has_order_id);
   EXPECT_EQ(distinct(l.customer_id), 4338u);
   EXPECT_EQ(distinct(l.order_id), 18532u) << "one row per invoice";
-  EXPECT_EQ(l.customer_id[0], 17850u);
+  EXPECT_EQ(l.customer_id[0], 17850u) << "a plain integer id is its own key";
   EXPECT_EQ(l.order_id[0], 536365u);
+  EXPECT_EQ(r.text_ids, 0u);
+  EXPECT_FALSE(EventFileReader(dir / "retail.h5").file().has("/id_text")) << "no table when none is needed";
   EXPECT_EQ(format_iso_time(r.first_timestamp), "2010-12-01");
   EXPECT_EQ(format_iso_time(r.last_timestamp), "2011-12-09");
 }
@@ -111,8 +125,12 @@ TEST(ImportCsv, MessyExport) {
   EXPECT_EQ(r.blank_lines, 2u);
   EXPECT_EQ(r.returns_from_negative_purchases, 1u);
   const Loaded l = load(dir / "messy.h5");
-  EXPECT_EQ(l.customer_id[0], 42u);
-  EXPECT_EQ(l.customer_id[1], 17850u);
+  const CustomerIds ids = CustomerIds::read(EventFileReader(dir / "messy.h5").file());
+  EXPECT_EQ(ids.text(l.customer_id[0]), "00042") << "trimmed, the zeros kept";
+  EXPECT_EQ(ids.text(l.customer_id[1]), "17850.0");
+  EXPECT_EQ(ids.text(l.customer_id[2]), "42");
+  EXPECT_EQ(l.customer_id[2], 42u);
+  EXPECT_EQ(ids.size(), 2u) << "the skipped row's id 'A-17' is not in the table";
   EXPECT_EQ(l.event_type[1], static_cast<int>(EventType::kReturn)) << "a negative purchase is a return";
   EXPECT_EQ(l.amount[1], -5.0f);
   EXPECT_EQ(l.event_type[2], static_cast<int>(EventType::kReturn));
@@ -120,19 +138,84 @@ TEST(ImportCsv, MessyExport) {
   EXPECT_FALSE(l.has_order_id);
 }
 
-TEST(ImportCsv, NonNumericIdsAreHashedConsistently) {
+TEST(ImportCsv, IdsThatDifferAsTextStayDifferentCustomers) {
   TempDir dir;
-  write_text(dir / "ids.csv", "id,t\nC-1,2025-01-01\nC-2,2025-01-02\nC-1,2025-01-03\n");
+  write_text(dir / "ids.csv",
+             "id,t\nC-1,2025-01-01\nC-2,2025-01-02\nC-1,2025-01-03\n0042,2025-01-04\n42,2025-01-05\n"
+             "C-042,2025-01-06\n0042,2025-01-07\n9223372036854775808,2025-01-08\n");
   CsvImportOptions o;
   o.input = dir / "ids.csv";
   o.customer = "id";
   o.time = "t";
   const CsvImportReport r = import_csv(o, dir / "ids.h5", false);
-  EXPECT_EQ(r.hashed_customer_ids, 3u);
+  EXPECT_EQ(r.text_ids, 5u) << "C-1, C-2, 0042, C-042 and an integer past 2^63";
   const Loaded l = load(dir / "ids.h5");
   EXPECT_EQ(l.customer_id[0], l.customer_id[2]);
   EXPECT_NE(l.customer_id[0], l.customer_id[1]);
+  EXPECT_EQ(l.customer_id[3], l.customer_id[6]) << "'0042' twice is one customer";
+  EXPECT_EQ(distinct({l.customer_id[3], l.customer_id[4], l.customer_id[5]}), 3u) << "0042, 42, C-042";
+  EXPECT_EQ(l.customer_id[4], 42u);
+  const CustomerIds ids = CustomerIds::read(EventFileReader(dir / "ids.h5").file());
+  const char* texts[] = {"C-1", "C-2", "C-1", "0042", "42", "C-042", "0042", "9223372036854775808"};
+  for (std::size_t i = 0; i < 8; ++i) EXPECT_EQ(ids.text(l.customer_id[i]), texts[i]) << i;
   EXPECT_EQ(l.amount[0], 0.0f) << "no amount column: amount 0";
+}
+
+TEST(CustomerIds, KeysAndTheirTexts) {
+  EXPECT_EQ(integer_key("0"), 0u);
+  EXPECT_EQ(integer_key("17850"), 17850u);
+  EXPECT_EQ(integer_key("9223372036854775807"), 9223372036854775807u);
+  for (const char* text : {"", "00", "0042", "+42", "-1", "4 2", "17850.0", "1e3", "9223372036854775808",
+                           "18446744073709551616", "C-042"})
+    EXPECT_FALSE(integer_key(text).has_value()) << text;
+  EXPECT_NE(text_key("0042") & kTextKeyBit, 0u) << "text keys never meet integer keys";
+  EXPECT_NE(text_key("0042"), text_key("042"));
+  EXPECT_EQ(text_key("C-042"), text_key("C-042"));
+  const CustomerIds ids({text_key("b"), text_key("a")}, {"b", "a"});
+  EXPECT_EQ(ids.text(text_key("a")), "a");
+  EXPECT_EQ(ids.text(7), "7") << "a key without an entry is the id itself";
+}
+
+TEST(ImportCsvBadInput, IdKeyCollisionNamesBothIds) {
+  TempDir dir;
+  // With the hash narrowed to 8 bits, 40 distinct text ids must share a key somewhere.
+  std::string text = "id,t\n";
+  for (int i = 0; i < 40; ++i) text += "C-" + std::to_string(i) + ",2025-01-01\n";
+  write_text(dir / "ids.csv", text);
+  CsvImportOptions o;
+  o.input = dir / "ids.csv";
+  o.customer = "id";
+  o.time = "t";
+  o.id_hash_bits = 8;
+  try {
+    import_csv(o, dir / "ids.h5", false);
+    FAIL() << "expected an InputError";
+  } catch (const InputError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("ids.csv: customer ids 'C-"), std::string::npos) << m;
+    EXPECT_NE(m.find("have the same 64-bit key"), std::string::npos) << m;
+    EXPECT_EQ(std::count(m.begin(), m.end(), '\''), 4) << "both ids, quoted: " << m;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "ids.h5")) << "no partial output";
+  o.on_bad_row = BadRowPolicy::kSkip;
+  EXPECT_THROW(import_csv(o, dir / "ids.h5", false), InputError) << "a collision is never a skipped row";
+}
+
+TEST(ImportCsvBadInput, EmptyIdNamesTheRow) {
+  TempDir dir;
+  write_text(dir / "ids.csv", "id,t\nC-1,2025-01-01\n,2025-01-02\n");
+  CsvImportOptions o;
+  o.input = dir / "ids.csv";
+  o.customer = "id";
+  o.time = "t";
+  try {
+    import_csv(o, dir / "ids.h5", false);
+    FAIL() << "expected an InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("ids.csv:3: column 'id' (customer): the customer id is empty"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(ImportCsv, TimeFormats) {

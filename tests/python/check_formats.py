@@ -492,12 +492,18 @@ def check_imported(c, binary, scratch):
         ev = read_group(f, "events", EVENT_COLUMNS + [("order_id", np.uint64)])
         c.check("/events/order_id is uint64 of the events' length",
                 f["events/order_id"].dtype == np.uint64 and f["events/order_id"].shape == (3,))
-        c.check("numeric ids keep their value, leading zeros dropped", int(ev["customer_id"][0]) == 17850)
+        c.check("a plain integer id is its own key", int(ev["customer_id"][1]) == 14527)
+        keys, texts = f["id_text/key"][:], [t.decode() if isinstance(t, bytes) else t for t in f["id_text/text"][:]]
+        c.check("/id_text/key is uint64, ascending", keys.dtype == np.uint64 and bool(np.all(np.diff(keys) > 0)))
+        text_of = dict(zip((int(k) for k in keys), texts))
+        c.check("ids kept as text: '017850' and 'A-7' by their own text, nothing else in the table",
+                text_of == {int(ev["customer_id"][0]): "017850", int(ev["customer_id"][2]): "A-7"}, str(text_of))
+        c.check("text keys have the top bit set", all(k >> 63 == 1 for k in text_of))
         c.check("numeric order ids keep their value", int(ev["order_id"][0]) == 536365)
         c.check("a negative purchase is stored as a return", int(ev["event_type"][1]) == 7 and ev["amount"][1] < 0)
         c.check("other rows are purchases", int(ev["event_type"][0]) == 6 and int(ev["event_type"][2]) == 6)
         c.check("dates without a time are midnight UTC", int(ev["timestamp"][2]) == 1291248000)
-        c.check("non-numeric ids are hashed to other values", int(ev["customer_id"][2]) not in (0, 7, 17850, 14527))
+        c.check("'017850' is not 17850", int(ev["customer_id"][0]) != 17850)
 
 
 def check_feature_modes(c, binary, scratch):
@@ -648,6 +654,38 @@ def check_model_and_segments(c, binary, scratch):
                 < 1e-6 * inertia)
         with h5py.File(features, "r") as g:
             c.check("segments customer_id follows the features' rows", bool((f["customer_id"][:] == g["customer_id"][:]).all()))
+            x = g["features"][:].astype(np.float64)
+        for path, where in ((model, "model"), (segments, "segments")):
+            with h5py.File(path, "r") as h:
+                check_profile(c, h, where, x, seg)
+
+
+def check_profile(c, f, where, x, seg):
+    """/profile as FORMATS.md "Segment profiles" describes it, against the rows and their segments."""
+    if not c.check(f"{where} has /profile", "profile" in f):
+        return
+    p = f["profile"]
+    cols = [n.decode() if isinstance(n, bytes) else n for n in p.attrs["columns"]]
+    c.check(f"{where} /profile profiles every column of the file", cols == ["x0", "x1", "x2", "x3", "x4"], str(cols))
+    k, d = 4, x.shape[1]
+    mean, median, z = p["mean"][:], p["median"][:], p["z"][:]
+    c.check(f"{where} /profile mean, median, z are float64 (K, D)",
+            all(a.dtype == np.float64 and a.shape == (k, d) for a in (mean, median, z)))
+    want_mean = np.array([x[seg == s].mean(axis=0) for s in range(k)])
+    want_median = np.array([np.median(x[seg == s], axis=0) for s in range(k)])
+    c.check(f"{where} /profile/mean is each segment's mean", bool(np.allclose(mean, want_mean, rtol=1e-9, atol=1e-9)))
+    c.check(f"{where} /profile/median is each segment's median", bool(np.allclose(median, want_median, rtol=1e-6)))
+    c.check(f"{where} /profile/z against the population", bool(np.allclose(z, (want_mean - x.mean(axis=0)) / x.std(axis=0),
+                                                                          rtol=1e-6, atol=1e-9)))
+    counts = p["customers"][:]
+    c.check(f"{where} /profile/customers count the segments", p["customers"].dtype == np.uint64
+            and list(counts) == [int((seg == s).sum()) for s in range(k)])
+    c.check(f"{where} /profile/customer_share adds up to 1", abs(float(p["customer_share"][:].sum()) - 1) < 1e-12)
+    names = list(p["name"].asstr()[:])
+    c.check(f"{where} /profile/name: K unique names", len(names) == k and len(set(names)) == k and all(names), str(names))
+    c.check(f"{where} /profile/apart: one text per segment", len(p["apart"].asstr()[:]) == k)
+    c.check(f"{where} /profile has no revenue share without a revenue column",
+            "revenue_share" not in p and p.attrs["revenue_column"] in ("", b""))
 
 
 def main():

@@ -30,6 +30,7 @@
 #include "segstream/host/features.hpp"
 #include "segstream/host/log.hpp"
 #include "segstream/io/atomic_output.hpp"
+#include "segstream/io/customer_ids.hpp"
 #include "segstream/io/events.hpp"
 #include "segstream/io/features.hpp"
 #include "segstream/io/state.hpp"
@@ -532,6 +533,9 @@ class BehaviourRun {
                             {"customers", report_.state_customers}};
     std::vector<io::InputFingerprint> inputs = {io::fingerprint_input("events", events_)};
     if (state_in_) inputs.push_back(io::fingerprint_input("state", config_.state_in));
+    const io::CustomerIds ids = io::CustomerIds::read(reader_.file());
+    ids.write(writer_->file());
+    if (state_writer_) ids.write(state_writer_->file());
     writer_->close({"behavioral", units_, t0_, "ascending mix64(customer_id)", params.dump()},
                    {"segstream.features", "features", params, inputs});
     if (state_writer_)

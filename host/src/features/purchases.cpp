@@ -18,6 +18,7 @@
 #include "segstream/core/time.hpp"
 #include "segstream/host/log.hpp"
 #include "segstream/io/atomic_output.hpp"
+#include "segstream/io/customer_ids.hpp"
 #include "segstream/io/events.hpp"
 #include "segstream/io/features.hpp"
 #include "segstream/io/streams.hpp"
@@ -282,6 +283,7 @@ class PurchaseRun {
       params["t_ref"] = format_iso_time(t_ref_);
       params["frequency"] = orders_ ? "distinct orders" : "distinct purchase periods";
     }
+    io::CustomerIds::read(reader_.file()).write(writer_->file());
     writer_->close(
         {rfm_ ? "rfm" : "lifetimes", units, report_.as_of, "ascending mix64(customer_id)", params.dump()},
         {"segstream.features", "features", params, {io::fingerprint_input("events", events_)}});

@@ -7,9 +7,11 @@
 
 #include "feature_rows.hpp"
 #include "kmeans/passes.hpp"
+#include "profile.hpp"
 #include "segstream/core/error.hpp"
 #include "segstream/host/segment.hpp"
 #include "segstream/io/atomic_output.hpp"
+#include "segstream/io/customer_ids.hpp"
 #include "segstream/io/features.hpp"
 #include "segstream/io/model.hpp"
 #include "segstream/io/segments.hpp"
@@ -54,6 +56,7 @@ AssignReport assign_segments(const std::filesystem::path& model_path, const std:
   const detail::FileRows rows(r, idx, &t, weights.empty() ? nullptr : weights.data());
   const auto pipeline = backend.make_pipeline(model.d, model.k, kPassRows, 0);
   detail::PassRunner runner(*pipeline);
+  detail::ProfileBuilder profile(r, model.k);
   report.inertia = runner.run(
       rows, model.centroids.data(), {true, kernels::Accumulate::kNone, false}, nullptr,
       [&](std::uint64_t start, std::uint64_t n, const kernels::BlockPipeline::Slot& slot, const float*) {
@@ -61,10 +64,16 @@ AssignReport assign_segments(const std::filesystem::path& model_path, const std:
         ids.resize(n);
         r.read_ids(start, n, ids.data());
         writer.append(n, ids.data(), slot.labels, slot.distance2, slot.margin);
+        profile.add(start, n, slot.labels);
       });
   const nlohmann::json config = {{"model", model_path.filename().string()},
                                  {"features", features.filename().string()}};
-  writer.close({model_path.filename().string(), features.filename().string(), model.k, report.inertia},
+  io::CustomerIds::read(r.file()).write(writer.file());
+  report.profiles = profile.finish();
+  // The segments keep the names the model gave them (a model written before profiles names them anew).
+  if (model.profiles.k() == static_cast<std::size_t>(model.k)) report.profiles.name = model.profiles.name;
+  writer.close({model_path.filename().string(), features.filename().string(), model.k, report.inertia,
+                report.profiles},
                {"segstream.segments",
                 "assign",
                 config,

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "feature_rows.hpp"
+#include "profile.hpp"
 #include "segstream/core/error.hpp"
 #include "segstream/core/interrupt.hpp"
 #include "segstream/host/log.hpp"
@@ -295,6 +296,9 @@ FitReport fit_model(const std::filesystem::path& features, const std::filesystem
   nlohmann::json cfg = config_json(config, kc, transform, names, !weights.empty(), report.model.restart);
   if (!report.dropped_columns.empty()) cfg["dropped_columns"] = report.dropped_columns;
   io::ModelFile file = model_file(report.model, transform, names);
+  report.profiles =
+      detail::profile_file(r, idx, transform, w, report.model.centres.data(), report.model.k, backend);
+  file.profiles = report.profiles;
   file.config = cfg.dump();
   if (report.k_selection) {
     const KSelection& sel = *report.k_selection;

@@ -115,6 +115,11 @@ struct AssignOptions {
   bool overwrite = false;
 };
 
+struct SegmentsExportOptions {
+  std::string segments, out;
+  bool overwrite = false;
+};
+
 struct InspectOptions {
   std::string file;
   bool no_stats = false;

@@ -17,6 +17,7 @@
 
 #include "segstream/host/features.hpp"
 #include "segstream/host/kmeans.hpp"
+#include "segstream/io/profile.hpp"
 
 namespace segstream::host {
 
@@ -58,7 +59,8 @@ struct FitReport {
   std::vector<std::string> dropped_columns;  // left out as constant or nearly so, each with why
   bool in_memory = true;                     // false: the rows were read from the file on every pass
   double seconds = 0;
-  double read_seconds = 0;  // reading the rows into memory (0 when streamed) and the weights
+  double read_seconds = 0;       // reading the rows into memory (0 when streamed) and the weights
+  io::SegmentProfiles profiles;  // of the fitted rows, named
 };
 
 // Fits on `backend` (the CPU backend with config.kmeans.threads when none is given).
@@ -72,8 +74,31 @@ struct AssignReport {
   int k = 0;
   double inertia = 0;  // Σ w·d² in model space
   std::vector<std::uint64_t> counts;
+  io::SegmentProfiles profiles;  // of the assigned rows, with the model's names
   double seconds = 0;
 };
+
+struct ExportReport {
+  std::uint64_t rows = 0;
+  std::int64_t k = 0;
+  std::uint64_t text_ids = 0;  // customers whose own id is text (the file's id table)
+};
+
+// `segstream segments export`: a CSV of customer_id (the customer's own id), segment and segment_name, one
+// line per customer of segments.h5, written atomically.
+ExportReport export_segments(const std::filesystem::path& segments, const std::filesystem::path& out,
+                             bool overwrite);
+
+// Gives every segment a readable name, unique within the profiles, from what sets it apart: RFM-style
+// names (champions, loyal, new customers, at risk, lapsed, prospects, …) and behaviour names (bargain
+// hunters, app-first, seasonal shoppers, category specialists, …), each with a score from the segment's
+// standardised means; the best-scoring pairs are taken first, and a segment no rule fits is named by the
+// features furthest from the population.
+void name_segments(io::SegmentProfiles& p);
+
+// The profile table `fit` and `assign` print: per segment its id, name, customers, shares and what sets it
+// apart, one line each.
+std::string format_profiles(const io::SegmentProfiles& p);
 
 // Assigns on `backend` (the CPU backend with `threads` when none is given).
 AssignReport assign_segments(const std::filesystem::path& model, const std::filesystem::path& features,

@@ -7,8 +7,10 @@
 // reports them instead. The output is written atomically.
 //
 // Conventions (docs/FORMATS.md, "events.h5 from import-csv"):
-// - customer ids that are unsigned integers (leading zeros and a trailing ".0" allowed) keep their value;
-//   any other id is mapped to a 64-bit hash of its text (FNV-1a then mix64), and the count is reported;
+// - a customer id that is a plain decimal integer is its own key; any other text ("0042", "C-042",
+//   "17850.0") gets a hashed key and is kept in the file's id table (customer_ids.hpp), so ids that differ
+//   as text stay different customers and every output can give the original id back; two texts with one
+//   key are an error naming both. Order ids follow the same rule without a table;
 // - without an event-type column every row is a purchase; a purchase with a negative amount is recorded
 //   as a return (code 7), the refund being the negative amount, and counted;
 // - dates without a time are midnight UTC.
@@ -36,6 +38,7 @@ struct CsvImportOptions {
   std::string time_format = "auto";
   BadRowPolicy on_bad_row = BadRowPolicy::kError;
   std::uint64_t chunk_rows = 0;  // 0 = the events default
+  int id_hash_bits = 63;         // the width of text-id hashes; tests narrow it to provoke collisions
 };
 
 struct CsvImportReport {
@@ -44,7 +47,7 @@ struct CsvImportReport {
   std::uint64_t skipped_rows = 0;  // bad rows skipped under BadRowPolicy::kSkip
   std::uint64_t blank_lines = 0;
   std::uint64_t returns_from_negative_purchases = 0;
-  std::uint64_t hashed_customer_ids = 0;
+  std::uint64_t text_ids = 0;  // distinct customer ids kept as text (not plain integers)
   bool had_header = false;
   std::int64_t first_timestamp = 0, last_timestamp = 0;
   std::string first_bad_row;  // the first skipped row's error, for the report

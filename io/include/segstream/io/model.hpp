@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "segstream/io/profile.hpp"
 #include "segstream/io/provenance.hpp"
 
 namespace segstream::io {
@@ -29,10 +30,11 @@ struct ModelFile {
   double inertia = 0;
   std::int64_t steps = 0, lloyd_passes = 0;
   std::string stop_reason;
-  std::string config;       // JSON: the fit's options
-  std::string source;       // JSON: the features file it was fitted on
-  std::string breathing;    // JSON: the non-local phase of the fit (empty when it did not run)
-  std::string k_selection;  // JSON: how --k auto chose k (empty for a given k)
+  std::string config;        // JSON: the fit's options
+  std::string source;        // JSON: the features file it was fitted on
+  std::string breathing;     // JSON: the non-local phase of the fit (empty when it did not run)
+  std::string k_selection;   // JSON: how --k auto chose k (empty for a given k)
+  SegmentProfiles profiles;  // of the rows the model was fitted on (k() == 0: the file has none)
 };
 
 // Writes a model to `path` (an AtomicOutput's temporary; errors name `display_name`).

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "segstream/io/customer_ids.hpp"
 #include "segstream/io/provenance.hpp"
 
 namespace segstream::io {
@@ -21,6 +22,7 @@ struct RfmFile {
   std::string scoring;                                         // rank-cut | quintile
   std::string map;                                             // rfm11 | rf10 | a CSV's name
   std::string source;                                          // the features file's name
+  CustomerIds ids;                                             // the customers' own ids
 };
 
 void write_rfm(const std::filesystem::path& path, const std::string& display_name, const RfmFile& rfm,

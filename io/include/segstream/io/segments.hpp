@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <string>
 
+#include "segstream/io/profile.hpp"
 #include "segstream/io/provenance.hpp"
 
 namespace segstream::io {
@@ -18,7 +19,8 @@ struct SegmentsSummary {
   std::string model;     // the model file's name
   std::string features;  // the features file's name
   std::int64_t k = 0;
-  double inertia = 0;  // Σ w·d² over all rows, in model space
+  double inertia = 0;        // Σ w·d² over all rows, in model space
+  SegmentProfiles profiles;  // of the assigned rows, with the model's names (k() == 0: none stored)
 };
 
 class SegmentsWriter {
@@ -29,6 +31,7 @@ class SegmentsWriter {
   void append(std::uint64_t n, const std::uint64_t* ids, const std::int32_t* segment, const float* distance2,
               const float* margin);
   std::uint64_t rows() const { return rows_; }
+  const File& file() const { return file_; }
   // Writes the summary and the provenance and closes (ResourceError on a full disk).
   void close(const SegmentsSummary& summary, const Provenance& provenance);
 

@@ -31,6 +31,7 @@ class StateFileWriter {
                   std::size_t record_bytes);
   // Appends n customers: their ids and n records of record_bytes bytes.
   void append(std::uint64_t n, const std::uint64_t* ids, const void* records);
+  const File& file() const { return file_; }
   void close(const StateMetadata& metadata, const Provenance& provenance);
 
  private:
