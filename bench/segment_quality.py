@@ -77,8 +77,7 @@ def main():
             seg_ids = f["customer_id"][:]
             labels = f["segment"][:]
         with h5py.File(model, "r") as f:
-            seg_names = [n.decode() if isinstance(n, bytes) else n for n in f["segment_name"][:]] \
-                if "segment_name" in f else None
+            seg_names = list(f["profile/name"].asstr()[:]) if "profile/name" in f else None
         order = np.argsort(ids)
         pos = np.searchsorted(ids[order], seg_ids)
         t = truth[order][pos].astype(np.int64)

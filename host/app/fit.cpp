@@ -28,6 +28,12 @@ Action add_fit(CLI::App& sub) {
                  "Model space: auto (log1p of heavy-tailed columns, then z-score), zscore, robust, none")
       ->check(CLI::IsMember({"auto", "zscore", "robust", "none"}))
       ->capture_default_str();
+  sub.add_option("--clip", o->clip,
+                 "Clamp model space at +-Z deviations, so a nearly degenerate column cannot dominate (0: never)")
+      ->capture_default_str();
+  sub.add_option("--family-weights", o->family_weights,
+                 "Behavioural files: on weighs every behaviour family the same whatever its number of columns")
+      ->capture_default_str();
   sub.add_option("--seed", o->kmeans.seed, "Seed of every random draw")->capture_default_str();
   sub.add_option("--batch-size", o->kmeans.batch_size, "Rows per mini-batch step")->capture_default_str();
   sub.add_option("--max-epochs", o->kmeans.max_epochs,
@@ -106,6 +112,8 @@ Action add_fit(CLI::App& sub) {
         o->out.c_str(), r.model.k, with_commas(r.rows).c_str(), r.d, r.seconds,
         static_cast<unsigned long long>(r.model.steps), r.model.lloyd_passes, r.model.stop_reason.c_str(),
         r.model.inertia);
+    if (!r.preset.empty())
+      std::printf("  the events are purchases alone: clustered the %s preset of columns\n", r.preset.c_str());
     if (r.k_selection) {
       std::printf("  k chosen by the jump method on a sample of %s rows (effective dimension %.1f):",
                   with_commas(r.k_selection->sample_rows).c_str(), r.k_selection->effective_dims);

@@ -213,6 +213,12 @@ FitConfig fit_config(const FitOptions& o, int threads) {
   for (std::string name; std::getline(cols, name, ',');)
     if (!name.empty()) c.columns.push_back(name);
   c.transform = parse_transform(o.transform);
+  if (!(o.clip >= 0) || !std::isfinite(o.clip))
+    throw UsageError(fmt::format("--clip takes 0 (none) or a positive number of deviations, not {}", o.clip));
+  c.clip = o.clip;
+  if (o.family_weights != "on" && o.family_weights != "off")
+    throw UsageError(fmt::format("--family-weights takes on or off, not '{}'", o.family_weights));
+  c.family_weights = o.family_weights == "on";
   c.host_memory = parse_bytes("--host-memory", o.host_memory);
   if (o.init == "k-means++")
     c.kmeans.init = KMeansInit::kKMeansPlusPlus;

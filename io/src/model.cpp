@@ -27,6 +27,8 @@ void write_model(const std::filesystem::path& path, const std::string& display_n
   write_vector(f, "/scaler/log1p", m.log1p);
   write_vector(f, "/scaler/center", m.center);
   write_vector(f, "/scaler/scale", m.scale);
+  if (!m.weight.empty()) write_vector(f, "/scaler/weight", m.weight);
+  f.group("/scaler").set_attribute("clip", m.clip);
   write_provenance(f, provenance);
   f.set_attribute("transform", m.transform);
   f.set_attribute("inertia", m.inertia);
@@ -75,6 +77,15 @@ ModelFile read_model(const std::filesystem::path& path) {
   m.log1p = read_vector<std::uint8_t>(f, "/scaler/log1p", d);
   m.center = read_vector<double>(f, "/scaler/center", d);
   m.scale = read_vector<double>(f, "/scaler/scale", d);
+  if (f.has("/scaler/weight")) m.weight = read_vector<double>(f, "/scaler/weight", d);
+  const Group scaler = f.group("/scaler");
+  if (scaler.has_attribute("clip")) m.clip = scaler.float_attribute("clip");
+  SEGSTREAM_CHECK_INPUT(std::isfinite(m.clip) && m.clip >= 0, "{}: /scaler clip is {}, expected 0 or more", in,
+                        m.clip);
+  for (std::size_t j = 0; j < m.weight.size(); ++j)
+    SEGSTREAM_CHECK_INPUT(std::isfinite(m.weight[j]) && m.weight[j] > 0,
+                          "{}: /scaler/weight of column {} is {}, expected a positive finite value", in,
+                          m.feature_names[j], m.weight[j]);
   for (std::uint64_t j = 0; j < d; ++j) {
     SEGSTREAM_CHECK_INPUT(m.log1p[j] <= 1, "{}: /scaler/log1p of column {} is {}, expected 0 or 1", in,
                           m.feature_names[j], m.log1p[j]);

@@ -407,6 +407,9 @@ TEST(Cli, FitAndAssignSegments) {
   expect_error(segstream("fit --features " + f + " --k many" + bad), 2, "--k takes a whole number");
   expect_error(segstream("fit --features " + f + " --k 3 --n-init 0" + bad), 2, "--n-init takes auto");
   expect_error(segstream("fit --features " + f + " --k 3 --breathe -1" + bad), 2, "--breathe");
+  expect_error(segstream("fit --features " + f + " --k 3 --clip -1" + bad), 2, "--clip takes 0");
+  expect_error(segstream("fit --features " + f + " --k 3 --family-weights yes" + bad), 2,
+               "--family-weights takes on or off");
   expect_error(segstream("fit --features " + f + " --k auto --k-range 2-6000" + bad), 2,
                "tries up to 6000 segments but there are only 5000 rows");
   expect_error(segstream("fit --features " + f + " --k auto --k-range 9-3" + bad), 2, "--k-range 9-3");

@@ -88,17 +88,25 @@ TEST(Behaviour, EveryColumnOnAHandCheckedFixture) {
   EXPECT_EQ(v(7, "email_click_rate"), 0);
   EXPECT_NEAR(v(7, "repeat_ratio"), 2.0 / 3, kTol);
   EXPECT_NEAR(v(7, "active_month_ratio"), 2.0 / 3, kTol);  // January and February of January–March
-  EXPECT_NEAR(v(7, "weekend_share"), 2.0 / 3, kTol);
-  EXPECT_EQ(v(7, "holiday_share"), 0);
+  // Shares over purchases are shrunk toward the calendar by two pseudo-purchases: two of three purchases on
+  // a Saturday, none in November or December (61 of 365.2425 days).
+  const double season = 61 / 365.2425;
+  EXPECT_NEAR(v(7, "weekend_share"), (2 + 2 * 2.0 / 7) / 5, kTol);
+  EXPECT_NEAR(v(7, "holiday_share"), 2 * season / 5, kTol);
   // Hours of the nine actions: 8 ×2, 9 ×2, 10 ×3, 12, 20.
   double entropy = 0;
   for (double n : {2.0, 2.0, 3.0, 1.0, 1.0}) entropy -= n / 9 * std::log2(n / 9);
   EXPECT_NEAR(v(7, "hour_entropy"), entropy, kTol);
   EXPECT_EQ(v(7, "peak_hour"), 10);
   EXPECT_NEAR(v(7, "discount_share"), 1.0 / 3, kTol);
+  // Spend 130 in category 1 and 50 in category 2, the base's spend (customer 7's alone) the same: the
+  // unbiased Herfindahl index of three purchases shrunk toward the base's.
+  const double h = (130.0 / 180) * (130.0 / 180) + (50.0 / 180) * (50.0 / 180);
+  EXPECT_NEAR(v(7, "category_concentration"), (2 * ((3 * h - 1) / 2) + 2 * h) / 4, kTol);
+  EXPECT_NEAR(v(7, "discount_spend_share"), 50.0 / 180, kTol);
   // Spend by category over all customers: 1 → 130, 2 → 50; the file names no categories or channels.
-  EXPECT_EQ(m.names[22], "category_share_1");
-  EXPECT_EQ(m.names[23], "category_share_2");
+  EXPECT_EQ(m.names[24], "category_share_1");
+  EXPECT_EQ(m.names[25], "category_share_2");
   EXPECT_NEAR(v(7, "category_share_1"), 130.0 / 180, kTol);
   EXPECT_NEAR(v(7, "category_share_2"), 50.0 / 180, kTol);
   EXPECT_NEAR(v(7, "channel_share_0"), 3.0 / 9, kTol);
@@ -116,12 +124,16 @@ TEST(Behaviour, EveryColumnOnAHandCheckedFixture) {
   const double since_first = 11 + 32399.0 / 86400;
   EXPECT_NEAR(v(8, "recency_days"), since_first, kTol);
   EXPECT_NEAR(v(8, "tenure_days"), since_first, kTol);
-  EXPECT_NEAR(v(8, "churn_risk"), since_first, kTol);
+  // Without a gap of its own, churn_risk compares with the base's typical gap α / r (in days here).
+  EXPECT_NEAR(v(8, "churn_risk"), since_first / (4.414 / 0.243), kTol);
   for (const char* zero :
        {"frequency", "monetary_total", "avg_order_value", "interpurchase_mean_days", "return_rate",
-        "events_7d", "email_open_rate", "repeat_ratio", "active_month_ratio", "weekend_share", "hour_entropy",
-        "discount_share", "journey_stage", "has_purchase"})
+        "events_7d", "email_open_rate", "repeat_ratio", "active_month_ratio", "hour_entropy", "discount_share",
+        "discount_spend_share", "journey_stage", "has_purchase"})
     EXPECT_EQ(v(8, zero), 0) << zero;
+  EXPECT_NEAR(v(8, "weekend_share"), 2.0 / 7, kTol) << "the calendar's share without purchases";
+  EXPECT_NEAR(v(8, "holiday_share"), season, kTol);
+  EXPECT_NEAR(v(8, "category_concentration"), h, kTol) << "the base's without purchases";
   EXPECT_EQ(v(8, "events_28d"), 1);
   EXPECT_EQ(v(8, "active_days_28d"), 1);
   EXPECT_EQ(v(8, "peak_hour"), 15);

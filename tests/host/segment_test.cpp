@@ -6,11 +6,16 @@
 #include <cmath>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
+#include "event_fixture.hpp"
 #include "segstream/core/error.hpp"
 #include "segstream/core/philox.hpp"
+#include "segstream/core/time.hpp"
 #include "segstream/host/features.hpp"
 #include "segstream/host/generate.hpp"
 #include "segstream/host/segment.hpp"
+#include "segstream/io/csv_import.hpp"
 #include "segstream/io/features.hpp"
 #include "segstream/io/hdf5.hpp"
 #include "segstream/io/model.hpp"
@@ -156,6 +161,47 @@ TEST(Segments, ProfilesAreTheSegmentsRealAverages) {
   // The profile does not depend on the threads.
   c.kmeans.threads = 1;
   EXPECT_EQ(fit_model(dir / "f.h5", dir / "model1.h5", false, c).profiles.mean, fit.profiles.mean);
+}
+
+// A purchases-only export gets the transactions preset: no usage, engagement or journey columns, which such
+// a file cannot fill; one-time buyers are not split by the weekday of their one purchase.
+TEST(Segments, TransactionsOnlyFilesGetTheTransactionsPreset) {
+  TempDir dir;
+  io::CsvImportOptions o;
+  o.input = test::golden_data("mw_online_retail.csv");
+  o.customer = "CustomerID";
+  o.time = "InvoiceDate";
+  o.amount = "TotalPrice";
+  o.order = "InvoiceNo";
+  io::import_csv(o, dir / "retail.h5", false);
+  FeatureConfig fc;
+  fc.mode = FeatureMode::kBehavioural;
+  compute_features(dir / "retail.h5", dir / "f.h5", false, fc);
+  FitConfig c;
+  c.kmeans.k = 6;
+  const FitReport r = fit_model(dir / "f.h5", dir / "m.h5", false, c);
+  EXPECT_EQ(r.preset, "transactions");
+  const io::ModelFile m = io::read_model(dir / "m.h5");
+  for (const std::string& name : m.feature_names) {
+    const std::string family = behaviour_family(name);
+    EXPECT_TRUE(family != "usage" && family != "engagement" && family != "journey") << name;
+  }
+  EXPECT_NE(m.config.find("\"preset\":\"transactions\""), std::string::npos) << m.config;
+  EXPECT_NEAR(m.clip, 3.0, 0) << "clamped at 3 deviations by default";
+  // No segment is made of one-time buyers told apart by the weekday of their purchase alone.
+  const std::size_t d = r.profiles.d();
+  const std::size_t weekend =
+      static_cast<std::size_t>(std::find(r.profiles.columns.begin(), r.profiles.columns.end(), "weekend_share") -
+                               r.profiles.columns.begin());
+  ASSERT_LT(weekend, d);
+  for (std::size_t s = 0; s < r.profiles.k(); ++s) EXPECT_LT(std::fabs(r.profiles.z[s * d + weekend]), 1.5) << s;
+  // A file with other events keeps the full default set.
+  test::write_events(dir / "ev.h5", {{1, "2025-01-01", io::EventType::kPageView, 0},
+                                     {1, "2025-01-02", io::EventType::kPurchase, 5},
+                                     {2, "2025-01-03", io::EventType::kPurchase, 7}});
+  fc.as_of = *parse_iso_time("2025-01-31");
+  compute_features(dir / "ev.h5", dir / "g.h5", false, fc);
+  EXPECT_FALSE(nlohmann::json::parse(io::FeatureFileReader(dir / "g.h5").metadata().parameters)["transactions_only"]);
 }
 
 // Names come from what sets a segment apart, RFM-style where it fits, unique within the model.

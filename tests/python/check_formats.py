@@ -560,7 +560,7 @@ BEHAVIOURAL_HEAD = ["recency_days", "frequency", "monetary_total", "avg_order_va
                     "interpurchase_mean_days", "interpurchase_cv", "return_rate", "events_7d", "events_28d",
                     "events_90d", "active_days_28d", "app_sessions_28d", "email_open_rate", "email_click_rate",
                     "repeat_ratio", "active_month_ratio", "weekend_share", "holiday_share", "hour_entropy",
-                    "peak_hour", "discount_share"]
+                    "peak_hour", "discount_share", "category_concentration", "discount_spend_share"]
 BEHAVIOURAL_TAIL = ["journey_stage", "churn_risk", "p_alive", "has_purchase"]
 
 
@@ -579,9 +579,9 @@ def check_behavioural(c, binary, scratch):
         check_string_attr(c, f, "behavioral /", "customer_order", "ascending mix64(customer_id)")
         names = [n.decode() if isinstance(n, bytes) else n for n in f["features"].attrs["feature_names"]]
         units = f["features"].attrs["feature_units"]
-        c.check("behavioral columns: the fixed head", names[:22] == BEHAVIOURAL_HEAD, str(names[:22]))
+        c.check("behavioral columns: the fixed head", names[:24] == BEHAVIOURAL_HEAD, str(names[:24]))
         c.check("behavioral columns: the tail", names[-4:] == BEHAVIOURAL_TAIL, str(names[-4:]))
-        middle = names[22:-4]
+        middle = names[24:-4]
         c.check("five category_share columns by spend, then one channel_share per channel name",
                 [n.split("_share_")[0] for n in middle] == ["category"] * 5 + ["channel"] * 5, str(middle))
         c.check("behavioral feature_units has one unit per column", len(units) == len(names))

@@ -184,6 +184,7 @@ struct Scan {
   std::uint64_t bad_row = ~std::uint64_t{0};
   int channel_slots = 0;
   std::array<std::int64_t, kernels::kCategorySlots> cents{};
+  std::array<std::uint64_t, 4> types{};  // bit t: the file has an event of type t
 };
 
 // Rows that wait for the BG/NBD fit, and the sample it fits on: the customers whose key lies below a limit
@@ -347,6 +348,7 @@ class BehaviourRun {
             sc.bad_row = std::min(sc.bad_row, block->start + i);
             continue;
           }
+          sc.types[type >> 6] |= std::uint64_t{1} << (type & 63);
           if (ts > t0_) {
             ++sc.after_as_of;
             continue;
@@ -418,6 +420,7 @@ class BehaviourRun {
       report_.purchases += sc.purchases;
       folded_ += sc.folded;
       channel_slots_ = std::max(channel_slots_, sc.channel_slots);
+      for (std::size_t w = 0; w < 4; ++w) types_seen_[w] |= sc.types[w];
       for (int k = 0; k < kernels::kCategorySlots; ++k)
         category_cents_[static_cast<std::size_t>(k)] += sc.cents[k];
     }
@@ -445,6 +448,11 @@ class BehaviourRun {
         break;
       params_.category_columns[params_.categories++] = k;
     }
+    double cents_total = 0, cents_square = 0;
+    for (std::int64_t cents : category_cents_) cents_total += cents > 0 ? static_cast<double>(cents) : 0.0;
+    for (std::int64_t cents : category_cents_)
+      if (cents > 0) cents_square += (static_cast<double>(cents) / cents_total) * (static_cast<double>(cents) / cents_total);
+    params_.category_prior = cents_total > 0 ? cents_square : 1.0;
     params_.channels = channel_names
                            ? std::min<int>(static_cast<int>(channel_list.size()), kernels::kChannelSlots)
                            : std::max(channel_slots_, 1);
@@ -528,6 +536,18 @@ class BehaviourRun {
           {"b", params_.bgnbd.b}}},
         {"bgnbd_source", fit_ ? fmt::format("fitted on {} customers", report_.bgnbd_sample) : "given"},
         {"source", events_.filename().string()}};
+    // The event types the file holds, and whether they are purchases (and returns) alone: fit then
+    // clusters the transactions preset of columns.
+    nlohmann::json types = nlohmann::json::array();
+    bool transactions_only = true;
+    for (std::size_t t = 0; t < type_names_.size() && t < 256; ++t)
+      if ((types_seen_[t >> 6] >> (t & 63)) & 1u) {
+        types.push_back(type_names_[t]);
+        const auto code = static_cast<std::uint8_t>(t);
+        if (!params_.is_purchase(code) && static_cast<int>(t) != params_.return_type) transactions_only = false;
+      }
+    params["event_types"] = types;
+    params["transactions_only"] = transactions_only;
     if (state_in_)
       params["state_in"] = {{"as_of", format_iso_time(state_in_->metadata().as_of)},
                             {"customers", report_.state_customers}};
@@ -564,6 +584,7 @@ class BehaviourRun {
   std::uint64_t parts_ = 1;
   bool fit_ = true, fitted_ = false;
   std::uint64_t folded_ = 0;  // events folded, this run's and the state's
+  std::array<std::uint64_t, 4> types_seen_{};  // bit t: the events file has an event of type t
   std::vector<std::int64_t> category_cents_ = std::vector<std::int64_t>(kernels::kCategorySlots, 0);
   int channel_slots_ = 0;
   std::vector<std::string> names_, units_;

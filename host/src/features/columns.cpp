@@ -32,9 +32,11 @@ std::vector<BehaviourColumn> behaviour_column_registry(const std::array<int, 3>&
       {"weekend_share", "share", "occasion", true},     {"holiday_share", "share", "occasion", true},
       {"hour_entropy", "bits", "occasion", false},      {"peak_hour", "hour (UTC)", "occasion", false},
       {"discount_share", "share", "benefit", true},
+      {"category_concentration", "index 0-1", "benefit", true},
+      {"discount_spend_share", "share of spend", "benefit", true},
   };
   c.insert(c.end(), rest.begin(), rest.end());
-  static_assert(kernels::kBaseColumns == 22,
+  static_assert(kernels::kBaseColumns == 24,
                 "the registry's base columns follow kernels::behaviour_features");
   for (const std::string& name : categories)
     c.push_back({"category_share_" + name, "share of spend", "benefit", false});
@@ -56,6 +58,14 @@ const std::vector<std::string>& default_behavioural_columns() {
     return names;
   }();
   return columns;
+}
+
+std::string behaviour_family(const std::string& column) {
+  if (column.rfind("category_share_", 0) == 0 || column.rfind("channel_share_", 0) == 0) return "benefit";
+  if (column.rfind("events_", 0) == 0 && column.size() > 8 && column.back() == 'd') return "usage";
+  for (const BehaviourColumn& c : behaviour_column_registry({7, 28, 90}, kSecondsPerDay, {}, {}))
+    if (c.name == column) return c.family;
+  return "";
 }
 
 }  // namespace segstream::host

@@ -34,6 +34,8 @@ AssignReport assign_segments(const std::filesystem::path& model_path, const std:
   t.log1p = model.log1p;
   t.center = model.center;
   t.scale = model.scale;
+  t.clip = model.clip;
+  t.weight = model.weight;
 
   const io::FeatureFileReader r(features);
   std::vector<int> idx;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -106,6 +107,20 @@ std::unique_ptr<float[], FreeMemory> read_matrix(const io::FeatureFileReader& r,
 
 // --init FILE: the earlier model's centres in natural units, through this fit's transform, and with
 // --keep-absorbed the weights they absorbed.
+// 1/√(columns of its family) per column (a column of no family is a family of its own).
+std::vector<double> family_weights(const std::vector<std::string>& names) {
+  std::map<std::string, int> count;
+  std::vector<std::string> family;
+  for (const std::string& name : names) {
+    const std::string f = behaviour_family(name);
+    family.push_back(f.empty() ? "column " + name : f);
+    ++count[family.back()];
+  }
+  std::vector<double> w;
+  for (const std::string& f : family) w.push_back(1.0 / std::sqrt(static_cast<double>(count[f])));
+  return w;
+}
+
 void start_from_model(const FitConfig& config, const Transform& transform, int d, KMeansConfig& kc) {
   if (config.init_model.empty()) {
     SEGSTREAM_EXPECTS(!config.keep_absorbed,
@@ -168,6 +183,8 @@ nlohmann::json config_json(const FitConfig& config, const KMeansConfig& kc, cons
                         {"breathe", kc.breathe},
                         {"breathe_rows", kc.breathe_rows},
                         {"transform", transform_name(transform.kind)},
+                        {"clip", transform.clip},
+                        {"family_weights", !transform.weight.empty()},
                         {"columns", names},
                         {"weights", weighted ? "/weight" : "none"},
                         {"restart_kept", restart}};
@@ -195,6 +212,8 @@ io::ModelFile model_file(const KMeansModel& m, const Transform& transform,
   file.log1p = transform.log1p;
   file.center = transform.center;
   file.scale = transform.scale;
+  file.clip = transform.clip;
+  file.weight = transform.weight;
   file.inertia = m.inertia;
   file.steps = static_cast<std::int64_t>(m.steps);
   file.lloyd_passes = m.lloyd_passes;
@@ -226,7 +245,19 @@ FitReport fit_model(const std::filesystem::path& features, const std::filesystem
   const auto t_begin = std::chrono::steady_clock::now();
   FitReport report;
   const io::FeatureFileReader r(features);
-  const std::vector<int> candidates = detail::column_indices(r, config.columns);
+  std::vector<std::string> wanted = config.columns;
+  if (wanted.empty() && r.metadata().mode == "behavioral" && !r.metadata().parameters.empty()) {
+    const nlohmann::json params = nlohmann::json::parse(r.metadata().parameters, nullptr, false);
+    if (params.is_object() && params.value("transactions_only", false)) {
+      // Purchases alone: the columns of what a transactions export can tell.
+      for (const std::string& name : default_behavioural_columns()) {
+        const std::string family = behaviour_family(name);
+        if (family != "usage" && family != "engagement" && family != "journey") wanted.push_back(name);
+      }
+      report.preset = "transactions";
+    }
+  }
+  const std::vector<int> candidates = detail::column_indices(r, wanted);
   const std::size_t dc = candidates.size();
   SEGSTREAM_EXPECTS(dc >= 1, "at least one feature column is needed{}", "");
   const std::uint64_t n = r.rows();
@@ -262,7 +293,12 @@ FitReport fit_model(const std::filesystem::path& features, const std::filesystem
   keep_columns(sample.data(), sample.size() / dc, dc, keep);
   sample.resize(sample.size() / dc * keep.size());
   if (report.in_memory) keep_columns(x.get(), n, dc, keep);
-  const Transform transform = fit_transform(config.transform, sample.data(), sample.size() / keep.size(), d);
+  Transform transform = fit_transform(config.transform, sample.data(), sample.size() / keep.size(), d, config.clip);
+  std::vector<std::string> names;
+  names.reserve(idx.size());
+  for (int j : idx) names.push_back(r.feature_names()[static_cast<std::size_t>(j)]);
+  if (config.family_weights && r.metadata().mode == "behavioral" && transform.kind != TransformKind::kNone)
+    transform.weight = family_weights(names);
 
   std::unique_ptr<RowSource> rows_source;
   if (report.in_memory) {
@@ -290,11 +326,9 @@ FitReport fit_model(const std::filesystem::path& features, const std::filesystem
   start_from_model(config, transform, d, kc);
   report.model = train(*rows_source, kc, backend);
 
-  std::vector<std::string> names;
-  names.reserve(idx.size());
-  for (int j : idx) names.push_back(r.feature_names()[static_cast<std::size_t>(j)]);
   nlohmann::json cfg = config_json(config, kc, transform, names, !weights.empty(), report.model.restart);
   if (!report.dropped_columns.empty()) cfg["dropped_columns"] = report.dropped_columns;
+  if (!report.preset.empty()) cfg["preset"] = report.preset;
   io::ModelFile file = model_file(report.model, transform, names);
   report.profiles =
       detail::profile_file(r, idx, transform, w, report.model.centres.data(), report.model.k, backend);

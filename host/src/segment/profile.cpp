@@ -292,6 +292,16 @@ const Rule kRules[] = {
        const double z = v.z(s, "email_open_rate");
        return above(z, 1.0) ? 0.6 * z : kNaN;
      }},
+    {"infrequent repeaters",
+     [](const View& v, std::size_t s) {
+       const double z = v.z(s, "interpurchase_mean_days");
+       return buyers(v, s) >= 0.5 && above(z, 1.0) ? 0.6 * z : kNaN;
+     }},
+    {"repeat buyers",
+     [](const View& v, std::size_t s) {
+       const double r = v.mean(s, "repeat_ratio");
+       return buyers(v, s) >= 0.9 && above(r, 0.5) ? 0.45 : kNaN;
+     }},
     {"one-time buyers",
      [](const View& v, std::size_t s) {
        const double f = v.mean(s, "frequency");

@@ -45,7 +45,9 @@ void Transform::apply(float* rows, std::uint64_t n) const {
     for (std::size_t j = 0; j < d; ++j) {
       float& v = rows[i * d + j];
       const double x = log1p[j] ? std::log1p(static_cast<double>(v)) : static_cast<double>(v);
-      v = static_cast<float>((x - center[j]) / scale[j]);
+      double z = (x - center[j]) / scale[j];
+      if (clip > 0) z = std::clamp(z, -clip, clip);
+      v = static_cast<float>(weight.empty() ? z : z * weight[j]);
     }
 }
 
@@ -54,14 +56,16 @@ void Transform::invert(float* rows, std::uint64_t n) const {
   for (std::uint64_t i = 0; i < n; ++i)
     for (std::size_t j = 0; j < d; ++j) {
       float& v = rows[i * d + j];
-      const double x = static_cast<double>(v) * scale[j] + center[j];
+      const double z = weight.empty() ? static_cast<double>(v) : static_cast<double>(v) / weight[j];
+      const double x = z * scale[j] + center[j];
       v = static_cast<float>(log1p[j] ? std::expm1(x) : x);
     }
 }
 
-Transform fit_transform(TransformKind kind, const float* rows, std::uint64_t n, int d) {
+Transform fit_transform(TransformKind kind, const float* rows, std::uint64_t n, int d, double clip) {
   Transform t;
   t.kind = kind;
+  t.clip = kind == TransformKind::kNone ? 0.0 : clip;
   const auto dd = static_cast<std::size_t>(d);
   t.log1p.assign(dd, 0);
   t.center.assign(dd, 0.0);

@@ -95,6 +95,10 @@ std::vector<BehaviourColumn> behaviour_column_registry(const std::array<int, 3>&
 // the hour columns, the per-category and per-channel shares and the has_purchase flag.
 const std::vector<std::string>& default_behavioural_columns();
 
+// The behaviour family of a behavioural column by its name (purchase, usage, engagement, loyalty, occasion,
+// benefit, journey, churn), or "" for a name the feature set does not have.
+std::string behaviour_family(const std::string& column);
+
 using FeatureProgress = std::function<void(std::uint64_t done, std::uint64_t total)>;
 
 // The behavioural feature set (behaviour.cpp), folded on `backend`; compute_features calls it for

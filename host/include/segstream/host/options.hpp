@@ -99,6 +99,8 @@ struct FitOptions {
   bool overwrite = false;
   std::string columns;  // comma-separated; empty = the default for the file
   std::string transform = "auto";
+  double clip = 3;
+  std::string family_weights = "off";  // on | off
   std::string init = "k-means++";  // k-means++ | k-means-parallel | random | a model.h5
   bool keep_absorbed = false;
   std::string host_memory = "8G";

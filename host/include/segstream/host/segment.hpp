@@ -25,23 +25,32 @@ enum class TransformKind : std::uint8_t { kAuto, kZScore, kRobust, kNone };
 TransformKind parse_transform(const std::string& name);  // UsageError for anything else
 const char* transform_name(TransformKind kind);
 
-// Per column: v = ((log1p ? log1p(x) : x) − center) / scale.
+// Per column: v = weight · clamp(((log1p ? log1p(x) : x) − center) / scale, −clip, clip) (no clamp when
+// clip is 0; weight 1 when empty).
 struct Transform {
   TransformKind kind = TransformKind::kAuto;
   std::vector<std::uint8_t> log1p;
   std::vector<double> center;
   std::vector<double> scale;
+  double clip = 0;
+  std::vector<double> weight;
   void apply(float* rows, std::uint64_t n) const;   // in place, row-major n × d
-  void invert(float* rows, std::uint64_t n) const;  // back to natural units
+  void invert(float* rows, std::uint64_t n) const;  // back to natural units (a clipped value stays clipped)
 };
 
 // Fits the transform on rows (row-major n × d); skewness above 2 on a column with no negative value makes
 // auto take its log1p.
-Transform fit_transform(TransformKind kind, const float* rows, std::uint64_t n, int d);
+// The transform clamps at ±clip (0: never).
+Transform fit_transform(TransformKind kind, const float* rows, std::uint64_t n, int d, double clip = 0);
 
 struct FitConfig {
   std::vector<std::string> columns;  // empty = default_behavioural_columns() for behavioral files, else all
   TransformKind transform = TransformKind::kAuto;
+  double clip = 3;  // model space is clamped at ±clip standard deviations (IQRs for robust); 0: never
+  // For a behavioural file: each family's columns weigh 1/√(columns of the family clustered), so every
+  // family weighs the same in the distance whatever its number of columns. Off by default: on the
+  // generator's archetype bases it lowers purity (docs/DESIGN-NOTES.md).
+  bool family_weights = false;
   std::uint64_t transform_sample = std::uint64_t{1} << 20;  // rows the transform is fitted on
   KMeansConfig kmeans;
   std::filesystem::path init_model;  // --init FILE: centres (natural units) of an earlier model
@@ -57,6 +66,7 @@ struct FitReport {
   KMeansModel model;
   std::optional<KSelection> k_selection;     // --k auto
   std::vector<std::string> dropped_columns;  // left out as constant or nearly so, each with why
+  std::string preset;                        // "transactions" when chosen for a purchases-only file
   bool in_memory = true;                     // false: the rows were read from the file on every pass
   double seconds = 0;
   double read_seconds = 0;       // reading the rows into memory (0 when streamed) and the weights

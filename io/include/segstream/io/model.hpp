@@ -26,7 +26,9 @@ struct ModelFile {
   std::vector<double> inertia_history;
   std::string transform;              // auto | zscore | robust | none
   std::vector<std::uint8_t> log1p;    // d
-  std::vector<double> center, scale;  // d: model space = ((log1p ? log1p(x) : x) − center) / scale
+  std::vector<double> center, scale;  // d: z = ((log1p ? log1p(x) : x) − center) / scale
+  double clip = 0;                    // model space = weight · clamp(z, −clip, clip); 0: no clamp
+  std::vector<double> weight;         // d, or empty: 1
   double inertia = 0;
   std::int64_t steps = 0, lloyd_passes = 0;
   std::string stop_reason;

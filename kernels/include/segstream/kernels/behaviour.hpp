@@ -49,6 +49,9 @@ struct BehaviourParams {
   std::int32_t categories = 0;
   std::int32_t channels = 5;
   BgNbdParams bgnbd{1, 1, 1, 1};
+  // category_concentration's prior: Σ (share of all customers' spend in a category slot)², the
+  // concentration of a customer who buys as the whole base does.
+  double category_prior = 1.0;
 
   SEGSTREAM_HD bool is_purchase(std::uint8_t type) const {
     return (purchase_mask[type >> 5] >> (type & 31)) & 1u;
@@ -88,6 +91,7 @@ struct BehaviourState {
   double season_spend = 0;
   std::uint64_t weekend_purchases = 0;
   std::uint64_t discount_purchases = 0;
+  double discount_spend = 0;  // spend on purchases with a discount
   std::uint64_t emails_sent = 0;
   std::uint64_t email_opens = 0;
   std::uint64_t email_clicks = 0;
@@ -171,7 +175,10 @@ struct BehaviourState {
     category_spend[category < kCategorySlots ? category : kCategorySlots - 1] += a;
     const int weekday = weekday_of_day(day_number);
     if (weekday >= 5) ++weekend_purchases;
-    if (discounted) ++discount_purchases;
+    if (discounted) {
+      ++discount_purchases;
+      discount_spend += a;
+    }
     const CivilDate civil = civil_from_days(day_number);
     if ((p.season_months >> civil.month) & 1u) season_spend += a;
   }
@@ -185,7 +192,7 @@ struct BehaviourState {
 };
 
 // Columns before the category shares; their names are behaviour_base_names() on the host.
-inline constexpr int kBaseColumns = 22;
+inline constexpr int kBaseColumns = 24;
 // After the channel shares: journey_stage, churn_risk, p_alive, has_purchase.
 inline constexpr int kTailColumns = 4;
 
@@ -195,6 +202,37 @@ SEGSTREAM_HD int behaviour_columns(const BehaviourParams& p) {
 
 SEGSTREAM_HD double ratio_or_zero(double num, double den) {
   return den > 0 ? num / den : 0.0;
+}
+
+// Shares over a customer's purchases are shrunk toward a prior by this many pseudo-purchases, so one purchase
+// does not make a share of 0 or 1 (a weekend share over one purchase says little about its buyer).
+inline constexpr double kSharePseudoPurchases = 2.0;
+
+SEGSTREAM_HD double shrunk_share(double share, double purchases, double prior) {
+  return (share * purchases + kSharePseudoPurchases * prior) / (purchases + kSharePseudoPurchases);
+}
+
+// The share of the year's days in the season months (bit m for month m), a 365.2425-day year.
+SEGSTREAM_HD double season_day_share(std::uint32_t months) {
+  constexpr double kDays[13] = {0, 31, 28.2425, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  double days = 0;
+  for (int m = 1; m <= 12; ++m)
+    if ((months >> m) & 1u) days += kDays[m];
+  return days / 365.2425;
+}
+
+// How concentrated a customer's spend is across category slots: the Herfindahl index H = Σ share², made
+// unbiased for n purchases ((n·H − 1) / (n − 1), within [0, 1]) and shrunk toward `prior` by two
+// pseudo-purchases; `prior` itself below two purchases.
+SEGSTREAM_HD double category_concentration(const double* spend, int slots, double purchases, double prior) {
+  double total = 0, square = 0;
+  for (int k = 0; k < slots; ++k) total += spend[k] > 0 ? spend[k] : 0.0;
+  if (purchases < 2 || total <= 0) return prior;
+  for (int k = 0; k < slots; ++k)
+    if (spend[k] > 0) square += (spend[k] / total) * (spend[k] / total);
+  double h = (purchases * square - 1) / (purchases - 1);
+  h = h < 0 ? 0.0 : (h > 1 ? 1.0 : h);
+  return ((purchases - 1) * h + 2 * prior) / (purchases + 1);
 }
 
 // The features of a customer at t0, in the column order of behaviour_columns().
@@ -257,23 +295,32 @@ SEGSTREAM_HD void behaviour_features(const BehaviourState& s, const BehaviourPar
   out[c++] = static_cast<float>(buyer ? (n - 1) / n : 0.0);
   out[c++] =
       static_cast<float>(ratio_or_zero(static_cast<double>(s.purchase_months), static_cast<double>(months)));
-  out[c++] = static_cast<float>(ratio_or_zero(static_cast<double>(s.weekend_purchases), n));
-  out[c++] = static_cast<float>(s.spend > 0 ? s.season_spend / s.spend : 0.0);
+  out[c++] = static_cast<float>(
+      shrunk_share(ratio_or_zero(static_cast<double>(s.weekend_purchases), n), n, 2.0 / 7.0));
+  out[c++] = static_cast<float>(
+      shrunk_share(s.spend > 0 ? s.season_spend / s.spend : 0.0, n, season_day_share(p.season_months)));
   out[c++] = static_cast<float>(entropy);
   out[c++] = static_cast<float>(s.actions > 0 ? peak : 0);
   out[c++] = static_cast<float>(ratio_or_zero(static_cast<double>(s.discount_purchases), n));
+  out[c++] = static_cast<float>(category_concentration(s.category_spend, kCategorySlots, n, p.category_prior));
+  out[c++] = static_cast<float>(s.spend > 0 ? s.discount_spend / s.spend : 0.0);
   for (int k = 0; k < p.categories; ++k)
     out[c++] = static_cast<float>(s.spend > 0 ? s.category_spend[p.category_columns[k]] / s.spend : 0.0);
   for (int k = 0; k < p.channels; ++k)
     out[c++] =
         static_cast<float>(ratio_or_zero(static_cast<double>(s.channel[k]), static_cast<double>(s.actions)));
   out[c++] = static_cast<float>(stage);
-  out[c++] = static_cast<float>(recency / (gap_mean > 1 ? gap_mean : 1.0));
+  // The gap churn_risk compares recency with: the customer's own mean gap, or without one the base's
+  // typical gap, 1 / E[λ] = α / r of the BG/NBD purchase rate, in days.
+  const double gap = s.periods >= 2 ? gap_mean
+                                    : p.bgnbd.alpha / p.bgnbd.r * p.multiplier *
+                                          static_cast<double>(p.unit_seconds) / kDay;
+  out[c++] = static_cast<float>(recency / (gap > 1 ? gap : 1.0));
   double p_alive = 1.0;
   if (buyer) {
     double x = 0, t_x = 0, T = 0;
     s.bgnbd_summary(p, x, t_x, T);
-    p_alive = bgnbd_p_alive(p.bgnbd, x, t_x, T);
+    p_alive = x == 0 ? one_time_buyer_p_alive(p.bgnbd, t_x, T) : bgnbd_p_alive(p.bgnbd, x, t_x, T);
   }
   out[c++] = static_cast<float>(p_alive);
   out[c++] = buyer ? 1.0f : 0.0f;

@@ -55,6 +55,19 @@ SEGSTREAM_HD double bgnbd_log_likelihood(const BgNbdParams& p, double x, double 
 
 // P(alive | x, t_x, T): lifetimes' conditional_probability_alive, 1 / (1 + e^d) with d its log_div, so a
 // long-silent customer gives 0 rather than inf / inf.
+// For a customer with no repeat purchase (x = 0) BG/NBD's P(alive) is 1 by construction (it lets a customer
+// drop out only after a repeat purchase). The behavioural feature set uses MBG/NBD's value there (Batislam,
+// Denizel and Filiztekin 2007, which lets a customer drop out right after the first purchase):
+// 1 / (1 + a/b · ((α + T) / (α + t_x))^r), falling with the time since that purchase.
+SEGSTREAM_HD double one_time_buyer_p_alive(const BgNbdParams& p, double t_x, double T) {
+  const double d = p.r * (std::log(p.alpha + T) - std::log(p.alpha + t_x)) + std::log(p.a) - std::log(p.b);
+  if (d > 0) {
+    const double e = std::exp(-d);
+    return e / (1.0 + e);
+  }
+  return 1.0 / (1.0 + std::exp(d));
+}
+
 SEGSTREAM_HD double bgnbd_p_alive(const BgNbdParams& p, double x, double t_x, double T) {
   if (x == 0) return 1.0;
   const double d =
