@@ -28,11 +28,13 @@ Action add_fit(CLI::App& sub) {
                  "Model space: auto (log1p of heavy-tailed columns, then z-score), zscore, robust, none")
       ->check(CLI::IsMember({"auto", "zscore", "robust", "none"}))
       ->capture_default_str();
-  sub.add_option("--clip", o->clip,
-                 "Clamp model space at +-Z deviations, so a nearly degenerate column cannot dominate (0: never)")
+  sub.add_option(
+         "--clip", o->clip,
+         "Clamp model space at +-Z deviations, so a nearly degenerate column cannot dominate (0: never)")
       ->capture_default_str();
-  sub.add_option("--family-weights", o->family_weights,
-                 "Behavioural files: on weighs every behaviour family the same whatever its number of columns")
+  sub.add_option(
+         "--family-weights", o->family_weights,
+         "Behavioural files: on weighs every behaviour family the same whatever its number of columns")
       ->capture_default_str();
   sub.add_option("--seed", o->kmeans.seed, "Seed of every random draw")->capture_default_str();
   sub.add_option("--batch-size", o->kmeans.batch_size, "Rows per mini-batch step")->capture_default_str();

@@ -13,7 +13,8 @@ namespace segstream::io {
 std::optional<std::uint64_t> integer_key(std::string_view text) {
   if (text.empty() || text.size() > 19) return std::nullopt;
   if (text.size() > 1 && text[0] == '0') return std::nullopt;  // "0042" is not "42"
-  if (!std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
+  if (!std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
   std::uint64_t v = 0;
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || ptr != text.data() + text.size() || (v & kTextKeyBit) != 0) return std::nullopt;
@@ -55,8 +56,8 @@ CustomerIds CustomerIds::read(const File& file) {
   ids.keys_ = key.read_all<std::uint64_t>();
   ids.texts_ = text.read_strings();
   SEGSTREAM_CHECK_INPUT(ids.keys_.size() == ids.texts_.size(),
-                        "{}: /id_text/key has {} rows but /id_text/text has {}", file.path(), ids.keys_.size(),
-                        ids.texts_.size());
+                        "{}: /id_text/key has {} rows but /id_text/text has {}", file.path(),
+                        ids.keys_.size(), ids.texts_.size());
   for (std::size_t i = 0; i < ids.keys_.size(); ++i) {
     SEGSTREAM_CHECK_INPUT(i == 0 || ids.keys_[i - 1] < ids.keys_[i],
                           "{}: /id_text/key row {}: keys must be ascending and distinct", file.path(), i);
@@ -83,7 +84,7 @@ std::string CustomerIds::text(std::uint64_t key) const {
 }
 
 std::optional<CustomerIdCollector::Earlier> CustomerIdCollector::add(std::uint64_t key, std::string_view text,
-                                                                    std::uint64_t line) {
+                                                                     std::uint64_t line) {
   const auto [it, inserted] = index_.try_emplace(key, Entry{text_.size(), 0, line});
   if (inserted) {
     it->second.length = static_cast<std::uint32_t>(text.size());

@@ -80,8 +80,8 @@ ModelFile read_model(const std::filesystem::path& path) {
   if (f.has("/scaler/weight")) m.weight = read_vector<double>(f, "/scaler/weight", d);
   const Group scaler = f.group("/scaler");
   if (scaler.has_attribute("clip")) m.clip = scaler.float_attribute("clip");
-  SEGSTREAM_CHECK_INPUT(std::isfinite(m.clip) && m.clip >= 0, "{}: /scaler clip is {}, expected 0 or more", in,
-                        m.clip);
+  SEGSTREAM_CHECK_INPUT(std::isfinite(m.clip) && m.clip >= 0, "{}: /scaler clip is {}, expected 0 or more",
+                        in, m.clip);
   for (std::size_t j = 0; j < m.weight.size(); ++j)
     SEGSTREAM_CHECK_INPUT(std::isfinite(m.weight[j]) && m.weight[j] > 0,
                           "{}: /scaler/weight of column {} is {}, expected a positive finite value", in,

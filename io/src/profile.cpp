@@ -41,13 +41,15 @@ bool read_profiles(const File& f, std::size_t k, SegmentProfiles& p) {
   SEGSTREAM_CHECK_INPUT(d >= 1, "{}: /profile names no columns", in);
   if (g.has_attribute("units")) {
     p.units = g.string_list_attribute("units");
-    SEGSTREAM_CHECK_INPUT(p.units.size() == d, "{}: /profile has {} units for {} columns", in, p.units.size(), d);
+    SEGSTREAM_CHECK_INPUT(p.units.size() == d, "{}: /profile has {} units for {} columns", in, p.units.size(),
+                          d);
   }
   p.revenue_column = g.string_attribute("revenue_column");
   p.rows = static_cast<std::uint64_t>(g.int_attribute("rows"));
   p.median_rows = static_cast<std::uint64_t>(g.int_attribute("median_rows"));
   p.name = f.dataset("/profile/name", ElementType::kString, 1).read_strings();
-  SEGSTREAM_CHECK_INPUT(p.name.size() == k, "{}: /profile/name has {} names, expected {}", in, p.name.size(), k);
+  SEGSTREAM_CHECK_INPUT(p.name.size() == k, "{}: /profile/name has {} names, expected {}", in, p.name.size(),
+                        k);
   for (std::size_t s = 0; s < k; ++s)
     SEGSTREAM_CHECK_INPUT(!p.name[s].empty(), "{}: /profile/name of segment {} is empty", in, s);
   p.customers = read_vector<std::uint64_t>(f, "/profile/customers", k);
@@ -61,7 +63,8 @@ bool read_profiles(const File& f, std::size_t k, SegmentProfiles& p) {
   p.median = f.dataset("/profile/median").read_all<double>();
   p.z = f.dataset("/profile/z").read_all<double>();
   p.apart = f.dataset("/profile/apart", ElementType::kString, 1).read_strings();
-  SEGSTREAM_CHECK_INPUT(p.apart.size() == k, "{}: /profile/apart has {} rows, expected {}", in, p.apart.size(), k);
+  SEGSTREAM_CHECK_INPUT(p.apart.size() == k, "{}: /profile/apart has {} rows, expected {}", in,
+                        p.apart.size(), k);
   p.population_mean = read_vector<double>(f, "/profile/population_mean", d);
   p.population_sd = read_vector<double>(f, "/profile/population_sd", d);
   p.population_median = read_vector<double>(f, "/profile/population_median", d);

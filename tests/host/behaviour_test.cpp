@@ -128,8 +128,8 @@ TEST(Behaviour, EveryColumnOnAHandCheckedFixture) {
   EXPECT_NEAR(v(8, "churn_risk"), since_first / (4.414 / 0.243), kTol);
   for (const char* zero :
        {"frequency", "monetary_total", "avg_order_value", "interpurchase_mean_days", "return_rate",
-        "events_7d", "email_open_rate", "repeat_ratio", "active_month_ratio", "hour_entropy", "discount_share",
-        "discount_spend_share", "journey_stage", "has_purchase"})
+        "events_7d", "email_open_rate", "repeat_ratio", "active_month_ratio", "hour_entropy",
+        "discount_share", "discount_spend_share", "journey_stage", "has_purchase"})
     EXPECT_EQ(v(8, zero), 0) << zero;
   EXPECT_NEAR(v(8, "weekend_share"), 2.0 / 7, kTol) << "the calendar's share without purchases";
   EXPECT_NEAR(v(8, "holiday_share"), season, kTol);

@@ -190,18 +190,20 @@ TEST(Segments, TransactionsOnlyFilesGetTheTransactionsPreset) {
   EXPECT_NEAR(m.clip, 3.0, 0) << "clamped at 3 deviations by default";
   // No segment is made of one-time buyers told apart by the weekday of their purchase alone.
   const std::size_t d = r.profiles.d();
-  const std::size_t weekend =
-      static_cast<std::size_t>(std::find(r.profiles.columns.begin(), r.profiles.columns.end(), "weekend_share") -
-                               r.profiles.columns.begin());
+  const std::size_t weekend = static_cast<std::size_t>(
+      std::find(r.profiles.columns.begin(), r.profiles.columns.end(), "weekend_share") -
+      r.profiles.columns.begin());
   ASSERT_LT(weekend, d);
-  for (std::size_t s = 0; s < r.profiles.k(); ++s) EXPECT_LT(std::fabs(r.profiles.z[s * d + weekend]), 1.5) << s;
+  for (std::size_t s = 0; s < r.profiles.k(); ++s)
+    EXPECT_LT(std::fabs(r.profiles.z[s * d + weekend]), 1.5) << s;
   // A file with other events keeps the full default set.
   test::write_events(dir / "ev.h5", {{1, "2025-01-01", io::EventType::kPageView, 0},
                                      {1, "2025-01-02", io::EventType::kPurchase, 5},
                                      {2, "2025-01-03", io::EventType::kPurchase, 7}});
   fc.as_of = *parse_iso_time("2025-01-31");
   compute_features(dir / "ev.h5", dir / "g.h5", false, fc);
-  EXPECT_FALSE(nlohmann::json::parse(io::FeatureFileReader(dir / "g.h5").metadata().parameters)["transactions_only"]);
+  EXPECT_FALSE(
+      nlohmann::json::parse(io::FeatureFileReader(dir / "g.h5").metadata().parameters)["transactions_only"]);
 }
 
 // Names come from what sets a segment apart, RFM-style where it fits, unique within the model.

@@ -451,7 +451,9 @@ class BehaviourRun {
     double cents_total = 0, cents_square = 0;
     for (std::int64_t cents : category_cents_) cents_total += cents > 0 ? static_cast<double>(cents) : 0.0;
     for (std::int64_t cents : category_cents_)
-      if (cents > 0) cents_square += (static_cast<double>(cents) / cents_total) * (static_cast<double>(cents) / cents_total);
+      if (cents > 0)
+        cents_square +=
+            (static_cast<double>(cents) / cents_total) * (static_cast<double>(cents) / cents_total);
     params_.category_prior = cents_total > 0 ? cents_square : 1.0;
     params_.channels = channel_names
                            ? std::min<int>(static_cast<int>(channel_list.size()), kernels::kChannelSlots)
@@ -544,7 +546,8 @@ class BehaviourRun {
       if ((types_seen_[t >> 6] >> (t & 63)) & 1u) {
         types.push_back(type_names_[t]);
         const auto code = static_cast<std::uint8_t>(t);
-        if (!params_.is_purchase(code) && static_cast<int>(t) != params_.return_type) transactions_only = false;
+        if (!params_.is_purchase(code) && static_cast<int>(t) != params_.return_type)
+          transactions_only = false;
       }
     params["event_types"] = types;
     params["transactions_only"] = transactions_only;
@@ -583,7 +586,7 @@ class BehaviourRun {
   std::optional<io::FeatureFileWriter> writer_;
   std::uint64_t parts_ = 1;
   bool fit_ = true, fitted_ = false;
-  std::uint64_t folded_ = 0;  // events folded, this run's and the state's
+  std::uint64_t folded_ = 0;                   // events folded, this run's and the state's
   std::array<std::uint64_t, 4> types_seen_{};  // bit t: the events file has an event of type t
   std::vector<std::int64_t> category_cents_ = std::vector<std::int64_t>(kernels::kCategorySlots, 0);
   int channel_slots_ = 0;

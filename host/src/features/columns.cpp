@@ -26,11 +26,16 @@ std::vector<BehaviourColumn> behaviour_column_registry(const std::array<int, 3>&
   };
   for (int w : windows) c.push_back({fmt::format("events_{}d", w), "events", "usage", w == 28});
   const std::vector<BehaviourColumn> rest = {
-      {"active_days_28d", "days", "usage", true},       {"app_sessions_28d", "events", "usage", true},
-      {"email_open_rate", "ratio", "engagement", true}, {"email_click_rate", "ratio", "engagement", false},
-      {"repeat_ratio", "ratio", "loyalty", true},       {"active_month_ratio", "ratio", "loyalty", true},
-      {"weekend_share", "share", "occasion", true},     {"holiday_share", "share", "occasion", true},
-      {"hour_entropy", "bits", "occasion", false},      {"peak_hour", "hour (UTC)", "occasion", false},
+      {"active_days_28d", "days", "usage", true},
+      {"app_sessions_28d", "events", "usage", true},
+      {"email_open_rate", "ratio", "engagement", true},
+      {"email_click_rate", "ratio", "engagement", false},
+      {"repeat_ratio", "ratio", "loyalty", true},
+      {"active_month_ratio", "ratio", "loyalty", true},
+      {"weekend_share", "share", "occasion", true},
+      {"holiday_share", "share", "occasion", true},
+      {"hour_entropy", "bits", "occasion", false},
+      {"peak_hour", "hour (UTC)", "occasion", false},
       {"discount_share", "share", "benefit", true},
       {"category_concentration", "index 0-1", "benefit", true},
       {"discount_spend_share", "share of spend", "benefit", true},

@@ -111,12 +111,14 @@ std::unique_ptr<float[], FreeMemory> read_matrix(const io::FeatureFileReader& r,
 std::vector<double> family_weights(const std::vector<std::string>& names) {
   std::map<std::string, int> count;
   std::vector<std::string> family;
+  family.reserve(names.size());
   for (const std::string& name : names) {
     const std::string f = behaviour_family(name);
     family.push_back(f.empty() ? "column " + name : f);
     ++count[family.back()];
   }
   std::vector<double> w;
+  w.reserve(family.size());
   for (const std::string& f : family) w.push_back(1.0 / std::sqrt(static_cast<double>(count[f])));
   return w;
 }
@@ -293,7 +295,8 @@ FitReport fit_model(const std::filesystem::path& features, const std::filesystem
   keep_columns(sample.data(), sample.size() / dc, dc, keep);
   sample.resize(sample.size() / dc * keep.size());
   if (report.in_memory) keep_columns(x.get(), n, dc, keep);
-  Transform transform = fit_transform(config.transform, sample.data(), sample.size() / keep.size(), d, config.clip);
+  Transform transform =
+      fit_transform(config.transform, sample.data(), sample.size() / keep.size(), d, config.clip);
   std::vector<std::string> names;
   names.reserve(idx.size());
   for (int j : idx) names.push_back(r.feature_names()[static_cast<std::size_t>(j)]);

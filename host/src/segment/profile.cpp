@@ -140,10 +140,10 @@ io::SegmentProfiles ProfileBuilder::finish() {
     for (std::size_t s = 0; s < k_; ++s) p.median[s * d_ + j] = median_of(by_segment[s]);
     p.population_median[j] = median_of(all);
   }
-  const int revenue =
-      p.revenue_column.empty()
-          ? -1
-          : static_cast<int>(std::find(p.columns.begin(), p.columns.end(), p.revenue_column) - p.columns.begin());
+  const int revenue = p.revenue_column.empty()
+                          ? -1
+                          : static_cast<int>(std::find(p.columns.begin(), p.columns.end(), p.revenue_column) -
+                                             p.columns.begin());
   double revenue_total = 0;
   if (revenue >= 0)
     for (std::size_t s = 0; s < k_; ++s)
@@ -206,9 +206,15 @@ struct View {
 };
 
 // NaN-safe comparisons: a rule whose column is missing does not apply.
-bool above(double v, double t) { return std::isfinite(v) && v > t; }
-bool below(double v, double t) { return std::isfinite(v) && v < t; }
-double or0(double v) { return std::isfinite(v) ? v : 0.0; }
+bool above(double v, double t) {
+  return std::isfinite(v) && v > t;
+}
+bool below(double v, double t) {
+  return std::isfinite(v) && v < t;
+}
+double or0(double v) {
+  return std::isfinite(v) ? v : 0.0;
+}
 
 struct Rule {
   const char* name;
@@ -222,12 +228,13 @@ double buyers(const View& v, std::size_t s) {
 }
 
 const Rule kRules[] = {
-    {"prospects", [](const View& v, std::size_t s) { return buyers(v, s) <= 0.25 ? 4.0 - buyers(v, s) : kNaN; }},
+    {"prospects",
+     [](const View& v, std::size_t s) { return buyers(v, s) <= 0.25 ? 4.0 - buyers(v, s) : kNaN; }},
     {"champions",
      [](const View& v, std::size_t s) {
        const double zm = v.z(s, "monetary_total"), zf = v.z(s, "frequency"), zr = v.z(s, "recency_days");
        return buyers(v, s) >= 0.5 && above(zm, 0.5) && above(zf, 0.5) && below(zr, 0.0) ? (zm + zf - zr) / 2
-                                                                                           : kNaN;
+                                                                                        : kNaN;
      }},
     {"loyal",
      [](const View& v, std::size_t s) {
@@ -249,8 +256,9 @@ const Rule kRules[] = {
     {"at risk",
      [](const View& v, std::size_t s) {
        const double zr = v.z(s, "recency_days");
-       return buyers(v, s) >= 0.5 && above(zr, 0.1) ? 1.0 - std::fabs(zr - 0.6) + 0.3 * or0(v.z(s, "churn_risk"))
-                                                    : kNaN;
+       return buyers(v, s) >= 0.5 && above(zr, 0.1)
+                  ? 1.0 - std::fabs(zr - 0.6) + 0.3 * or0(v.z(s, "churn_risk"))
+                  : kNaN;
      }},
     {"bargain hunters",
      [](const View& v, std::size_t s) {
@@ -372,12 +380,12 @@ void name_segments(io::SegmentProfiles& p) {
     };
     std::vector<std::string> candidates;
     if (p.customers[s] == 0) {
-      candidates.push_back("empty");
+      candidates.emplace_back("empty");
     } else if (best_rule[s] >= 0) {
       for (std::size_t t = 0; t < std::min<std::size_t>(d, 4); ++t)
         candidates.push_back(fmt::format("{}, {}", kRules[best_rule[s]].name, phrase(order[t])));
     } else if (d == 0 || std::fabs(p.z[s * d + order[0]]) < 0.25) {
-      candidates.push_back("typical customers");
+      candidates.emplace_back("typical customers");
     } else {
       for (std::size_t t = 0; t < std::min<std::size_t>(d, 4); ++t) candidates.push_back(phrase(order[t]));
     }
@@ -400,16 +408,16 @@ void name_segments(io::SegmentProfiles& p) {
 
 namespace segstream::host::detail {
 
-io::SegmentProfiles profile_file(const io::FeatureFileReader& r, const std::vector<int>& idx, const Transform& t,
-                                 const float* weights, const float* centres, int k, kernels::Backend& backend) {
+io::SegmentProfiles profile_file(const io::FeatureFileReader& r, const std::vector<int>& idx,
+                                 const Transform& t, const float* weights, const float* centres, int k,
+                                 kernels::Backend& backend) {
   ProfileBuilder builder(r, k);
   const FileRows rows(r, idx, t.kind == TransformKind::kNone ? nullptr : &t, weights);
   const auto pipeline = backend.make_pipeline(static_cast<int>(idx.size()), k, kPassRows, 0);
   PassRunner runner(*pipeline);
   runner.run(rows, centres, {false, kernels::Accumulate::kNone, false}, nullptr,
-             [&](std::uint64_t start, std::uint64_t n, const kernels::BlockPipeline::Slot& slot, const float*) {
-               builder.add(start, n, slot.labels);
-             });
+             [&](std::uint64_t start, std::uint64_t n, const kernels::BlockPipeline::Slot& slot,
+                 const float*) { builder.add(start, n, slot.labels); });
   return builder.finish();
 }
 

@@ -29,19 +29,19 @@ class ProfileBuilder {
   std::size_t k_, d_;
   std::uint64_t threshold_;  // a row is in the median sample when mix64(row) <= threshold_
   std::vector<float> block_;
-  std::vector<double> shift_;                // d: the first row, for numerically kind sums
-  std::vector<double> sum_, sum2_;           // k × d, shifted
-  std::vector<std::uint64_t> finite_;        // k × d
-  std::vector<std::uint64_t> customers_;     // k
-  std::vector<float> sample_;                // sampled rows × d
+  std::vector<double> shift_;             // d: the first row, for numerically kind sums
+  std::vector<double> sum_, sum2_;        // k × d, shifted
+  std::vector<std::uint64_t> finite_;     // k × d
+  std::vector<std::uint64_t> customers_;  // k
+  std::vector<float> sample_;             // sampled rows × d
   std::vector<std::int32_t> sample_segment_;
   bool have_shift_ = false;
 };
 
-
 // Labels every row of a features file with the nearest of k centres (model space: the columns idx through
 // t) and profiles the segments: one streamed pass on `backend`.
-io::SegmentProfiles profile_file(const io::FeatureFileReader& r, const std::vector<int>& idx, const Transform& t,
-                                 const float* weights, const float* centres, int k, kernels::Backend& backend);
+io::SegmentProfiles profile_file(const io::FeatureFileReader& r, const std::vector<int>& idx,
+                                 const Transform& t, const float* weights, const float* centres, int k,
+                                 kernels::Backend& backend);
 
 }  // namespace segstream::host::detail

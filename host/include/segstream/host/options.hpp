@@ -101,7 +101,7 @@ struct FitOptions {
   std::string transform = "auto";
   double clip = 3;
   std::string family_weights = "off";  // on | off
-  std::string init = "k-means++";  // k-means++ | k-means-parallel | random | a model.h5
+  std::string init = "k-means++";      // k-means++ | k-means-parallel | random | a model.h5
   bool keep_absorbed = false;
   std::string host_memory = "8G";
   std::string gpu_memory;

@@ -302,7 +302,8 @@ SEGSTREAM_HD void behaviour_features(const BehaviourState& s, const BehaviourPar
   out[c++] = static_cast<float>(entropy);
   out[c++] = static_cast<float>(s.actions > 0 ? peak : 0);
   out[c++] = static_cast<float>(ratio_or_zero(static_cast<double>(s.discount_purchases), n));
-  out[c++] = static_cast<float>(category_concentration(s.category_spend, kCategorySlots, n, p.category_prior));
+  out[c++] =
+      static_cast<float>(category_concentration(s.category_spend, kCategorySlots, n, p.category_prior));
   out[c++] = static_cast<float>(s.spend > 0 ? s.discount_spend / s.spend : 0.0);
   for (int k = 0; k < p.categories; ++k)
     out[c++] = static_cast<float>(s.spend > 0 ? s.category_spend[p.category_columns[k]] / s.spend : 0.0);
@@ -312,9 +313,9 @@ SEGSTREAM_HD void behaviour_features(const BehaviourState& s, const BehaviourPar
   out[c++] = static_cast<float>(stage);
   // The gap churn_risk compares recency with: the customer's own mean gap, or without one the base's
   // typical gap, 1 / E[λ] = α / r of the BG/NBD purchase rate, in days.
-  const double gap = s.periods >= 2 ? gap_mean
-                                    : p.bgnbd.alpha / p.bgnbd.r * p.multiplier *
-                                          static_cast<double>(p.unit_seconds) / kDay;
+  const double gap =
+      s.periods >= 2 ? gap_mean
+                     : p.bgnbd.alpha / p.bgnbd.r * p.multiplier * static_cast<double>(p.unit_seconds) / kDay;
   out[c++] = static_cast<float>(recency / (gap > 1 ? gap : 1.0));
   double p_alive = 1.0;
   if (buyer) {
