@@ -43,9 +43,12 @@ echo "      occasion, benefit, journey, churn), with the state for tomorrow's in
 sed -n '/^\/features/,$p' "$out/features-inspect.txt" | sed -n '4,40p'
 
 echo
-echo "== 3a. fit + assign: mini-batch k-means segments of the behavioural features, and every customer's segment"
-"$bin" fit --features "$out/features.h5" --k 8 --refine 2 --seed 1 --out "$out/model.h5" --overwrite | sed -n '1,12p'
-"$bin" assign --model "$out/model.h5" --features "$out/features.h5" --out "$out/segments.h5" --overwrite
+echo "== 3a. fit + assign + export: named segments of the behavioural features with their profiles, every"
+echo "      customer's segment, and a CSV of customer id, segment and name for a CRM"
+"$bin" fit --features "$out/features.h5" --k 10 --seed 1 --out "$out/model.h5" --overwrite | sed -n '1,20p'
+"$bin" assign --model "$out/model.h5" --features "$out/features.h5" --out "$out/segments.h5" --overwrite \
+  | sed -n '1p'
+"$bin" segments export "$out/segments.h5" --out "$out/segments.csv" --overwrite
 
 echo
 echo "== 3b. features --mode lifetimes: frequency, recency, T and monetary value per customer (in weeks)"
@@ -69,4 +72,5 @@ echo
 echo "== made:"
 ls -lh "$out" | awk 'NR > 1 { printf "  %-28s %s\n", $9, $5 }'
 echo
-echo "report: $out/features-inspect.txt (features); $out/events-inspect.txt (events; JSON: $out/events-inspect.json)"
+echo "report: $out/features-inspect.txt (features); $out/events-inspect.txt (events; JSON: $out/events-inspect.json);"
+echo "        $out/segments.csv (each customer's segment and its name)"

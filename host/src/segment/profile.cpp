@@ -246,18 +246,21 @@ const Rule kRules[] = {
     {"new customers",
      [](const View& v, std::size_t s) {
        const double zt = v.z(s, "tenure_days");
-       return buyers(v, s) >= 0.5 && below(zt, -0.7) ? -zt : kNaN;
+       return buyers(v, s) >= 0.5 && below(zt, -0.7) ? 0.5 - zt : kNaN;
      }},
     {"lapsed",
      [](const View& v, std::size_t s) {
        const double zr = v.z(s, "recency_days");
        return buyers(v, s) >= 0.5 && above(zr, 0.7) && !above(v.z(s, "events_28d"), 0.0) ? zr : kNaN;
      }},
+    // RFM's at risk: customers who bought again and again and have stopped (repeat buyers long unseen).
     {"at risk",
      [](const View& v, std::size_t s) {
-       const double zr = v.z(s, "recency_days");
-       return buyers(v, s) >= 0.5 && above(zr, 0.1)
-                  ? 1.0 - std::fabs(zr - 0.6) + 0.3 * or0(v.z(s, "churn_risk"))
+       const double zr = v.z(s, "recency_days"), repeat = v.mean(s, "repeat_ratio");
+       const bool repeaters = above(repeat, 0.5) || above(v.z(s, "frequency"), -0.3);
+       return buyers(v, s) >= 0.5 && above(zr, 0.3) && repeaters
+                  ? 0.5 + zr / 2 + std::max(0.0, -or0(v.z(s, "p_alive"))) / 2 +
+                        0.3 * or0(v.z(s, "churn_risk"))
                   : kNaN;
      }},
     {"bargain hunters",
@@ -270,10 +273,10 @@ const Rule kRules[] = {
        const double z = v.z(s, "app_sessions_28d");
        return above(z, 1.0) ? z : kNaN;
      }},
-    {"seasonal shoppers",
+    {"seasonal shoppers",  // around all year, buying in the season: not customers acquired in it
      [](const View& v, std::size_t s) {
        const double z = v.z(s, "holiday_share");
-       return above(z, 1.0) ? z : kNaN;
+       return above(z, 1.0) && !below(v.z(s, "tenure_days"), -0.5) ? z : kNaN;
      }},
     {"category specialists",
      [](const View& v, std::size_t s) {
