@@ -19,7 +19,7 @@ run, and for k = 16 also of Lloyd started from the true centres. A configuration
 median run is within 1% of the best known; its time is the median of its runs. The speed goal is the
 ratio of the fastest peer configuration that gets there to segstream.
 
-    kmeans_peer.py SEGSTREAM [--rows N] [--seeds S] [--ks 16,64] [--scratch DIR]
+    kmeans_peer.py SEGSTREAM [--rows N] [--seeds S] [--ks 16,64] [--scratch DIR] [--skip CONFIG@K,…]
 
 Prints `run CONFIG k seed seconds inertia`, then per k `config CONFIG k median_seconds median_ratio gets_there`
 and `speedup k PEER ratio`.
@@ -66,7 +66,9 @@ def main():
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--ks", default="16,64")
     ap.add_argument("--scratch")
+    ap.add_argument("--skip", default="", help="CONFIG@K,… to leave out (e.g. sklearn-kmeans-n_init10@64)")
     a = ap.parse_args()
+    skip = set(v for v in a.skip.split(",") if v)
     scratch = a.scratch or tempfile.mkdtemp(prefix="segstream-peer-")
     os.makedirs(scratch, exist_ok=True)
 
@@ -115,6 +117,9 @@ def main():
                         ("faiss-full-nredo5", lambda s, k=k: faiss_fit(k, s, True, 5))]
         runs = {}
         for name, fit in configs:
+            if f"{name}@{k}" in skip:
+                print(f"# {name} at k = {k} left out (--skip)")
+                continue
             seeds = 1 if name.startswith("sklearn-kmeans") and k > 16 else a.seeds  # a minute or ten a run
             for seed in range(seeds):
                 if fit is None:

@@ -84,8 +84,8 @@ Action add_fit(CLI::App& sub) {
     const host::FitConfig c = host::fit_config(*o, g.threads);
     const auto backend = make_backend(g, o->gpu_memory);
     const host::FitReport r = host::fit_model(o->features, o->out, o->overwrite, c, *backend);
-    for (const std::string& c : r.dropped_columns)
-      host::log_warn("left out of the model space, constant or nearly so: {}", c);
+    for (const std::string& dropped : r.dropped_columns)
+      host::log_warn("left out of the model space, constant or nearly so: {}", dropped);
     const auto empty = std::count(r.model.counts.begin(), r.model.counts.end(), std::uint64_t{0});
     if (empty > 0)
       host::log_warn("{} of {} segments are empty: the rows have fewer distinct points than --k", empty,

@@ -461,7 +461,9 @@ TEST(KMeansBreathing, OnASampleTheSameModelEverywhere) {
   c.breathe = 0;
   const KMeansModel local = fit_kmeans(memory, c);
   EXPECT_LE(one.inertia, local.inertia);
-  if (one.breathing.reverted) EXPECT_EQ(one.centres, local.centres);
+  if (one.breathing.reverted) {
+    EXPECT_EQ(one.centres, local.centres);
+  }
 }
 
 // --k auto: the jump method finds the number of clusters of separated blobs and of the overlapping grid,
