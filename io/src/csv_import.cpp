@@ -18,7 +18,6 @@
 
 #include "segstream/core/error.hpp"
 #include "segstream/core/interrupt.hpp"
-#include "segstream/core/philox.hpp"
 #include "segstream/core/time.hpp"
 #include "segstream/io/atomic_output.hpp"
 #include "segstream/io/events.hpp"

@@ -46,7 +46,7 @@ ExportReport export_segments(const std::filesystem::path& segments, const std::f
     names.clear();
     for (std::int64_t s = 0; s < summary.k; ++s) names.push_back(fmt::format("segment {}", s));
   }
-  const io::CustomerIds ids = io::CustomerIds::read(io::File::open(segments));
+  const io::CustomerIds ids = io::CustomerIds::read(reader.file());
 
   io::AtomicOutput output(out, overwrite);
   const std::string display = output.final_path().string();

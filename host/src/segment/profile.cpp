@@ -14,8 +14,24 @@
 
 namespace segstream::host {
 namespace {
+
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// "1234567" → "1,234,567".
+std::string thousands(std::string digits) {
+  for (int at = static_cast<int>(digits.size()) - 3; at > 0; at -= 3)
+    digits.insert(static_cast<std::size_t>(at), ",");
+  return digits;
 }
+
+// A value for people: three significant digits, thousands separated.
+std::string readable(double v) {
+  if (!std::isfinite(v)) return "-";
+  if (std::fabs(v) >= 1000) return (v < 0 ? "-" : "") + thousands(fmt::format("{:.0f}", std::fabs(v)));
+  return fmt::format("{:.3g}", v);
+}
+
+}  // namespace
 }  // namespace segstream::host
 
 namespace segstream::host::detail {
@@ -73,18 +89,6 @@ double median_of(std::vector<float>& v) {
   return (lo + hi) / 2;
 }
 
-// A value for people: three significant digits, thousands separated.
-std::string readable(double v) {
-  if (!std::isfinite(v)) return "-";
-  if (std::fabs(v) >= 1000) {
-    std::string digits = fmt::format("{:.0f}", std::fabs(v));
-    for (int at = static_cast<int>(digits.size()) - 3; at > 0; at -= 3)
-      digits.insert(static_cast<std::size_t>(at), ",");
-    return (v < 0 ? "-" : "") + digits;
-  }
-  return fmt::format("{:.3g}", v);
-}
-
 }  // namespace
 
 io::SegmentProfiles ProfileBuilder::finish() {
@@ -140,23 +144,19 @@ io::SegmentProfiles ProfileBuilder::finish() {
     for (std::size_t s = 0; s < k_; ++s) p.median[s * d_ + j] = median_of(by_segment[s]);
     p.population_median[j] = median_of(all);
   }
-  const int revenue = p.revenue_column.empty()
-                          ? -1
-                          : static_cast<int>(std::find(p.columns.begin(), p.columns.end(), p.revenue_column) -
-                                             p.columns.begin());
-  double revenue_total = 0;
-  if (revenue >= 0)
+  // Revenue per segment: the revenue column's sum, undone from the shifted sums.
+  std::vector<double> revenue;
+  if (!p.revenue_column.empty()) {
+    const auto j = static_cast<std::size_t>(std::find(p.columns.begin(), p.columns.end(), p.revenue_column) -
+                                            p.columns.begin());
     for (std::size_t s = 0; s < k_; ++s)
-      if (std::isfinite(p.mean[s * d_ + static_cast<std::size_t>(revenue)]))
-        revenue_total += p.mean[s * d_ + static_cast<std::size_t>(revenue)] *
-                         static_cast<double>(finite_[s * d_ + static_cast<std::size_t>(revenue)]);
+      revenue.push_back(sum_[s * d_ + j] + shift_[j] * static_cast<double>(finite_[s * d_ + j]));
+  }
+  double revenue_total = 0;
+  for (double r : revenue) revenue_total += r;
   for (std::size_t s = 0; s < k_; ++s) {
     p.customer_share.push_back(rows > 0 ? static_cast<double>(customers_[s]) / static_cast<double>(rows) : 0);
-    if (revenue >= 0) {
-      const std::size_t at = s * d_ + static_cast<std::size_t>(revenue);
-      const double seg = std::isfinite(p.mean[at]) ? p.mean[at] * static_cast<double>(finite_[at]) : 0;
-      p.revenue_share.push_back(revenue_total != 0 ? seg / revenue_total : 0);
-    }
+    if (!revenue.empty()) p.revenue_share.push_back(revenue_total != 0 ? revenue[s] / revenue_total : 0);
     // What sets it apart: up to three columns furthest from the population, at least half a deviation.
     std::vector<std::size_t> order(d_);
     for (std::size_t j = 0; j < d_; ++j) order[j] = j;
@@ -435,9 +435,7 @@ std::string format_profiles(const io::SegmentProfiles& p) {
   std::string out = fmt::format("  {:>7}  {:<{}}  {:>12}  {:>6}  {}sets it apart\n", "segment", "name", width,
                                 "customers", "share", revenue ? "revenue  " : "");
   for (std::size_t s = 0; s < p.k(); ++s) {
-    std::string count = std::to_string(p.customers[s]);
-    for (int at = static_cast<int>(count.size()) - 3; at > 0; at -= 3)
-      count.insert(static_cast<std::size_t>(at), ",");
+    const std::string count = thousands(std::to_string(p.customers[s]));
     out += fmt::format("  {:>7}  {:<{}}  {:>12}  {:>5.1f}%  {}{}\n", s, p.name[s], width, count,
                        100 * p.customer_share[s],
                        revenue ? fmt::format("{:>6.1f}%  ", 100 * p.revenue_share[s]) : "", p.apart[s]);

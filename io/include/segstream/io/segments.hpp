@@ -49,6 +49,7 @@ class SegmentsReader {
   const std::string& path() const { return file_.path(); }
   std::uint64_t rows() const { return rows_; }
   const SegmentsSummary& summary() const { return summary_; }
+  const File& file() const { return file_; }
   void read(std::uint64_t start, std::uint64_t n, std::uint64_t* ids, std::int32_t* segment, float* distance2,
             float* margin) const;
 
