@@ -41,7 +41,8 @@ FeatureConfig behavioural() {
 }
 
 // Customer 7 buys on Saturday 2025-01-04 (twice: one period) and Monday 2025-02-03, returns 20 on 03-05,
-// uses the app, opens an e-mail and writes a review; customer 8 only browses.
+// uses the app, opens an e-mail and writes a review; customer 8 only browses; customer 9 views twice, adds
+// to the cart once and opens a support ticket.
 const std::vector<Event> kFixture = {
     {7, "2025-01-04T10:00:00", EventType::kPageView, 0, 1, 0},
     {7, "2025-01-04T10:30:00", EventType::kPurchase, 100, 1, 0},
@@ -56,6 +57,10 @@ const std::vector<Event> kFixture = {
     {7, "2025-04-02T10:00:00", EventType::kPurchase, 999, 1, 0},  // after the as-of time
     {8, "2025-03-20T15:00:00", EventType::kPageView, 0, 3, 0},
     {8, "2025-03-21T15:00:00", EventType::kEmailSent, 0, 0, 4},
+    {9, "2025-03-01T00:00:00", EventType::kPageView, 0, 0, 0},
+    {9, "2025-03-02T12:00:00", EventType::kPageView, 0, 0, 0},
+    {9, "2025-03-02T12:10:00", EventType::kCartAdd, 0, 0, 0},
+    {9, "2025-03-10T12:00:00", EventType::kSupportTicket, 0, 0, 0},
 };
 
 TEST(Behaviour, EveryColumnOnAHandCheckedFixture) {
@@ -65,7 +70,7 @@ TEST(Behaviour, EveryColumnOnAHandCheckedFixture) {
   c.as_of = *parse_iso_time("2025-03-31T23:59:59");
   c.bgnbd = kernels::BgNbdParams{0.243, 4.414, 0.793, 2.426};
   const FeatureReport r = compute_features(dir / "ev.h5", dir / "f.h5", false, c);
-  EXPECT_EQ(r.customers, 2u);
+  EXPECT_EQ(r.customers, 3u);
   EXPECT_EQ(r.after_as_of, 1u);
   const test::FeatureMatrix m = test::read_matrix(dir / "f.h5");
   auto v = [&](std::uint64_t id, const char* name) { return static_cast<double>(value(m, id, name)); };
@@ -104,9 +109,22 @@ TEST(Behaviour, EveryColumnOnAHandCheckedFixture) {
   const double h = (130.0 / 180) * (130.0 / 180) + (50.0 / 180) * (50.0 / 180);
   EXPECT_NEAR(v(7, "category_concentration"), (2 * ((3 * h - 1) / 2) + 2 * h) / 4, kTol);
   EXPECT_NEAR(v(7, "discount_spend_share"), 50.0 / 180, kTol);
+  // The mean direction of the nine actions' hours, each at the middle of its hour.
+  double hour_cos = 0, hour_sin = 0;
+  for (auto [hour, count] : {std::pair{8, 2}, {9, 2}, {10, 3}, {12, 1}, {20, 1}}) {
+    const double angle = (hour + 0.5) * 2 * M_PI / 24;
+    hour_cos += count / 9.0 * std::cos(angle);
+    hour_sin += count / 9.0 * std::sin(angle);
+  }
+  EXPECT_NEAR(v(7, "hour_cos"), hour_cos, kTol);
+  EXPECT_NEAR(v(7, "hour_sin"), hour_sin, kTol);
+  // One page view and no cart add; three purchases without a cart add do not make a conversion rate.
+  EXPECT_NEAR(v(7, "cart_rate"), 1.0 / 3, kTol);
+  EXPECT_NEAR(v(7, "conversion_rate"), 0.5, kTol);
+  EXPECT_EQ(v(7, "support_per_month"), 0);
   // Spend by category over all customers: 1 → 130, 2 → 50; the file names no categories or channels.
-  EXPECT_EQ(m.names[24], "category_share_1");
-  EXPECT_EQ(m.names[25], "category_share_2");
+  EXPECT_EQ(m.names[29], "category_share_1");
+  EXPECT_EQ(m.names[30], "category_share_2");
   EXPECT_NEAR(v(7, "category_share_1"), 130.0 / 180, kTol);
   EXPECT_NEAR(v(7, "category_share_2"), 50.0 / 180, kTol);
   EXPECT_NEAR(v(7, "channel_share_0"), 3.0 / 9, kTol);
@@ -138,6 +156,14 @@ TEST(Behaviour, EveryColumnOnAHandCheckedFixture) {
   EXPECT_EQ(v(8, "active_days_28d"), 1);
   EXPECT_EQ(v(8, "peak_hour"), 15);
   EXPECT_EQ(v(8, "p_alive"), 1);
+  EXPECT_NEAR(v(8, "hour_cos"), std::cos(15.5 * 2 * M_PI / 24), kTol);
+  EXPECT_NEAR(v(8, "hour_sin"), std::sin(15.5 * 2 * M_PI / 24), kTol);
+
+  // Customer 9: two page views with one cart add, that cart add without a purchase, and one ticket over a
+  // tenure of 30 days and 86,399 seconds.
+  EXPECT_NEAR(v(9, "cart_rate"), 2.0 / 4, kTol);
+  EXPECT_NEAR(v(9, "conversion_rate"), 1.0 / 3, kTol);
+  EXPECT_NEAR(v(9, "support_per_month"), 30 / (30 + 86399.0 / 86400), kTol);
   for (float x : m.values) EXPECT_TRUE(std::isfinite(x));
 }
 

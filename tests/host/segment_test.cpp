@@ -210,23 +210,25 @@ TEST(Segments, TransactionsOnlyFilesGetTheTransactionsPreset) {
 TEST(Segments, NamesSayWhatSetsASegmentApart) {
   io::SegmentProfiles p;
   p.columns = {"recency_days",   "frequency",        "monetary_total", "tenure_days",
-               "discount_share", "app_sessions_28d", "has_purchase"};
+               "discount_share", "app_sessions_28d", "has_purchase",   "events_28d"};
   const std::size_t d = p.columns.size();
   // z-scores per segment, and the share of buyers (has_purchase's mean).
   const std::vector<std::vector<double>> z = {
-      {-0.6, 2.5, 2.8, 0.4, -0.3, 0.1, 0.3},      // champions
-      {1.6, -0.5, -0.4, 0.3, 0.0, -0.4, 0.2},     // lapsed
-      {-0.8, -0.4, -0.4, -1.6, 0.3, 0.0, 0.2},    // new customers
-      {0.0, 0.3, -0.6, 0.0, 2.4, 0.1, 0.2},       // bargain hunters
-      {-0.2, -0.3, -0.5, 0.1, 0.0, 3.1, -0.2},    // app-first
-      {0.4, -1.0, -1.0, -1.0, -0.5, -0.1, -2.0},  // prospects (few buyers)
-      {0.5, -0.9, -0.9, -0.9, -0.5, -0.2, -1.9},  // prospects again: kept apart in words
+      {-0.6, 2.5, 2.8, 0.4, -0.3, 0.1, 0.3, 0.5},      // champions
+      {1.6, -0.5, -0.4, 0.3, 0.0, -0.4, 0.2, -0.5},    // lapsed
+      {-0.8, -0.4, -0.4, -1.6, 0.3, 0.0, 0.2, 0.2},    // new customers
+      {0.0, 0.3, -0.6, 0.0, 2.4, 0.1, 0.2, 0.1},       // bargain hunters
+      {-0.2, -0.3, -0.5, 0.1, 0.0, 3.1, -0.2, 1.5},    // app-first
+      {0.4, -1.0, -1.0, -1.0, -0.5, -0.1, -2.0, 0.0},  // prospects (few buyers)
+      {0.5, -0.9, -0.9, -0.9, -0.5, -0.2, -1.9, 0.0},  // prospects again: kept apart in words
+      {1.4, -0.6, -0.5, 0.2, 0.0, -0.3, 0.1, -0.8},    // hibernating: long unseen, few purchases, quiet now
+      {0.8, -0.8, -0.8, 0.2, 0.0, 2.9, -0.3, 2.0},     // in the app every day, seldom buying: not asleep
   };
-  const std::vector<double> buyers = {1, 1, 1, 1, 0.9, 0.02, 0.05};
+  const std::vector<double> buyers = {1, 1, 1, 1, 0.9, 0.02, 0.05, 0.9, 0.6};
   for (std::size_t s = 0; s < z.size(); ++s) {
     p.customers.push_back(100);
     p.z.insert(p.z.end(), z[s].begin(), z[s].end());
-    for (std::size_t j = 0; j < d; ++j) p.mean.push_back(j == d - 1 ? buyers[s] : 1.0);
+    for (std::size_t j = 0; j < d; ++j) p.mean.push_back(p.columns[j] == "has_purchase" ? buyers[s] : 1.0);
   }
   name_segments(p);
   ASSERT_EQ(p.name.size(), z.size());
@@ -237,6 +239,8 @@ TEST(Segments, NamesSayWhatSetsASegmentApart) {
   EXPECT_EQ(p.name[4], "app-first");
   EXPECT_EQ(p.name[5], "prospects") << "the fewer buyers";
   EXPECT_EQ(p.name[6].rfind("prospects, ", 0), 0u) << p.name[6];
+  EXPECT_EQ(p.name[7], "hibernating");
+  EXPECT_EQ(p.name[8].rfind("app-first, ", 0), 0u) << p.name[8];
   EXPECT_EQ(std::set<std::string>(p.name.begin(), p.name.end()).size(), z.size());
 }
 

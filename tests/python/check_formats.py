@@ -560,7 +560,8 @@ BEHAVIOURAL_HEAD = ["recency_days", "frequency", "monetary_total", "avg_order_va
                     "interpurchase_mean_days", "interpurchase_cv", "return_rate", "events_7d", "events_28d",
                     "events_90d", "active_days_28d", "app_sessions_28d", "email_open_rate", "email_click_rate",
                     "repeat_ratio", "active_month_ratio", "weekend_share", "holiday_share", "hour_entropy",
-                    "peak_hour", "discount_share", "category_concentration", "discount_spend_share"]
+                    "peak_hour", "discount_share", "category_concentration", "discount_spend_share", "hour_cos",
+                    "hour_sin", "cart_rate", "conversion_rate", "support_per_month"]
 BEHAVIOURAL_TAIL = ["journey_stage", "churn_risk", "p_alive", "has_purchase"]
 
 
@@ -579,9 +580,9 @@ def check_behavioural(c, binary, scratch):
         check_string_attr(c, f, "behavioral /", "customer_order", "ascending mix64(customer_id)")
         names = [n.decode() if isinstance(n, bytes) else n for n in f["features"].attrs["feature_names"]]
         units = f["features"].attrs["feature_units"]
-        c.check("behavioral columns: the fixed head", names[:24] == BEHAVIOURAL_HEAD, str(names[:24]))
+        c.check("behavioral columns: the fixed head", names[:29] == BEHAVIOURAL_HEAD, str(names[:29]))
         c.check("behavioral columns: the tail", names[-4:] == BEHAVIOURAL_TAIL, str(names[-4:]))
-        middle = names[24:-4]
+        middle = names[29:-4]
         c.check("five category_share columns by spend, then one channel_share per channel name",
                 [n.split("_share_")[0] for n in middle] == ["category"] * 5 + ["channel"] * 5, str(middle))
         c.check("behavioral feature_units has one unit per column", len(units) == len(names))
@@ -597,6 +598,10 @@ def check_behavioural(c, binary, scratch):
                      and (x[x[:, col["has_purchase"]] == 0, col["frequency"]] == 0).all()))
         shares = [i for n, i in col.items() if "share" in n or n.endswith("_rate") or n in ("p_alive", "repeat_ratio")]
         c.check("shares, rates and p_alive lie in [0, 1]", bool(((x[:, shares] >= 0) & (x[:, shares] <= 1)).all()))
+        hour = x[:, [col["hour_cos"], col["hour_sin"]]].astype(np.float64)
+        c.check("hour_cos and hour_sin are a mean direction: a vector no longer than 1",
+                bool((np.hypot(hour[:, 0], hour[:, 1]) <= 1 + 1e-6).all()))
+        c.check("support_per_month is a non-negative rate", bool((x[:, col["support_per_month"]] >= 0).all()))
         c.check("journey_stage is an ordinal 0..5", bool(np.isin(x[:, col["journey_stage"]], range(6)).all()))
         c.check("events_7d <= events_28d <= events_90d",
                 bool((x[:, col["events_7d"]] <= x[:, col["events_28d"]]).all()

@@ -100,6 +100,9 @@ BehaviourParams make_params(const FeatureConfig& config, const std::vector<std::
   params.email_sent_type = type_code(type_names, "email_sent");
   params.email_open_type = type_code(type_names, "email_open");
   params.email_click_type = type_code(type_names, "email_click");
+  params.page_view_type = type_code(type_names, "page_view");
+  params.cart_add_type = type_code(type_names, "cart_add");
+  params.support_type = type_code(type_names, "support_ticket");
   params.season_months = config.season_months;
   for (int w = 0; w < kernels::kWindows; ++w) params.windows[w] = config.windows[w];
   if (config.bgnbd) params.bgnbd = *config.bgnbd;

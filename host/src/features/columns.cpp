@@ -39,9 +39,14 @@ std::vector<BehaviourColumn> behaviour_column_registry(const std::array<int, 3>&
       {"discount_share", "share", "benefit", true},
       {"category_concentration", "index 0-1", "benefit", true},
       {"discount_spend_share", "share of spend", "benefit", true},
+      {"hour_cos", "-1 to 1", "occasion", true},
+      {"hour_sin", "-1 to 1", "occasion", true},
+      {"cart_rate", "share of page views", "journey", true},
+      {"conversion_rate", "share of cart adds", "journey", true},
+      {"support_per_month", "tickets per 30 days", "engagement", true},
   };
   c.insert(c.end(), rest.begin(), rest.end());
-  static_assert(kernels::kBaseColumns == 24,
+  static_assert(kernels::kBaseColumns == 29,
                 "the registry's base columns follow kernels::behaviour_features");
   for (const std::string& name : categories)
     c.push_back({"category_share_" + name, "share of spend", "benefit", false});

@@ -321,7 +321,10 @@ const Rule kRules[] = {
     {"hibernating",
      [](const View& v, std::size_t s) {
        const double zr = v.z(s, "recency_days"), zf = v.z(s, "frequency");
-       return buyers(v, s) >= 0.5 && above(zr, 0.3) && below(zf, -0.3) ? 0.5 + zr / 4 : kNaN;
+       // Asleep: not a segment that buys little but is busy in the app or on the site now.
+       return buyers(v, s) >= 0.5 && above(zr, 0.3) && below(zf, -0.3) && !above(v.z(s, "events_28d"), 0.0)
+                  ? 0.5 + zr / 4
+                  : kNaN;
      }},
     {"occasional buyers",
      [](const View& v, std::size_t s) {
@@ -352,9 +355,15 @@ void name_segments(io::SegmentProfiles& p) {
   std::vector<std::string> name(k);
   std::vector<int> best_rule(k, -1);  // the best rule a segment fits, taken or not
   std::vector<bool> rule_taken(kRuleCount, false);
+  std::vector<double> best_score(k, 0.0);
   for (const Fit& f : fits) {
-    if (best_rule[f.segment] < 0) best_rule[f.segment] = static_cast<int>(f.rule);
-    if (!name[f.segment].empty() || rule_taken[f.rule]) continue;
+    if (best_rule[f.segment] < 0) {
+      best_rule[f.segment] = static_cast<int>(f.rule);
+      best_score[f.segment] = f.score;
+    }
+    // A rule that fits far worse than the segment's best does not name it: a busy app segment whose
+    // "app-first" is taken stays "app-first, …" rather than becoming "occasional buyers".
+    if (!name[f.segment].empty() || rule_taken[f.rule] || f.score < 0.5 * best_score[f.segment]) continue;
     name[f.segment] = kRules[f.rule].name;
     rule_taken[f.rule] = true;
   }

@@ -41,6 +41,9 @@ struct BehaviourParams {
   std::int32_t email_sent_type = 12;
   std::int32_t email_open_type = 2;
   std::int32_t email_click_type = 3;
+  std::int32_t page_view_type = 0;  // -1 when the file has none of these types (their columns are then 0)
+  std::int32_t cart_add_type = 5;
+  std::int32_t support_type = 9;
   std::int8_t stage_of_type[256] = {};  // journey stage of each event type, kStageNone for no action
   std::uint32_t season_months = (1u << 11) | (1u << 12);  // bit m for month m (1..12): holiday_share
   std::int32_t windows[kWindows] = {7, 28, 90};           // days, each 1..kRecentDays
@@ -95,6 +98,9 @@ struct BehaviourState {
   std::uint64_t emails_sent = 0;
   std::uint64_t email_opens = 0;
   std::uint64_t email_clicks = 0;
+  std::uint64_t page_views = 0;
+  std::uint64_t cart_adds = 0;
+  std::uint64_t support_tickets = 0;
   std::int32_t max_stage = kStageNone;
   std::int32_t padding = 0;  // explicit, so the raw record written to state.h5 has no undefined bytes
   std::uint64_t hour[kHours] = {};
@@ -141,6 +147,9 @@ struct BehaviourState {
     if (t == p.email_sent_type) ++emails_sent;
     if (t == p.email_open_type) ++email_opens;
     if (t == p.email_click_type) ++email_clicks;
+    if (t == p.page_view_type) ++page_views;
+    if (t == p.cart_add_type) ++cart_adds;
+    if (t == p.support_type) ++support_tickets;
     const bool purchase = p.is_purchase(type);
     if ((purchase && amount < 0) || t == p.return_type) {
       returned += fabs(static_cast<double>(amount));
@@ -192,7 +201,7 @@ struct BehaviourState {
 };
 
 // Columns before the category shares; their names are behaviour_base_names() on the host.
-inline constexpr int kBaseColumns = 24;
+inline constexpr int kBaseColumns = 29;
 // After the channel shares: journey_stage, churn_risk, p_alive, has_purchase.
 inline constexpr int kTailColumns = 4;
 
@@ -210,6 +219,42 @@ inline constexpr double kSharePseudoPurchases = 2.0;
 
 SEGSTREAM_HD double shrunk_share(double share, double purchases, double prior) {
   return (share * purchases + kSharePseudoPurchases * prior) / (purchases + kSharePseudoPurchases);
+}
+
+// The share of `trials` that led to an event by Laplace's rule of succession, (events + 1) / (trials + 2),
+// with events counted up to the trials: within (0, 1), 1/2 without trials, and one cart add without a
+// purchase is not a conversion rate of 0. (Purchases without a cart add, in a store, do not raise it.)
+SEGSTREAM_HD double laplace_rate(std::uint64_t events, std::uint64_t trials) {
+  const double e = static_cast<double>(events < trials ? events : trials);
+  return (e + 1) / (static_cast<double>(trials) + 2);
+}
+
+// The mean direction of a customer's actions around the clock: the mean of cos and sin of each action's
+// hour, taken at the middle of the hour, (h + 1/2) · 2π / 24. The constants are written out so that both
+// backends and every compiler use the same bits (they are local, as CUDA reads no namespace-scope arrays).
+SEGSTREAM_HD void hour_direction(const std::uint64_t* hour, std::uint64_t actions, double& c, double& s) {
+  constexpr double kCos[kHours] = {
+      0.99144486137381038,  0.92387953251128674,  0.79335334029123517,  0.60876142900872066,
+      0.38268343236508984,  0.13052619222005171,  -0.13052619222005171, -0.38268343236508984,
+      -0.60876142900872066, -0.79335334029123517, -0.92387953251128674, -0.99144486137381038,
+      -0.99144486137381038, -0.92387953251128674, -0.79335334029123517, -0.60876142900872066,
+      -0.38268343236508984, -0.13052619222005171, 0.13052619222005171,  0.38268343236508984,
+      0.60876142900872066,  0.79335334029123517,  0.92387953251128674,  0.99144486137381038};
+  constexpr double kSin[kHours] = {
+      0.13052619222005171,  0.38268343236508984,  0.60876142900872066,  0.79335334029123517,
+      0.92387953251128674,  0.99144486137381038,  0.99144486137381038,  0.92387953251128674,
+      0.79335334029123517,  0.60876142900872066,  0.38268343236508984,  0.13052619222005171,
+      -0.13052619222005171, -0.38268343236508984, -0.60876142900872066, -0.79335334029123517,
+      -0.92387953251128674, -0.99144486137381038, -0.99144486137381038, -0.92387953251128674,
+      -0.79335334029123517, -0.60876142900872066, -0.38268343236508984, -0.13052619222005171};
+  c = 0;
+  s = 0;
+  if (actions == 0) return;
+  for (int h = 0; h < kHours; ++h) {
+    const double q = static_cast<double>(hour[h]) / static_cast<double>(actions);
+    c += q * kCos[h];
+    s += q * kSin[h];
+  }
 }
 
 // The share of the year's days in the season months (bit m for month m), a 365.2425-day year.
@@ -264,7 +309,8 @@ SEGSTREAM_HD void behaviour_features(const BehaviourState& s, const BehaviourPar
   }
   const std::int64_t months = month_index_of_day(floor_div(p.t0, kSecondsPerDay)) -
                               month_index_of_day(floor_div(s.first_event_ts, kSecondsPerDay)) + 1;
-  double entropy = 0;
+  double entropy = 0, hour_cos = 0, hour_sin = 0;
+  hour_direction(s.hour, s.actions, hour_cos, hour_sin);
   int peak = 0;
   for (int h = 0; h < kHours; ++h) {
     if (s.hour[h] > s.hour[peak]) peak = h;
@@ -305,6 +351,13 @@ SEGSTREAM_HD void behaviour_features(const BehaviourState& s, const BehaviourPar
   out[c++] =
       static_cast<float>(category_concentration(s.category_spend, kCategorySlots, n, p.category_prior));
   out[c++] = static_cast<float>(s.spend > 0 ? s.discount_spend / s.spend : 0.0);
+  out[c++] = static_cast<float>(hour_cos);
+  out[c++] = static_cast<float>(hour_sin);
+  const bool funnel = p.page_view_type >= 0 && p.cart_add_type >= 0;
+  out[c++] = static_cast<float>(funnel ? laplace_rate(s.cart_adds, s.page_views) : 0.0);
+  out[c++] = static_cast<float>(p.cart_add_type >= 0 ? laplace_rate(s.purchases, s.cart_adds) : 0.0);
+  out[c++] =
+      static_cast<float>(static_cast<double>(s.support_tickets) * 30.0 / (tenure > 30 ? tenure : 30.0));
   for (int k = 0; k < p.categories; ++k)
     out[c++] = static_cast<float>(s.spend > 0 ? s.category_spend[p.category_columns[k]] / s.spend : 0.0);
   for (int k = 0; k < p.channels; ++k)
