@@ -107,7 +107,10 @@ Action add_fit(CLI::App& sub) {
                       {"breathe_seconds", r.model.seconds.breathe},
                       {"breathe_rounds", r.model.breathing.rounds},
                       {"breathe_kept", r.model.breathing.kept},
-                      {"final_pass_seconds", r.model.seconds.final_pass}});
+                      {"final_pass_seconds", r.model.seconds.final_pass},
+                      {"prepare_seconds", r.prepare_seconds},
+                      {"profile_seconds", r.profile_seconds},
+                      {"write_seconds", r.write_seconds}});
     std::printf(
         "wrote %s: %d segments of %s rows x %d columns in %.1f s (%llu mini-batch steps, %d Lloyd "
         "passes; %s)\n  inertia %.6g\n",

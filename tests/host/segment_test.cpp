@@ -93,7 +93,7 @@ TEST(Segments, FitAndAssignRecoverTheGeneratorsMixture) {
   const FitReport fit = fit_model(dir / "f.h5", dir / "model.h5", false, c);
   EXPECT_EQ(fit.rows, 40000u);
   const AssignReport a = assign_segments(dir / "model.h5", dir / "f.h5", dir / "seg.h5", false);
-  EXPECT_EQ(a.counts, fit.model.counts);
+  EXPECT_EQ(a.profiles.customers, fit.model.counts);
   EXPECT_NEAR(a.inertia, fit.model.inertia, 1e-9 * fit.model.inertia);
   const io::File seg = io::File::open(dir / "seg.h5");
   EXPECT_EQ(seg.string_attribute("format"), "segstream.segments");

@@ -70,32 +70,42 @@ TEST(KMeansSums, RunsEqualTheTermByTermSum) {
 
 // The blocked, vectorised assign gives the scalar formula's bits: labels (ties to the smallest index),
 // distances and margins, for row counts that are not multiples of the vector width, centre counts that are
-// not multiples of the group, and duplicated (tied) centres.
+// not multiples of the group, and duplicated (tied) centres; with each vector kernel the processor runs.
 TEST(KMeansKernels, AssignEqualsTheScalarFormula) {
-  for (const int d : {1, 3, 16, 17}) {
-    for (const int k : {1, 3, 4, 5, 64, 67}) {
-      const std::uint64_t rows = 1000 + static_cast<std::uint64_t>(d + k);
-      std::vector<float> x(rows * static_cast<std::uint64_t>(d)), centres(static_cast<std::size_t>(k * d));
-      RandomStream rng(7, RandomPurpose::kMixtureRow, static_cast<std::uint64_t>(d * 1000 + k));
-      for (float& v : x) v = static_cast<float>(rng.uniform() * 8 - 4);
-      for (float& v : centres) v = static_cast<float>(rng.uniform() * 8 - 4);
-      if (k > 2) std::copy_n(centres.begin(), d, centres.begin() + 2 * d);  // centre 2 ties centre 0
-      std::copy_n(centres.begin(), d, x.begin() + 5 * d);                   // a row on a centre
-      std::vector<std::int32_t> labels(rows);
-      std::vector<float> dist(rows), margin(rows);
-      cpu::assign(x.data(), rows, d, centres.data(), k, nullptr, labels.data(), dist.data(), margin.data(),
-                  2);
-      for (std::uint64_t i = 0; i < rows; ++i) {
-        const Nearest n = nearest_centre(x.data() + i * static_cast<std::uint64_t>(d), centres.data(), k, d);
-        ASSERT_EQ(labels[i], n.label) << "d=" << d << " k=" << k << " row " << i;
-        ASSERT_EQ(dist[i], n.distance2) << "d=" << d << " k=" << k << " row " << i;
-        if (k == 1)
-          ASSERT_TRUE(std::isinf(margin[i]));
-        else
-          ASSERT_EQ(margin[i], n.second2 - n.distance2) << "d=" << d << " k=" << k << " row " << i;
+  const std::vector<std::string> kernels = cpu::assign_kernels();
+  ASSERT_FALSE(kernels.empty());
+  EXPECT_EQ(kernels.back(), "baseline");
+  for (const std::string& kernel : kernels) {
+    SCOPED_TRACE("kernel " + kernel);
+    cpu::use_assign_kernel(kernel);
+    for (const int d : {1, 3, 16, 17}) {
+      for (const int k : {1, 3, 4, 5, 64, 67}) {
+        const std::uint64_t rows = 1000 + static_cast<std::uint64_t>(d + k);
+        std::vector<float> x(rows * static_cast<std::uint64_t>(d)), centres(static_cast<std::size_t>(k * d));
+        RandomStream rng(7, RandomPurpose::kMixtureRow, static_cast<std::uint64_t>(d * 1000 + k));
+        for (float& v : x) v = static_cast<float>(rng.uniform() * 8 - 4);
+        for (float& v : centres) v = static_cast<float>(rng.uniform() * 8 - 4);
+        if (k > 2) std::copy_n(centres.begin(), d, centres.begin() + 2 * d);  // centre 2 ties centre 0
+        std::copy_n(centres.begin(), d, x.begin() + 5 * d);                   // a row on a centre
+        std::vector<std::int32_t> labels(rows);
+        std::vector<float> dist(rows), margin(rows);
+        cpu::assign(x.data(), rows, d, centres.data(), k, nullptr, labels.data(), dist.data(), margin.data(),
+                    2);
+        for (std::uint64_t i = 0; i < rows; ++i) {
+          const Nearest n =
+              nearest_centre(x.data() + i * static_cast<std::uint64_t>(d), centres.data(), k, d);
+          ASSERT_EQ(labels[i], n.label) << "d=" << d << " k=" << k << " row " << i;
+          ASSERT_EQ(dist[i], n.distance2) << "d=" << d << " k=" << k << " row " << i;
+          if (k == 1)
+            ASSERT_TRUE(std::isinf(margin[i]));
+          else
+            ASSERT_EQ(margin[i], n.second2 - n.distance2) << "d=" << d << " k=" << k << " row " << i;
+        }
       }
     }
   }
+  cpu::use_assign_kernel("");
+  EXPECT_THROW(cpu::use_assign_kernel("sse9"), std::exception);
 }
 
 // to_fixed rounds to nearest with ties to even (as rint does under the default rounding mode), and

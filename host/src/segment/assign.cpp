@@ -53,16 +53,14 @@ AssignReport assign_segments(const std::filesystem::path& model_path, const std:
   AssignReport report;
   report.k = model.k;
   report.rows = r.rows();
-  report.counts.assign(static_cast<std::size_t>(model.k), 0);
   std::vector<std::uint64_t> ids;
   const detail::FileRows rows(r, idx, &t, weights.empty() ? nullptr : weights.data());
   const auto pipeline = backend.make_pipeline(model.d, model.k, kPassRows, 0);
   detail::PassRunner runner(*pipeline);
-  detail::ProfileBuilder profile(r, model.k);
+  detail::ProfileBuilder profile(r, model.k, backend.threads());
   report.inertia = runner.run(
       rows, model.centroids.data(), {true, kernels::Accumulate::kNone, false}, nullptr,
       [&](std::uint64_t start, std::uint64_t n, const kernels::BlockPipeline::Slot& slot, const float*) {
-        for (std::uint64_t i = 0; i < n; ++i) ++report.counts[static_cast<std::size_t>(slot.labels[i])];
         ids.resize(n);
         r.read_ids(start, n, ids.data());
         writer.append(n, ids.data(), slot.labels, slot.distance2, slot.margin);

@@ -58,17 +58,31 @@ std::vector<std::size_t> informative_columns(const std::vector<float>& sample, s
     for (std::size_t j = 0; j < d; ++j) keep.push_back(j);
     return keep;
   }
-  std::vector<float> column(n);
+  // A value held by more than half the rows is what a majority vote (Boyer and Moore) leaves: one pass
+  // over the rows for every column, then one that counts it.
+  std::vector<float> candidate(d, 0.0f);
+  std::vector<std::uint64_t> votes(d, 0), same(d, 0);
+  for (std::uint64_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < d; ++j) {
+      const float v = sample[i * d + j];
+      if (votes[j] == 0) {
+        candidate[j] = v;
+        votes[j] = 1;
+      } else if (v == candidate[j]) {
+        ++votes[j];
+      } else {
+        --votes[j];
+      }
+    }
+  for (std::uint64_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < d; ++j) same[j] += sample[i * d + j] == candidate[j] ? 1 : 0;
   for (std::size_t j = 0; j < d; ++j) {
-    for (std::uint64_t i = 0; i < n; ++i) column[i] = sample[i * d + j];
-    // A value held by more than half the rows is the median.
-    std::nth_element(column.begin(), column.begin() + static_cast<std::ptrdiff_t>(n / 2), column.end());
-    const float median = column[n / 2];
-    const auto same = static_cast<std::uint64_t>(std::count(column.begin(), column.end(), median));
-    if ((n - same) * 1000 <= n)
-      dropped->push_back(same == n ? fmt::format("{} (always {})", names[j], median)
-                                   : fmt::format("{} ({} in {:.2f}% of rows)", names[j], median,
-                                                 100.0 * static_cast<double>(same) / static_cast<double>(n)));
+    const float value = candidate[j];
+    if ((n - same[j]) * 1000 <= n)
+      dropped->push_back(same[j] == n
+                             ? fmt::format("{} (always {})", names[j], value)
+                             : fmt::format("{} ({} in {:.2f}% of rows)", names[j], value,
+                                           100.0 * static_cast<double>(same[j]) / static_cast<double>(n)));
     else
       keep.push_back(j);
   }
@@ -312,6 +326,11 @@ FitReport fit_model(const std::filesystem::path& features, const std::filesystem
         std::make_unique<FileRows>(r, idx, transform.kind == TransformKind::kNone ? nullptr : &transform, w);
   }
 
+  const auto since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
+  report.prepare_seconds = since(t_begin) - report.read_seconds;
+
   KMeansConfig kc = config.kmeans;
   if (config.k_auto) {
     SEGSTREAM_EXPECTS(config.init_model.empty(),
@@ -333,8 +352,10 @@ FitReport fit_model(const std::filesystem::path& features, const std::filesystem
   if (!report.dropped_columns.empty()) cfg["dropped_columns"] = report.dropped_columns;
   if (!report.preset.empty()) cfg["preset"] = report.preset;
   io::ModelFile file = model_file(report.model, transform, names);
+  const auto t_profile = std::chrono::steady_clock::now();
   report.profiles =
       detail::profile_file(r, idx, transform, w, report.model.centres.data(), report.model.k, backend);
+  report.profile_seconds = since(t_profile);
   file.profiles = report.profiles;
   file.config = cfg.dump();
   if (report.k_selection) {
@@ -358,8 +379,10 @@ FitReport fit_model(const std::filesystem::path& features, const std::filesystem
   io::Provenance provenance{"segstream.model", "fit", cfg, {io::fingerprint_input("features", features)}};
   if (!config.init_model.empty())
     provenance.inputs.push_back(io::fingerprint_input("model", config.init_model));
+  const auto t_write = std::chrono::steady_clock::now();
   io::write_model(output.temp_path(), output.final_path().string(), file, provenance);
   output.commit();
+  report.write_seconds = since(t_write);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_begin).count();
   return report;
 }

@@ -1,5 +1,7 @@
 #include "profile.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -36,10 +38,11 @@ std::string readable(double v) {
 
 namespace segstream::host::detail {
 
-ProfileBuilder::ProfileBuilder(const io::FeatureFileReader& r, int k)
+ProfileBuilder::ProfileBuilder(const io::FeatureFileReader& r, int k, int threads)
     : r_(r),
       k_(static_cast<std::size_t>(k)),
       d_(r.columns()),
+      threads_(threads > 0 ? threads : omp_get_max_threads()),
       shift_(d_, 0.0),
       sum_(k_ * d_, 0.0),
       sum2_(k_ * d_, 0.0),
@@ -129,20 +132,27 @@ io::SegmentProfiles ProfileBuilder::finish() {
       if (p.population_sd[j] > 0 && std::isfinite(p.mean[s * d_ + j]))
         p.z[s * d_ + j] = (p.mean[s * d_ + j] - p.population_mean[j]) / p.population_sd[j];
   }
-  // Medians over the sample, per segment and for everyone.
-  std::vector<std::vector<float>> by_segment(k_);
-  std::vector<float> all;
-  for (std::size_t j = 0; j < d_; ++j) {
-    for (auto& v : by_segment) v.clear();
-    all.clear();
-    for (std::size_t i = 0; i < sample_segment_.size(); ++i) {
-      const float v = sample_[i * d_ + j];
-      if (!std::isfinite(v)) continue;
-      by_segment[static_cast<std::size_t>(sample_segment_[i])].push_back(v);
-      all.push_back(v);
+  // Medians over the sample, per segment and for everyone: a column per task (exact, so the same for any
+  // number of threads).
+  const auto columns = static_cast<std::int64_t>(d_);
+#pragma omp parallel num_threads(threads_)
+  {
+    std::vector<std::vector<float>> by_segment(k_);
+    std::vector<float> all;
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t jj = 0; jj < columns; ++jj) {
+      const auto j = static_cast<std::size_t>(jj);
+      for (auto& v : by_segment) v.clear();
+      all.clear();
+      for (std::size_t i = 0; i < sample_segment_.size(); ++i) {
+        const float v = sample_[i * d_ + j];
+        if (!std::isfinite(v)) continue;
+        by_segment[static_cast<std::size_t>(sample_segment_[i])].push_back(v);
+        all.push_back(v);
+      }
+      for (std::size_t s = 0; s < k_; ++s) p.median[s * d_ + j] = median_of(by_segment[s]);
+      p.population_median[j] = median_of(all);
     }
-    for (std::size_t s = 0; s < k_; ++s) p.median[s * d_ + j] = median_of(by_segment[s]);
-    p.population_median[j] = median_of(all);
   }
   // Revenue per segment: the revenue column's sum, undone from the shifted sums.
   std::vector<double> revenue;
@@ -423,7 +433,7 @@ namespace segstream::host::detail {
 io::SegmentProfiles profile_file(const io::FeatureFileReader& r, const std::vector<int>& idx,
                                  const Transform& t, const float* weights, const float* centres, int k,
                                  kernels::Backend& backend) {
-  ProfileBuilder builder(r, k);
+  ProfileBuilder builder(r, k, backend.threads());
   const FileRows rows(r, idx, t.kind == TransformKind::kNone ? nullptr : &t, weights);
   const auto pipeline = backend.make_pipeline(static_cast<int>(idx.size()), k, kPassRows, 0);
   PassRunner runner(*pipeline);

@@ -18,7 +18,8 @@ namespace segstream::host::detail {
 class ProfileBuilder {
  public:
   static constexpr std::uint64_t kMedianRows = std::uint64_t{1} << 19;
-  ProfileBuilder(const io::FeatureFileReader& r, int k);
+  // `threads`: CPU threads for the medians (0: OpenMP's default).
+  ProfileBuilder(const io::FeatureFileReader& r, int k, int threads);
   // Rows [start, start + n) with their segments; reads the rows from the file.
   void add(std::uint64_t start, std::uint64_t n, const std::int32_t* segment);
   // The profiles, named (host::name_segments).
@@ -27,6 +28,7 @@ class ProfileBuilder {
  private:
   const io::FeatureFileReader& r_;
   std::size_t k_, d_;
+  int threads_;
   std::uint64_t threshold_;  // a row is in the median sample when mix64(row) <= threshold_
   std::vector<float> block_;
   std::vector<double> shift_;             // d: the first row, for numerically kind sums

@@ -69,7 +69,10 @@ struct FitReport {
   std::string preset;                        // "transactions" when chosen for a purchases-only file
   bool in_memory = true;                     // false: the rows were read from the file on every pass
   double seconds = 0;
-  double read_seconds = 0;       // reading the rows into memory (0 when streamed) and the weights
+  double read_seconds = 0;     // reading the rows into memory (0 when streamed) and the weights
+  double prepare_seconds = 0;  // the sample that picks the columns and fits the transform, and the transform
+  double profile_seconds = 0;  // the segments' profiles and names
+  double write_seconds = 0;    // model.h5
   io::SegmentProfiles profiles;  // of the fitted rows, named
 };
 
@@ -82,9 +85,8 @@ FitReport fit_model(const std::filesystem::path& features, const std::filesystem
 struct AssignReport {
   std::uint64_t rows = 0;
   int k = 0;
-  double inertia = 0;  // Σ w·d² in model space
-  std::vector<std::uint64_t> counts;
-  io::SegmentProfiles profiles;  // of the assigned rows, with the model's names
+  double inertia = 0;            // Σ w·d² in model space
+  io::SegmentProfiles profiles;  // of the assigned rows, with the model's names (customers: the counts)
   double seconds = 0;
 };
 

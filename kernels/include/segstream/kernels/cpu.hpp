@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "segstream/kernels/backend.hpp"
 #include "segstream/kernels/cluster_sums.hpp"
@@ -18,6 +20,12 @@ namespace segstream::kernels::cpu {
 // total does not depend on `threads`.
 double assign(const float* x, std::uint64_t rows, int d, const float* centres, int k, const float* weights,
               std::int32_t* labels, float* distance2, float* margin, int threads);
+
+// assign's vector kernels this processor runs, widest first ("avx512", "avx2", "baseline"); assign uses
+// the first unless `use_assign_kernel` chose another. All give the same bits; tests compare them.
+std::vector<std::string> assign_kernels();
+// Makes assign use the named kernel from assign_kernels() (the empty name: the widest again); for tests.
+void use_assign_kernel(const std::string& name);
 
 // Adds rows with their labels to `sums` (weights null means 1): exact, the same bits for any threads.
 void accumulate(ClusterSums& sums, const float* x, std::uint64_t rows, const std::int32_t* labels,
