@@ -33,7 +33,8 @@ TEST(KMeansSums, ExactWhateverTheOrder) {
 }
 
 // The 64-bit runs of accumulate give the plain 128-bit sum of every term, for terms small and large
-// (values up to 10^7: fixed-point terms past 2^52 take the 128-bit path) over more rows than one run.
+// (values up to 10^7: fixed-point terms past 2^52 take the 128-bit path; exact halves of the unit) over
+// more rows than one run, on the vector paths and off them.
 TEST(KMeansSums, RunsEqualTheTermByTermSum) {
   const std::uint64_t rows = 40000;  // two threads of 20,000 rows, each more than one run
   const int d = 11, k = 4;
@@ -46,6 +47,12 @@ TEST(KMeansSums, RunsEqualTheTermByTermSum) {
           static_cast<float>((rng.uniform() - 0.5) * ((j == 2 || j == 9) && i % 3 == 0 ? 2e7 : 8));
     w[i] = static_cast<float>(rng.uniform() * 3);
     labels[i] = static_cast<std::int32_t>(i % k);
+    if (i % 7 == 0) {  // exact halves of the fixed-point unit, which round to even
+      w[i] = 1;
+      for (int j = 0; j < d; ++j)
+        x[i * d + static_cast<std::uint64_t>(j)] =
+            std::ldexp(static_cast<float>(2 * static_cast<int>(rng.uniform() * 1000) - 999), -33);
+    }
   }
   ClusterSums got(k, d);
   cpu::accumulate(got, x.data(), rows, labels.data(), w.data(), 2);
