@@ -54,7 +54,7 @@ AssignReport assign_segments(const std::filesystem::path& model_path, const std:
   report.k = model.k;
   report.rows = r.rows();
   std::vector<std::uint64_t> ids;
-  const detail::FileRows rows(r, idx, &t, weights.empty() ? nullptr : weights.data());
+  const detail::ProfiledRows rows(r, idx, &t, weights.empty() ? nullptr : weights.data());
   const auto pipeline = backend.make_pipeline(model.d, model.k, kPassRows, 0);
   detail::PassRunner runner(*pipeline);
   detail::ProfileBuilder profile(r, model.k, backend.threads());
@@ -64,7 +64,9 @@ AssignReport assign_segments(const std::filesystem::path& model_path, const std:
         ids.resize(n);
         r.read_ids(start, n, ids.data());
         writer.append(n, ids.data(), slot.labels, slot.distance2, slot.margin);
-        profile.add(start, n, slot.labels);
+        std::vector<float> natural = rows.take(start);
+        profile.add(start, n, slot.labels, natural.data());
+        rows.give_back(std::move(natural));
       });
   const nlohmann::json config = {{"model", model_path.filename().string()},
                                  {"features", features.filename().string()}};

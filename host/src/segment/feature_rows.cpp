@@ -51,9 +51,16 @@ void read_columns(const io::FeatureFileReader& r, const std::vector<int>& idx, s
     block.resize(n * all);
     r.read_rows(start, n, block.data());
   }
+  select_columns(r, idx, start, n, block.data(), out);
+}
+
+void select_columns(const io::FeatureFileReader& r, const std::vector<int>& idx, std::uint64_t start,
+                    std::uint64_t n, const float* rows, float* out) {
+  const std::uint64_t all = r.columns();
+  const std::size_t d = idx.size();
   for (std::uint64_t i = 0; i < n; ++i)
     for (std::size_t j = 0; j < d; ++j) {
-      const float v = block[i * all + static_cast<std::uint64_t>(idx[j])];
+      const float v = rows[i * all + static_cast<std::uint64_t>(idx[j])];
       if (!std::isfinite(v))
         throw InputError(fmt::format("{}: row {}, column {}: {} is not a finite value", r.path(), start + i,
                                      r.feature_names()[static_cast<std::size_t>(idx[j])], v));

@@ -22,6 +22,9 @@ std::vector<int> column_indices(const io::FeatureFileReader& r, std::vector<std:
 // (InputError naming the file, row and column); `block` is scratch.
 void read_columns(const io::FeatureFileReader& r, const std::vector<int>& idx, std::uint64_t start,
                   std::uint64_t n, std::vector<float>& block, float* out);
+// The same from rows already read with every column (n × r.columns(), rows [start, start + n)).
+void select_columns(const io::FeatureFileReader& r, const std::vector<int>& idx, std::uint64_t start,
+                    std::uint64_t n, const float* rows, float* out);
 
 struct FreeMemory {
   void operator()(float* p) const { std::free(p); }

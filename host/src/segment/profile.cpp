@@ -55,25 +55,51 @@ ProfileBuilder::ProfileBuilder(const io::FeatureFileReader& r, int k, int thread
                                                              static_cast<double>(n) * 18446744073709551615.0);
 }
 
-void ProfileBuilder::add(std::uint64_t start, std::uint64_t n, const std::int32_t* segment) {
-  block_.resize(n * d_);
-  r_.read_rows(start, n, block_.data());
+void ProfileBuilder::add(std::uint64_t start, std::uint64_t n, const std::int32_t* segment,
+                         const float* rows) {
   if (!have_shift_ && n > 0) {
-    for (std::size_t j = 0; j < d_; ++j) shift_[j] = std::isfinite(block_[j]) ? block_[j] : 0.0;
+    for (std::size_t j = 0; j < d_; ++j) shift_[j] = std::isfinite(rows[j]) ? rows[j] : 0.0;
     have_shift_ = true;
   }
-  for (std::uint64_t i = 0; i < n; ++i) {
-    const auto s = static_cast<std::size_t>(segment[i]);
-    const float* x = block_.data() + i * d_;
-    ++customers_[s];
-    for (std::size_t j = 0; j < d_; ++j) {
-      if (!std::isfinite(x[j])) continue;
-      const double v = x[j] - shift_[j];
-      sum_[s * d_ + j] += v;
-      sum2_[s * d_ + j] += v * v;
-      ++finite_[s * d_ + j];
+  // Runs of kChunkRows rows from the block's start are summed on their own, in parallel, and then added
+  // in run order: the same bits for any number of threads.
+  const std::uint64_t chunks = (n + kChunkRows - 1) / kChunkRows;
+  const std::size_t kd = k_ * d_;
+  if (partial_.size() < chunks) partial_.resize(chunks);
+#pragma omp parallel for num_threads(threads_) schedule(static)
+  for (std::int64_t cc = 0; cc < static_cast<std::int64_t>(chunks); ++cc) {
+    Partial& p = partial_[static_cast<std::size_t>(cc)];
+    p.sum.assign(kd, 0.0);
+    p.sum2.assign(kd, 0.0);
+    p.finite.assign(kd, 0);
+    p.customers.assign(k_, 0);
+    p.sampled.clear();
+    const std::uint64_t begin = static_cast<std::uint64_t>(cc) * kChunkRows;
+    const std::uint64_t end = std::min(n, begin + kChunkRows);
+    for (std::uint64_t i = begin; i < end; ++i) {
+      const auto s = static_cast<std::size_t>(segment[i]);
+      const float* x = rows + i * d_;
+      ++p.customers[s];
+      for (std::size_t j = 0; j < d_; ++j) {
+        if (!std::isfinite(x[j])) continue;
+        const double v = x[j] - shift_[j];
+        p.sum[s * d_ + j] += v;
+        p.sum2[s * d_ + j] += v * v;
+        ++p.finite[s * d_ + j];
+      }
+      if (mix64(start + i) <= threshold_) p.sampled.push_back(i);
     }
-    if (mix64(start + i) <= threshold_) {
+  }
+  for (std::uint64_t c = 0; c < chunks; ++c) {
+    const Partial& p = partial_[c];
+    for (std::size_t v = 0; v < kd; ++v) {
+      sum_[v] += p.sum[v];
+      sum2_[v] += p.sum2[v];
+      finite_[v] += p.finite[v];
+    }
+    for (std::size_t s = 0; s < k_; ++s) customers_[s] += p.customers[s];
+    for (std::uint64_t i : p.sampled) {
+      const float* x = rows + i * d_;
       sample_.insert(sample_.end(), x, x + d_);
       sample_segment_.push_back(segment[i]);
     }
@@ -434,13 +460,42 @@ io::SegmentProfiles profile_file(const io::FeatureFileReader& r, const std::vect
                                  const Transform& t, const float* weights, const float* centres, int k,
                                  kernels::Backend& backend) {
   ProfileBuilder builder(r, k, backend.threads());
-  const FileRows rows(r, idx, t.kind == TransformKind::kNone ? nullptr : &t, weights);
+  const ProfiledRows rows(r, idx, t.kind == TransformKind::kNone ? nullptr : &t, weights);
   const auto pipeline = backend.make_pipeline(static_cast<int>(idx.size()), k, kPassRows, 0);
   PassRunner runner(*pipeline);
-  runner.run(rows, centres, {false, kernels::Accumulate::kNone, false}, nullptr,
-             [&](std::uint64_t start, std::uint64_t n, const kernels::BlockPipeline::Slot& slot,
-                 const float*) { builder.add(start, n, slot.labels); });
+  runner.run(
+      rows, centres, {false, kernels::Accumulate::kNone, false}, nullptr,
+      [&](std::uint64_t start, std::uint64_t n, const kernels::BlockPipeline::Slot& slot, const float*) {
+        std::vector<float> natural = rows.take(start);
+        builder.add(start, n, slot.labels, natural.data());
+        rows.give_back(std::move(natural));
+      });
   return builder.finish();
+}
+
+void ProfiledRows::read(std::uint64_t start, std::uint64_t n, float* out) const {
+  std::vector<float> natural;
+  if (!spare_.empty()) {
+    natural = std::move(spare_.back());
+    spare_.pop_back();
+  }
+  natural.resize(n * r_.columns());
+  r_.read_rows(start, n, natural.data());
+  select_columns(r_, idx_, start, n, natural.data(), out);
+  if (t_ != nullptr) t_->apply(out, n);
+  held_.emplace_back(start, std::move(natural));
+}
+
+std::vector<float> ProfiledRows::take(std::uint64_t start) const {
+  SEGSTREAM_ASSERT(!held_.empty() && held_.front().first == start,
+                   "the profile asked for the rows at {} out of the order they were read", start);
+  std::vector<float> rows = std::move(held_.front().second);
+  held_.pop_front();
+  return rows;
+}
+
+void ProfiledRows::give_back(std::vector<float> rows) const {
+  spare_.push_back(std::move(rows));
 }
 
 }  // namespace segstream::host::detail
