@@ -32,7 +32,7 @@ trap 'rm -rf "$scratch"' EXIT
 mkdir -p "$root/bench/results"
 out="$root/bench/results/kmeans-peer-$(date -u +%Y-%m-%d).txt"
 {
-  echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(uname -n): $(nproc) cores ($(grep -o -w -m1 -E "avx512f|avx2" /proc/cpuinfo | head -1 || echo "no AVX2")), $(lscpu | sed -n 's/^Model name: *//p' | head -1)," \
+  echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(uname -n): $(nproc) cores ($(if grep -q -w avx512f /proc/cpuinfo; then echo AVX-512; elif grep -q -w avx2 /proc/cpuinfo; then echo AVX2; else echo "no AVX2"; fi)), $(lscpu | sed -n 's/^Model name: *//p' | head -1)," \
     "$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo); $("$bin" --version)"
   echo "# bench/kmeans_peer.sh --rows $rows --seeds $seeds --ks $ks${skip:+ --skip $skip}"
 } | tee -a "$out"

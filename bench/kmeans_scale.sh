@@ -36,7 +36,7 @@ fi
 mkdir -p "$root/bench/results"
 out="$root/bench/results/kmeans-scale-$(date -u +%Y-%m-%d).txt"
 {
-  echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(uname -n) $(nproc) cores ($(grep -o -w -m1 -E "avx512f|avx2" /proc/cpuinfo | head -1 || echo "no AVX2")), $(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo), $("$bin" --version)"
+  echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(uname -n) $(nproc) cores ($(if grep -q -w avx512f /proc/cpuinfo; then echo AVX-512; elif grep -q -w avx2 /proc/cpuinfo; then echo AVX2; else echo "no AVX2"; fi)), $(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo), $("$bin" --version)"
   echo "# bench/kmeans_scale.sh --rows $rows --k $k --host-memory $host_memory (features file $(( $(stat -c %s "$features") / 1000000 )) MB)"
   echo "# stage seconds peak_rss_MB summary"
 } | tee -a "$out"
