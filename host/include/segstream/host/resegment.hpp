@@ -1,0 +1,57 @@
+// Dynamic re-segmentation (issue 13), the pieces that carry segments from one model to the next: optimal
+// matching of new centres to previous ones, stable segment ids that are never reused, and MONIC's
+// transitions between the customers of old and new segments.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace segstream::host {
+
+// The assignment of rows to columns of least total cost: for a rows × cols cost matrix (row-major, finite),
+// the column of every row, or −1 for the rows left over when rows > cols (each column then takes at most
+// one row). Kuhn–Munkres by shortest augmenting paths with potentials, O(n²·m) for n = min(rows, cols);
+// deterministic: among equal-cost assignments the result depends only on the matrix.
+std::vector<int> min_cost_assignment(const std::vector<double>& cost, int rows, int cols);
+
+// New segments matched to previous ones.
+struct IdMatch {
+  std::vector<std::int32_t> ids;      // per new centre: its segment id
+  std::vector<double> distance;       // per new centre: the distance to the previous centre whose id it
+                                      // took, or −1 for a new id
+  std::vector<std::int32_t> created;  // ids that are new in this model, ascending
+  std::vector<std::int32_t> retired;  // previous ids no new centre took, ascending
+  std::int32_t next_id = 0;           // the id the next new segment will get
+};
+
+// Stable ids for `k_new` centres after `k_prev` previous ones (row-major, d columns, one model space):
+// the minimum-total-distance matching of new centres to previous ones (Euclidean distances; a pair farther
+// apart than `max_distance` costs max_distance, as leaving both unmatched would). A matched pair
+// within max_distance keeps the previous id; any other new centre gets next_id, next_id + 1, … in centre
+// order, and a previous id left without a centre is retired. Ids are never reused: next_id must exceed every
+// id used before (InputError otherwise, naming the id).
+IdMatch match_segment_ids(const std::vector<float>& prev_centres, const std::vector<std::int32_t>& prev_ids,
+                          const std::vector<float>& new_centres, int d, double max_distance,
+                          std::int32_t next_id);
+
+// MONIC (Spiliopoulou et al., KDD 2006) over the overlap matrix of customers: counts[i·k_new + j] customers
+// were in old segment i and are in new segment j (customers in only one of the two are left out). The
+// overlap of old segment X with new Y is |X ∩ Y| / |X|.
+//   survived     X's largest overlap, with Y, is at least `match` and no other old segment has Y as match;
+//   absorbed     as survived, but Y is the match of other old segments too;
+//   split        no overlap reaches `match`, but the new segments with overlap ≥ `split_part` together
+//                hold at least `match` of X;
+//   disappeared  none of these;
+//   emerged      (new segments) no old segment survived as, was absorbed into or split into it.
+// Ties for the largest overlap go to the lower new index.
+struct Transitions {
+  double match = 0.5, split_part = 0.25;  // the thresholds used
+  std::vector<std::string> kind;          // per old segment: survived, absorbed, split, disappeared
+  std::vector<std::vector<int>> into;     // per old segment: the new segments (indices) it went to
+  std::vector<std::uint8_t> emerged;      // per new segment
+};
+Transitions monic_transitions(const std::vector<std::uint64_t>& counts, int k_old, int k_new, double match = 0.5,
+                              double split_part = 0.25);
+
+}  // namespace segstream::host

@@ -1,0 +1,205 @@
+#include "segstream/host/resegment.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "segstream/core/error.hpp"
+
+namespace segstream::host {
+namespace {
+
+// Rows ≤ cols. Potentials u (rows) and v (cols) keep every reduced cost a − u − v non-negative; each row
+// joins by the shortest augmenting path (Dijkstra over the columns on reduced costs), index 0 being the
+// virtual start. Strict comparisons in column order make the result a function of the matrix alone.
+std::vector<int> assign_rows(const std::vector<double>& a, int n, int m) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  const auto nn = static_cast<std::size_t>(n), mm = static_cast<std::size_t>(m);
+  std::vector<double> u(nn + 1, 0.0), v(mm + 1, 0.0), minv(mm + 1);
+  std::vector<std::size_t> owner(mm + 1, 0), way(mm + 1, 0);  // owner[j]: the row (1-based) in column j
+  std::vector<char> used(mm + 1);
+  for (std::size_t i = 1; i <= nn; ++i) {
+    owner[0] = i;
+    std::size_t j0 = 0;
+    std::fill(minv.begin(), minv.end(), kInf);
+    std::fill(used.begin(), used.end(), 0);
+    do {
+      used[j0] = 1;
+      const std::size_t i0 = owner[j0];
+      std::size_t j1 = 0;
+      double delta = kInf;
+      for (std::size_t j = 1; j <= mm; ++j) {
+        if (used[j] != 0) continue;
+        const double cur = a[(i0 - 1) * mm + (j - 1)] - u[i0] - v[j];
+        if (cur < minv[j]) {
+          minv[j] = cur;
+          way[j] = j0;
+        }
+        if (minv[j] < delta) {
+          delta = minv[j];
+          j1 = j;
+        }
+      }
+      SEGSTREAM_ASSERT(j1 != 0, "no augmenting path for row {} of a {} × {} assignment", i, n, m);
+      for (std::size_t j = 0; j <= mm; ++j) {
+        if (used[j] != 0) {
+          u[owner[j]] += delta;
+          v[j] -= delta;
+        } else {
+          minv[j] -= delta;
+        }
+      }
+      j0 = j1;
+    } while (owner[j0] != 0);
+    do {  // flip the path
+      const std::size_t j1 = way[j0];
+      owner[j0] = owner[j1];
+      j0 = j1;
+    } while (j0 != 0);
+  }
+  std::vector<int> col(nn, -1);
+  for (std::size_t j = 1; j <= mm; ++j)
+    if (owner[j] != 0) col[owner[j] - 1] = static_cast<int>(j - 1);
+  return col;
+}
+
+double distance(const float* a, const float* b, int d) {
+  double s = 0;
+  for (int j = 0; j < d; ++j) {
+    const double t = static_cast<double>(a[j]) - static_cast<double>(b[j]);
+    s += t * t;
+  }
+  return std::sqrt(s);
+}
+
+}  // namespace
+
+std::vector<int> min_cost_assignment(const std::vector<double>& cost, int rows, int cols) {
+  SEGSTREAM_EXPECTS(rows >= 0 && cols >= 0 &&
+                        cost.size() == static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols),
+                    "a {} × {} assignment needs {} costs, not {}", rows, cols,
+                    static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols), cost.size());
+  for (double c : cost) SEGSTREAM_EXPECTS(std::isfinite(c), "assignment costs must be finite, not {}", c);
+  if (rows == 0 || cols == 0) return std::vector<int>(static_cast<std::size_t>(rows), -1);
+  if (rows <= cols) return assign_rows(cost, rows, cols);
+  // More rows than columns: assign the columns to rows on the transposed matrix.
+  std::vector<double> t(cost.size());
+  for (int i = 0; i < rows; ++i)
+    for (int j = 0; j < cols; ++j)
+      t[static_cast<std::size_t>(j) * static_cast<std::size_t>(rows) + static_cast<std::size_t>(i)] =
+          cost[static_cast<std::size_t>(i) * static_cast<std::size_t>(cols) + static_cast<std::size_t>(j)];
+  const std::vector<int> row_of = assign_rows(t, cols, rows);
+  std::vector<int> col(static_cast<std::size_t>(rows), -1);
+  for (int j = 0; j < cols; ++j) col[static_cast<std::size_t>(row_of[static_cast<std::size_t>(j)])] = j;
+  return col;
+}
+
+IdMatch match_segment_ids(const std::vector<float>& prev_centres, const std::vector<std::int32_t>& prev_ids,
+                          const std::vector<float>& new_centres, int d, double max_distance,
+                          std::int32_t next_id) {
+  SEGSTREAM_EXPECTS(d >= 1, "centres need at least one column{}", "");
+  const auto dd = static_cast<std::size_t>(d);
+  const std::size_t k_prev = prev_ids.size(), k_new = new_centres.size() / dd;
+  SEGSTREAM_EXPECTS(prev_centres.size() == k_prev * dd && new_centres.size() == k_new * dd,
+                    "{} previous ids for {} previous and {} new centre values of {} columns", k_prev,
+                    prev_centres.size(), new_centres.size(), d);
+  SEGSTREAM_EXPECTS(max_distance >= 0, "the new-segment distance must not be negative, not {}", max_distance);
+  for (std::int32_t id : prev_ids)
+    SEGSTREAM_CHECK_INPUT(id >= 0 && id < next_id,
+                          "segment id {} is not below the model's next id {}: ids would be reused", id,
+                          next_id);
+  std::vector<double> dist(k_new * k_prev), cost(k_new * k_prev);
+  for (std::size_t i = 0; i < k_new; ++i)
+    for (std::size_t j = 0; j < k_prev; ++j) {
+      dist[i * k_prev + j] = distance(new_centres.data() + i * dd, prev_centres.data() + j * dd, d);
+      cost[i * k_prev + j] = std::min(dist[i * k_prev + j], max_distance);
+    }
+  const std::vector<int> to =
+      min_cost_assignment(cost, static_cast<int>(k_new), static_cast<int>(k_prev));
+  IdMatch m;
+  m.next_id = next_id;
+  std::vector<char> taken(k_prev, 0);
+  for (std::size_t i = 0; i < k_new; ++i) {
+    const int j = to[i];
+    if (j >= 0 && dist[i * k_prev + static_cast<std::size_t>(j)] <= max_distance) {
+      m.ids.push_back(prev_ids[static_cast<std::size_t>(j)]);
+      m.distance.push_back(dist[i * k_prev + static_cast<std::size_t>(j)]);
+      taken[static_cast<std::size_t>(j)] = 1;
+    } else {
+      SEGSTREAM_CHECK_INPUT(m.next_id < std::numeric_limits<std::int32_t>::max(),
+                            "segment ids are exhausted (next id {})", m.next_id);
+      m.ids.push_back(m.next_id);
+      m.distance.push_back(-1);
+      m.created.push_back(m.next_id++);
+    }
+  }
+  for (std::size_t j = 0; j < k_prev; ++j)
+    if (taken[j] == 0) m.retired.push_back(prev_ids[j]);
+  std::sort(m.retired.begin(), m.retired.end());
+  return m;
+}
+
+Transitions monic_transitions(const std::vector<std::uint64_t>& counts, int k_old, int k_new, double match,
+                              double split_part) {
+  SEGSTREAM_EXPECTS(k_old >= 0 && k_new >= 0 &&
+                        counts.size() == static_cast<std::size_t>(k_old) * static_cast<std::size_t>(k_new),
+                    "a {} × {} overlap matrix needs {} counts, not {}", k_old, k_new,
+                    static_cast<std::size_t>(k_old) * static_cast<std::size_t>(k_new), counts.size());
+  SEGSTREAM_EXPECTS(match > 0 && match <= 1 && split_part > 0 && split_part <= match,
+                    "MONIC needs 0 < split part ≤ match ≤ 1, not {} and {}", split_part, match);
+  const auto ko = static_cast<std::size_t>(k_old), kn = static_cast<std::size_t>(k_new);
+  Transitions t;
+  t.match = match;
+  t.split_part = split_part;
+  std::vector<const char*> kind(ko, "disappeared");
+  t.into.assign(ko, {});
+  t.emerged.assign(kn, 1);
+  std::vector<int> best(ko, -1);       // the new segment X matches, or −1
+  std::vector<int> matched_by(kn, 0);  // old segments that match each new one
+  std::vector<double> total(ko, 0);
+  for (std::size_t i = 0; i < ko; ++i) {
+    std::uint64_t size = 0, top = 0;
+    int arg = -1;
+    for (std::size_t j = 0; j < kn; ++j) {
+      const std::uint64_t c = counts[i * kn + j];
+      size += c;
+      if (c > top) {
+        top = c;
+        arg = static_cast<int>(j);
+      }
+    }
+    total[i] = static_cast<double>(size);
+    if (size > 0 && static_cast<double>(top) >= match * static_cast<double>(size)) {
+      best[i] = arg;
+      ++matched_by[static_cast<std::size_t>(arg)];
+    }
+  }
+  for (std::size_t i = 0; i < ko; ++i) {
+    if (best[i] >= 0) {
+      const auto y = static_cast<std::size_t>(best[i]);
+      kind[i] = matched_by[y] == 1 ? "survived" : "absorbed";
+      t.into[i] = {best[i]};
+      t.emerged[y] = 0;
+      continue;
+    }
+    if (total[i] <= 0) continue;
+    std::vector<int> parts;
+    double held = 0;
+    for (std::size_t j = 0; j < kn; ++j) {
+      const double share = static_cast<double>(counts[i * kn + j]) / total[i];
+      if (share >= split_part) {
+        parts.push_back(static_cast<int>(j));
+        held += share;
+      }
+    }
+    if (parts.size() >= 2 && held >= match) {
+      kind[i] = "split";
+      t.into[i] = parts;
+      for (int j : parts) t.emerged[static_cast<std::size_t>(j)] = 0;
+    }
+  }
+  for (const char* k : kind) t.kind.emplace_back(k);
+  return t;
+}
+
+}  // namespace segstream::host
