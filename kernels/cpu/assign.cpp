@@ -48,10 +48,10 @@ template <int L, int G>
   constexpr int H = kLanes / L;
   using F = typename Vectors<L>::F;
   using I = typename Vectors<L>::I;
-  const auto load = [xt](int at) {
-    F v;
+  // Lambdas inlined by force (they are compiled without the caller's target otherwise), and none returns a
+  // vector, whose ABI would differ between targets.
+  const auto load = [xt](int at, F& v) __attribute__((always_inline)) {
     std::memcpy(&v, xt + at, sizeof v);
-    return v;
   };
   F b[H], s2[H];
   I l[H];
@@ -60,7 +60,7 @@ template <int L, int G>
     s2[h] = b[h];
     l[h] = I{};
   }
-  auto offer = [&](int h, const F& d2, int c) {
+  auto offer = [&](int h, const F& d2, int c) __attribute__((always_inline)) {
     const I lt = d2 < b[h];    // all ones where the row's new nearest is c
     const I lt2 = d2 < s2[h];  // where c is nearer than the second nearest
     s2[h] = lt ? b[h] : (lt2 ? d2 : s2[h]);
@@ -73,7 +73,7 @@ template <int L, int G>
     F a[G][H] = {};
     for (int j = 0; j < d; ++j) {
       F xj[H];
-      for (int h = 0; h < H; ++h) xj[h] = load((j * H + h) * L);
+      for (int h = 0; h < H; ++h) load((j * H + h) * L, xj[h]);
       for (int g = 0; g < G; ++g) {
         const float cj = c0[g * d + j];
         for (int h = 0; h < H; ++h) {
@@ -90,7 +90,9 @@ template <int L, int G>
     F a[H] = {};
     for (int j = 0; j < d; ++j)
       for (int h = 0; h < H; ++h) {
-        const F t = load((j * H + h) * L) - c0[j];
+        F x;
+        load((j * H + h) * L, x);
+        const F t = x - c0[j];
         a[h] += t * t;
       }
     for (int h = 0; h < H; ++h) offer(h, a[h], c);

@@ -4,12 +4,15 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <set>
 
 #include "segstream/core/error.hpp"
 #include "segstream/core/philox.hpp"
 #include "segstream/host/resegment.hpp"
+#include "segstream/io/segments.hpp"
+#include "test_util.hpp"
 
 namespace segstream::host {
 namespace {
@@ -47,7 +50,8 @@ TEST(Resegment, AssignmentIsTheBruteForceOptimum) {
       for (int trial = 0; trial < 6; ++trial) {
         std::vector<double> cost(static_cast<std::size_t>(rows * cols));
         // Trial 0 draws from a few integers, so equal-cost assignments abound.
-        for (double& c : cost) c = trial == 0 ? static_cast<double>(static_cast<int>(rng.uniform() * 3)) : rng.uniform() * 10;
+        for (double& c : cost)
+          c = trial == 0 ? static_cast<double>(static_cast<int>(rng.uniform() * 3)) : rng.uniform() * 10;
         const std::vector<int> to = min_cost_assignment(cost, rows, cols);
         ASSERT_EQ(to.size(), static_cast<std::size_t>(rows));
         std::set<int> used;
@@ -137,7 +141,8 @@ TEST(Resegment, ThreeUpdatesNeverReuseAnId) {
   std::set<std::int32_t> seen(ids.begin(), ids.end()), retired;
   for (int round = 1; round <= 3; ++round) {
     std::vector<float> moved = c;
-    moved[static_cast<std::size_t>(2 * (round % 3))] += 50.0F * static_cast<float>(round);  // one group jumps far
+    moved[static_cast<std::size_t>(2 * (round % 3))] +=
+        50.0F * static_cast<float>(round);  // one group jumps far
     const IdMatch m = match_segment_ids(c, ids, moved, 2, 3.0, next);
     ASSERT_EQ(m.created.size(), 1u);
     ASSERT_EQ(m.retired.size(), 1u);
@@ -178,6 +183,108 @@ TEST(Resegment, MonicTransitions) {
   EXPECT_EQ(monic_transitions({0, 0}, 1, 2).kind[0], "disappeared");
   EXPECT_THROW(monic_transitions(counts, 5, 5), UsageError);
   EXPECT_THROW(monic_transitions(counts, 5, 6, 0.5, 0.6), UsageError);
+}
+
+// A segments file of the given customers and segment indices (k segments).
+void write_segments(const std::filesystem::path& path, const std::vector<std::uint64_t>& ids,
+                    const std::vector<std::int32_t>& segment, std::int64_t k) {
+  io::SegmentsWriter w(path, path.filename().string());
+  const std::vector<float> d2(ids.size(), 1.0f), margin(ids.size(), 0.5f);
+  w.append(ids.size(), ids.data(), segment.data(), d2.data(), margin.data());
+  w.close({"m.h5", "f.h5", k, 1, {}}, {"segstream.segments", "assign", {}, {}});
+}
+
+// Customers in ascending mix64(id) order, as `features` writes them.
+void sort_by_key(std::vector<std::uint64_t>& ids) {
+  std::sort(ids.begin(), ids.end(), [](std::uint64_t a, std::uint64_t b) { return mix64(a) < mix64(b); });
+}
+
+// Previous customers 0..149,999 (more than two blocks of the file); the window drops every fifth, keeps the
+// rest and adds 30,000 new ones. Every way of joining gives the reference's answers: the merge when both
+// are in key order, the sorted lookup when the previous file is shuffled or the window is not said to be
+// sorted, with the window handed over in uneven pieces.
+TEST(Resegment, PreviousSegmentsJoinByCustomerId) {
+  test::TempDir dir;
+  const std::vector<std::int32_t> stable = {10, 11, 14, 20};
+  std::vector<std::uint64_t> prev_ids(150000);
+  std::iota(prev_ids.begin(), prev_ids.end(), std::uint64_t{0});
+  std::vector<std::uint64_t> window_ids;
+  for (std::uint64_t id : prev_ids)
+    if (id % 5 != 0) window_ids.push_back(id);
+  for (std::uint64_t id = 1000000; id < 1030000; ++id) window_ids.push_back(id);
+  sort_by_key(window_ids);
+  auto segment_of = [](std::uint64_t id) { return static_cast<std::int32_t>(mix64(id * 7 + 1) % 4); };
+  for (const bool shuffled : {false, true}) {
+    std::vector<std::uint64_t> ids = prev_ids;
+    if (shuffled) {
+      RandomStream rng(3, RandomPurpose::kMixtureRow, 1);
+      for (std::size_t i = ids.size() - 1; i > 0; --i)
+        std::swap(ids[i], ids[static_cast<std::size_t>(rng.uniform() * static_cast<double>(i + 1))]);
+    } else {
+      sort_by_key(ids);
+    }
+    std::vector<std::int32_t> seg;
+    std::map<std::uint64_t, std::int32_t> want;
+    for (std::uint64_t id : ids) {
+      seg.push_back(segment_of(id));
+      want[id] = stable[static_cast<std::size_t>(seg.back())];
+    }
+    const auto path = dir / (shuffled ? "shuffled.h5" : "sorted.h5");
+    write_segments(path, ids, seg, 4);
+    for (const bool window_sorted : {true, false}) {
+      SCOPED_TRACE(std::string(shuffled ? "shuffled" : "sorted") + (window_sorted ? ", window sorted" : ""));
+      PreviousSegments prev(path, stable, window_sorted);
+      EXPECT_EQ(prev.merged(), window_sorted && !shuffled);
+      EXPECT_EQ(prev.previous_rows(), prev_ids.size());
+      std::vector<std::int32_t> got(window_ids.size());
+      for (std::uint64_t at = 0, piece = 1; at < window_ids.size(); at += piece, piece = piece * 3 + 7) {
+        const std::uint64_t n = std::min<std::uint64_t>(piece, window_ids.size() - at);
+        prev.lookup(at, n, window_ids.data() + at, got.data() + at);
+      }
+      for (std::size_t i = 0; i < window_ids.size(); ++i) {
+        const auto it = want.find(window_ids[i]);
+        ASSERT_EQ(got[i], it == want.end() ? -1 : it->second) << "customer " << window_ids[i];
+      }
+      std::vector<std::uint64_t> gone;
+      prev.gone([&](std::uint64_t id, std::int32_t s) {
+        EXPECT_EQ(s, want.at(id));
+        gone.push_back(id);
+      });
+      std::sort(gone.begin(), gone.end());
+      ASSERT_EQ(gone.size(), 30000u);
+      for (std::size_t i = 0; i < gone.size(); ++i) ASSERT_EQ(gone[i], 5 * i);
+    }
+  }
+}
+
+TEST(Resegment, PreviousSegmentsRefuseWhatCannotBeJoined) {
+  test::TempDir dir;
+  std::vector<std::uint64_t> ids = {1, 2, 3, 4};
+  sort_by_key(ids);
+  write_segments(dir / "p.h5", ids, {0, 1, 0, 1}, 2);
+  // Segment ids for a model of another k: the file is of another model.
+  EXPECT_THROW(PreviousSegments(dir / "p.h5", {0, 1, 2}, true), InputError);
+  // A window said to be sorted that is not.
+  {
+    PreviousSegments prev(dir / "p.h5", {0, 1}, true);
+    ASSERT_TRUE(prev.merged());
+    std::vector<std::uint64_t> window = {ids[2], ids[1]};
+    std::vector<std::int32_t> out(2);
+    EXPECT_THROW(prev.lookup(0, 2, window.data(), out.data()), InputError);
+  }
+  // A customer of the previous file twice in an unsorted window.
+  {
+    PreviousSegments prev(dir / "p.h5", {0, 1}, false);
+    std::vector<std::uint64_t> window = {ids[0], ids[0]};
+    std::vector<std::int32_t> out(2);
+    EXPECT_THROW(prev.lookup(0, 2, window.data(), out.data()), InputError);
+  }
+  // A previous file with a customer twice.
+  write_segments(dir / "dup.h5", {7, 8, 7}, {0, 0, 1}, 2);
+  EXPECT_THROW(PreviousSegments(dir / "dup.h5", {0, 1}, false), InputError);
+  EXPECT_THROW(PreviousSegments(dir / "dup.h5", {0, 1}, true), InputError);
+  // Not a segments file at all.
+  EXPECT_THROW(PreviousSegments(dir / "missing.h5", {0, 1}, true), std::exception);
 }
 
 }  // namespace

@@ -4,7 +4,10 @@
 #include <cmath>
 #include <limits>
 
+#include <fmt/format.h>
+
 #include "segstream/core/error.hpp"
+#include "segstream/core/philox.hpp"
 
 namespace segstream::host {
 namespace {
@@ -114,8 +117,7 @@ IdMatch match_segment_ids(const std::vector<float>& prev_centres, const std::vec
       dist[i * k_prev + j] = distance(new_centres.data() + i * dd, prev_centres.data() + j * dd, d);
       cost[i * k_prev + j] = std::min(dist[i * k_prev + j], max_distance);
     }
-  const std::vector<int> to =
-      min_cost_assignment(cost, static_cast<int>(k_new), static_cast<int>(k_prev));
+  const std::vector<int> to = min_cost_assignment(cost, static_cast<int>(k_new), static_cast<int>(k_prev));
   IdMatch m;
   m.next_id = next_id;
   std::vector<char> taken(k_prev, 0);
@@ -200,6 +202,154 @@ Transitions monic_transitions(const std::vector<std::uint64_t>& counts, int k_ol
   }
   for (const char* k : kind) t.kind.emplace_back(k);
   return t;
+}
+
+struct PreviousSegments::Impl {
+  Impl(const std::filesystem::path& segments, std::vector<std::int32_t> ids)
+      : reader(segments), stable(std::move(ids)), rows(reader.rows()), matched((rows + 63) / 64, 0) {}
+
+  io::SegmentsReader reader;
+  std::vector<std::int32_t> stable;  // segment index → segment id
+  std::uint64_t rows;
+  std::vector<std::uint64_t> matched;  // a bit per previous row: the window has that customer
+  bool merge = false;
+  // The merge: the previous file's block under the cursor, and the window's last key.
+  std::uint64_t cursor = 0, block_start = 0, block_n = 0;
+  std::vector<std::uint64_t> block_ids;
+  std::vector<std::int32_t> block_segment;
+  bool have_key = false;
+  std::uint64_t last_key = 0;
+  // The sorted lookup: (id, previous row) ascending by id, and every previous row's segment index.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> by_id;
+  std::vector<std::int32_t> segment;
+
+  bool is_matched(std::uint64_t row) const { return ((matched[row / 64] >> (row % 64)) & 1U) != 0; }
+  void mark(std::uint64_t row) { matched[row / 64] |= std::uint64_t{1} << (row % 64); }
+
+  std::int32_t stable_of(std::int32_t index) const { return stable[static_cast<std::size_t>(index)]; }
+
+  // Whether the previous file's ids ascend strictly in mix64 order: one pass over its ids.
+  bool previous_sorted() {
+    std::vector<std::uint64_t> ids;
+    std::uint64_t last = 0;
+    for (std::uint64_t start = 0; start < rows; start += io::kSegmentChunkRows) {
+      const std::uint64_t n = std::min(io::kSegmentChunkRows, rows - start);
+      ids.resize(n);
+      reader.read(start, n, ids.data(), nullptr, nullptr, nullptr);
+      for (std::uint64_t i = 0; i < n; ++i) {
+        const std::uint64_t key = mix64(ids[i]);
+        if ((start + i > 0 && key <= last)) return false;
+        last = key;
+      }
+    }
+    return true;
+  }
+
+  void load_sorted() {
+    by_id.reserve(rows);
+    segment.resize(rows);
+    std::vector<std::uint64_t> ids;
+    for (std::uint64_t start = 0; start < rows; start += io::kSegmentChunkRows) {
+      const std::uint64_t n = std::min(io::kSegmentChunkRows, rows - start);
+      ids.resize(n);
+      reader.read(start, n, ids.data(), segment.data() + start, nullptr, nullptr);
+      for (std::uint64_t i = 0; i < n; ++i) by_id.emplace_back(ids[i], start + i);
+    }
+    std::sort(by_id.begin(), by_id.end());
+    for (std::size_t i = 1; i < by_id.size(); ++i)
+      SEGSTREAM_CHECK_INPUT(by_id[i].first != by_id[i - 1].first,
+                            "{}: customer id {} appears twice (rows {} and {})", reader.path(),
+                            by_id[i].first, by_id[i - 1].second, by_id[i].second);
+  }
+
+  // The previous row at the cursor, reading its block when the cursor leaves the one held.
+  void hold(std::uint64_t row) {
+    if (row >= block_start && row < block_start + block_n) return;
+    block_start = row / io::kSegmentChunkRows * io::kSegmentChunkRows;
+    block_n = std::min(io::kSegmentChunkRows, rows - block_start);
+    block_ids.resize(block_n);
+    block_segment.resize(block_n);
+    reader.read(block_start, block_n, block_ids.data(), block_segment.data(), nullptr, nullptr);
+  }
+};
+
+PreviousSegments::PreviousSegments(const std::filesystem::path& segments,
+                                   std::vector<std::int32_t> stable_ids, bool window_sorted)
+    : impl_(std::make_unique<Impl>(segments, std::move(stable_ids))) {
+  Impl& m = *impl_;
+  SEGSTREAM_CHECK_INPUT(static_cast<std::int64_t>(m.stable.size()) == m.reader.summary().k,
+                        "{}: its segments are of a model with {} segments, not of this one ({} segment ids)",
+                        m.reader.path(), m.reader.summary().k, m.stable.size());
+  m.merge = window_sorted && m.previous_sorted();
+  if (!m.merge) m.load_sorted();
+}
+
+PreviousSegments::~PreviousSegments() = default;
+
+void PreviousSegments::lookup(std::uint64_t first_row, std::uint64_t n, const std::uint64_t* ids,
+                              std::int32_t* previous) {
+  Impl& m = *impl_;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const std::uint64_t id = ids[i];
+    previous[i] = -1;
+    if (m.merge) {
+      const std::uint64_t key = mix64(id);
+      SEGSTREAM_CHECK_INPUT(!m.have_key || key > m.last_key,
+                            "the window's row {} (customer {}) is out of its ascending mix64(id) order or "
+                            "repeats a customer",
+                            first_row + i, id);
+      m.have_key = true;
+      m.last_key = key;
+      while (m.cursor < m.rows) {
+        m.hold(m.cursor);
+        const std::uint64_t at = m.cursor - m.block_start;
+        const std::uint64_t prev_key = mix64(m.block_ids[at]);
+        if (prev_key > key) break;
+        if (prev_key == key) {  // mix64 is a bijection: the same customer
+          previous[i] = m.stable_of(m.block_segment[at]);
+          m.mark(m.cursor++);
+          break;
+        }
+        ++m.cursor;  // a previous customer the window does not have
+      }
+      continue;
+    }
+    const auto it = std::lower_bound(m.by_id.begin(), m.by_id.end(), std::make_pair(id, std::uint64_t{0}));
+    if (it == m.by_id.end() || it->first != id) continue;
+    SEGSTREAM_CHECK_INPUT(!m.is_matched(it->second), "the window's row {} repeats customer {}", first_row + i,
+                          id);
+    m.mark(it->second);
+    previous[i] = m.stable_of(m.segment[it->second]);
+  }
+}
+
+void PreviousSegments::gone(const std::function<void(std::uint64_t, std::int32_t)>& each) {
+  Impl& m = *impl_;
+  std::vector<std::uint64_t> ids;
+  std::vector<std::int32_t> segment;
+  for (std::uint64_t start = 0; start < m.rows; start += io::kSegmentChunkRows) {
+    const std::uint64_t n = std::min(io::kSegmentChunkRows, m.rows - start);
+    bool any = false;
+    for (std::uint64_t i = 0; i < n && !any; ++i) any = !m.is_matched(start + i);
+    if (!any) continue;
+    ids.resize(n);
+    segment.resize(n);
+    m.reader.read(start, n, ids.data(), segment.data(), nullptr, nullptr);
+    for (std::uint64_t i = 0; i < n; ++i)
+      if (!m.is_matched(start + i)) each(ids[i], m.stable_of(segment[i]));
+  }
+}
+
+bool PreviousSegments::merged() const {
+  return impl_->merge;
+}
+
+std::uint64_t PreviousSegments::previous_rows() const {
+  return impl_->rows;
+}
+
+const std::string& PreviousSegments::path() const {
+  return impl_->reader.path();
 }
 
 }  // namespace segstream::host

@@ -4,8 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "segstream/io/segments.hpp"
 
 namespace segstream::host {
 
@@ -51,7 +56,38 @@ struct Transitions {
   std::vector<std::vector<int>> into;     // per old segment: the new segments (indices) it went to
   std::vector<std::uint8_t> emerged;      // per new segment
 };
-Transitions monic_transitions(const std::vector<std::uint64_t>& counts, int k_old, int k_new, double match = 0.5,
-                              double split_part = 0.25);
+Transitions monic_transitions(const std::vector<std::uint64_t>& counts, int k_old, int k_new,
+                              double match = 0.5, double split_part = 0.25);
+
+// The previous segment of every customer of a new window, joined by customer id, never by row position.
+// Files written by `features` keep their customers in ascending mix64(id) order; when the window says so
+// (`window_sorted`) and the previous segments file is in that order too (checked once over its ids), the
+// two are merged as the window streams past, in constant memory. Otherwise the previous file's ids and
+// segments are held sorted by id (16 bytes a customer) and looked up. Either way the answer is the same.
+class PreviousSegments {
+ public:
+  // `stable_ids`: the segment id of each segment index of the previous file (its model's /segment_id).
+  PreviousSegments(const std::filesystem::path& segments, std::vector<std::int32_t> stable_ids,
+                   bool window_sorted);
+  ~PreviousSegments();
+  PreviousSegments(const PreviousSegments&) = delete;
+  PreviousSegments& operator=(const PreviousSegments&) = delete;
+
+  // The next n customers of the window, in its row order (`first_row` names them in errors): the previous
+  // segment id of each, or −1 for a customer new to the data. InputError when a window said to be sorted
+  // is not (a repeated customer breaks the order too), or when a customer of the previous file is looked
+  // up twice.
+  void lookup(std::uint64_t first_row, std::uint64_t n, const std::uint64_t* ids, std::int32_t* previous);
+  // After the window's last row: every previous customer the window does not have, in the previous file's
+  // row order, as (id, previous segment id).
+  void gone(const std::function<void(std::uint64_t, std::int32_t)>& each);
+  bool merged() const;  // true: the streaming merge; false: the sorted lookup
+  std::uint64_t previous_rows() const;
+  const std::string& path() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace segstream::host
