@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace segstream::io {
 using detail::read_vector;
@@ -19,6 +20,7 @@ void write_model(const std::filesystem::path& path, const std::string& display_n
   f.dataset("/centroids").set_attribute("feature_names", m.feature_names);
   f.dataset("/centroids_raw").set_attribute("feature_names", m.feature_names);
   write_vector(f, "/segment_id", m.segment_id);
+  if (!m.retired_segment_id.empty()) write_vector(f, "/retired_segment_id", m.retired_segment_id);
   write_vector(f, "/counts", m.counts);
   write_vector(f, "/cluster_weight", m.cluster_weight);
   write_vector(f, "/absorbed_weight", m.absorbed_weight);
@@ -33,6 +35,11 @@ void write_model(const std::filesystem::path& path, const std::string& display_n
   f.set_attribute("transform", m.transform);
   f.set_attribute("inertia", m.inertia);
   f.set_attribute("steps", m.steps);
+  // At least one past every id the model holds or retired (a model built by hand may leave it 0).
+  std::int64_t next = m.next_segment_id;
+  for (const auto* ids : {&m.segment_id, &m.retired_segment_id})
+    for (std::int32_t id : *ids) next = std::max<std::int64_t>(next, std::int64_t{id} + 1);
+  f.set_attribute("next_segment_id", next);
   f.set_attribute("lloyd_passes", m.lloyd_passes);
   f.set_attribute("stop_reason", m.stop_reason);
   f.set_attribute("config", m.config);
@@ -70,6 +77,27 @@ ModelFile read_model(const std::filesystem::path& path) {
                           "value",
                           in, i / d, m.feature_names[i % d], m.centroids[i]);
   m.segment_id = read_vector<std::int32_t>(f, "/segment_id", k);
+  if (f.has("/retired_segment_id"))
+    m.retired_segment_id = f.dataset("/retired_segment_id", ElementType::kInt32, 1).read_all<std::int32_t>();
+  // Models written before update existed have no next id: their ids are 0..k−1.
+  std::int64_t next = 0;
+  for (std::int32_t id : m.segment_id) next = std::max<std::int64_t>(next, std::int64_t{id} + 1);
+  if (f.has_attribute("next_segment_id")) next = f.int_attribute("next_segment_id");
+  SEGSTREAM_CHECK_INPUT(next >= 0 && next <= std::numeric_limits<std::int32_t>::max(),
+                        "{}: next_segment_id is {}, expected a non-negative 32-bit id", in, next);
+  m.next_segment_id = static_cast<std::int32_t>(next);
+  {
+    std::vector<std::int32_t> all = m.segment_id;
+    all.insert(all.end(), m.retired_segment_id.begin(), m.retired_segment_id.end());
+    for (std::int32_t id : all)
+      SEGSTREAM_CHECK_INPUT(id >= 0 && id < m.next_segment_id,
+                            "{}: segment id {} is not in [0, next_segment_id {})", in, id, m.next_segment_id);
+    std::sort(all.begin(), all.end());
+    const auto dup = std::adjacent_find(all.begin(), all.end());
+    SEGSTREAM_CHECK_INPUT(dup == all.end(),
+                          "{}: segment id {} is given twice (/segment_id, /retired_segment_id)", in,
+                          dup == all.end() ? 0 : *dup);
+  }
   m.counts = read_vector<std::uint64_t>(f, "/counts", k);
   m.cluster_weight = read_vector<double>(f, "/cluster_weight", k);
   m.absorbed_weight = read_vector<double>(f, "/absorbed_weight", k);

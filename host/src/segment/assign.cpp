@@ -7,6 +7,7 @@
 
 #include "feature_rows.hpp"
 #include "kmeans/passes.hpp"
+#include "model_parts.hpp"
 #include "profile.hpp"
 #include "segstream/core/error.hpp"
 #include "segstream/host/segment.hpp"
@@ -29,23 +30,9 @@ AssignReport assign_segments(const std::filesystem::path& model_path, const std:
                              const std::filesystem::path& out, bool overwrite, kernels::Backend& backend) {
   const auto t_begin = std::chrono::steady_clock::now();
   const io::ModelFile model = io::read_model(model_path);
-  Transform t;
-  t.kind = parse_transform(model.transform);
-  t.log1p = model.log1p;
-  t.center = model.center;
-  t.scale = model.scale;
-  t.clip = model.clip;
-  t.weight = model.weight;
-
+  const Transform t = detail::model_transform(model);
   const io::FeatureFileReader r(features);
-  std::vector<int> idx;
-  for (const std::string& name : model.feature_names) {
-    const auto& have = r.feature_names();
-    const auto it = std::find(have.begin(), have.end(), name);
-    SEGSTREAM_CHECK_INPUT(it != have.end(), "{}: has no column '{}', which the model {} was fitted on",
-                          r.path(), name, model_path.string());
-    idx.push_back(static_cast<int>(it - have.begin()));
-  }
+  const std::vector<int> idx = detail::model_columns(model, model_path, r);
   const std::vector<float> weights = detail::read_weights(r);
 
   io::AtomicOutput output(out, overwrite);

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "feature_rows.hpp"
+#include "model_parts.hpp"
 #include "profile.hpp"
 #include "segstream/core/error.hpp"
 #include "segstream/core/interrupt.hpp"
@@ -22,11 +23,7 @@
 #include "segstream/io/model.hpp"
 #include "segstream/kernels/cpu.hpp"
 
-namespace segstream::host {
-namespace {
-
-using detail::FileRows;
-using detail::FreeMemory;
+namespace segstream::host::detail {
 
 constexpr std::uint64_t kBlockRows = 65536;  // rows per block of the in-memory read
 
@@ -44,6 +41,97 @@ bool rows_fit_in_memory(const io::FeatureFileReader& r, std::uint64_t d, std::ui
                     r.path(), n, streamed >> 20, host_memory >> 20));
   return false;
 }
+
+// Every row of the chosen columns, read into memory that is not zeroed first.
+std::unique_ptr<float[], FreeMemory> read_matrix(const io::FeatureFileReader& r,
+                                                 const std::vector<int>& idx) {
+  const auto d = static_cast<std::uint64_t>(idx.size());
+  const std::uint64_t n = r.rows();
+  std::unique_ptr<float[], FreeMemory> x = detail::matrix_memory(n * d);
+  std::vector<float> block;
+  for (std::uint64_t start = 0; start < n; start += kBlockRows) {
+    throw_if_interrupted();
+    const std::uint64_t rows = std::min(kBlockRows, n - start);
+    detail::read_columns(r, idx, start, rows, block, x.get() + start * d);
+  }
+  return x;
+}
+
+// The model file of a fitted model: centres in model space and in natural units, the transform, the final
+// assignment's counts and weights, the trainer's absorbed weights and history.
+io::ModelFile model_file(const KMeansModel& m, const Transform& transform,
+                         const std::vector<std::string>& names) {
+  io::ModelFile file;
+  file.k = m.k;
+  file.d = m.d;
+  file.feature_names = names;
+  file.centroids = m.centres;
+  file.centroids_raw = m.centres;
+  transform.invert(file.centroids_raw.data(), static_cast<std::uint64_t>(m.k));
+  for (int c = 0; c < m.k; ++c) file.segment_id.push_back(c);
+  file.next_segment_id = m.k;
+  file.counts = m.counts;
+  file.cluster_weight = m.cluster_weight;
+  file.absorbed_weight = m.absorbed;
+  file.inertia_history = m.inertia_history;
+  file.transform = transform_name(transform.kind);
+  file.log1p = transform.log1p;
+  file.center = transform.center;
+  file.scale = transform.scale;
+  file.clip = transform.clip;
+  file.weight = transform.weight;
+  file.inertia = m.inertia;
+  file.steps = static_cast<std::int64_t>(m.steps);
+  file.lloyd_passes = m.lloyd_passes;
+  file.stop_reason = m.stop_reason;
+  if (m.breathing.depth > 0)
+    file.breathing = nlohmann::json{{"depth", m.breathing.depth},
+                                    {"rows", m.breathing.rows},
+                                    {"sampled", m.breathing.sampled},
+                                    {"rounds", m.breathing.rounds},
+                                    {"kept", m.breathing.kept},
+                                    {"lloyd_passes", m.breathing.passes},
+                                    {"inertia_before", m.breathing.before},
+                                    {"inertia_after", m.breathing.after},
+                                    {"reverted", m.breathing.reverted}}
+                         .dump();
+  return file;
+}
+
+Transform model_transform(const io::ModelFile& model) {
+  Transform t;
+  t.kind = parse_transform(model.transform);
+  t.log1p = model.log1p;
+  t.center = model.center;
+  t.scale = model.scale;
+  t.clip = model.clip;
+  t.weight = model.weight;
+  return t;
+}
+
+std::vector<int> model_columns(const io::ModelFile& model, const std::filesystem::path& model_path,
+                               const io::FeatureFileReader& r) {
+  std::vector<int> idx;
+  for (const std::string& name : model.feature_names) {
+    const auto& have = r.feature_names();
+    const auto it = std::find(have.begin(), have.end(), name);
+    SEGSTREAM_CHECK_INPUT(it != have.end(), "{}: has no column '{}', which the model {} was fitted on",
+                          r.path(), name, model_path.string());
+    idx.push_back(static_cast<int>(it - have.begin()));
+  }
+  return idx;
+}
+
+}  // namespace segstream::host::detail
+
+namespace segstream::host {
+namespace {
+
+using detail::FileRows;
+using detail::FreeMemory;
+using detail::model_file;
+using detail::read_matrix;
+using detail::rows_fit_in_memory;
 
 // The positions, among the sample's d columns, of those to cluster: all but the columns whose values are one
 // value, or all but at most 0.1% of them. Those carry no segment structure, and z-scoring a nearly
@@ -102,21 +190,6 @@ void keep_columns(float* x, std::uint64_t rows, std::size_t d, const std::vector
   if (keep.size() == d) return;
   for (std::uint64_t i = 0; i < rows; ++i)
     for (std::size_t j = 0; j < keep.size(); ++j) x[i * keep.size() + j] = x[i * d + keep[j]];
-}
-
-// Every row of the chosen columns, read into memory that is not zeroed first.
-std::unique_ptr<float[], FreeMemory> read_matrix(const io::FeatureFileReader& r,
-                                                 const std::vector<int>& idx) {
-  const auto d = static_cast<std::uint64_t>(idx.size());
-  const std::uint64_t n = r.rows();
-  std::unique_ptr<float[], FreeMemory> x = detail::matrix_memory(n * d);
-  std::vector<float> block;
-  for (std::uint64_t start = 0; start < n; start += kBlockRows) {
-    throw_if_interrupted();
-    const std::uint64_t rows = std::min(kBlockRows, n - start);
-    detail::read_columns(r, idx, start, rows, block, x.get() + start * d);
-  }
-  return x;
 }
 
 // --init FILE: the earlier model's centres in natural units, through this fit's transform, and with
@@ -206,46 +279,6 @@ nlohmann::json config_json(const FitConfig& config, const KMeansConfig& kc, cons
                         {"restart_kept", restart}};
   if (config.keep_absorbed) cfg["keep_absorbed"] = true;  // recorded when used: older models have no key
   return cfg;
-}
-
-// The model file of a fitted model: centres in model space and in natural units, the transform, the final
-// assignment's counts and weights, the trainer's absorbed weights and history.
-io::ModelFile model_file(const KMeansModel& m, const Transform& transform,
-                         const std::vector<std::string>& names) {
-  io::ModelFile file;
-  file.k = m.k;
-  file.d = m.d;
-  file.feature_names = names;
-  file.centroids = m.centres;
-  file.centroids_raw = m.centres;
-  transform.invert(file.centroids_raw.data(), static_cast<std::uint64_t>(m.k));
-  for (int c = 0; c < m.k; ++c) file.segment_id.push_back(c);
-  file.counts = m.counts;
-  file.cluster_weight = m.cluster_weight;
-  file.absorbed_weight = m.absorbed;
-  file.inertia_history = m.inertia_history;
-  file.transform = transform_name(transform.kind);
-  file.log1p = transform.log1p;
-  file.center = transform.center;
-  file.scale = transform.scale;
-  file.clip = transform.clip;
-  file.weight = transform.weight;
-  file.inertia = m.inertia;
-  file.steps = static_cast<std::int64_t>(m.steps);
-  file.lloyd_passes = m.lloyd_passes;
-  file.stop_reason = m.stop_reason;
-  if (m.breathing.depth > 0)
-    file.breathing = nlohmann::json{{"depth", m.breathing.depth},
-                                    {"rows", m.breathing.rows},
-                                    {"sampled", m.breathing.sampled},
-                                    {"rounds", m.breathing.rounds},
-                                    {"kept", m.breathing.kept},
-                                    {"lloyd_passes", m.breathing.passes},
-                                    {"inertia_before", m.breathing.before},
-                                    {"inertia_after", m.breathing.after},
-                                    {"reverted", m.breathing.reverted}}
-                         .dump();
-  return file;
 }
 
 }  // namespace

@@ -10,7 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "segstream/host/kmeans.hpp"
+#include "segstream/io/profile.hpp"
 #include "segstream/io/segments.hpp"
+#include "segstream/kernels/backend.hpp"
 
 namespace segstream::host {
 
@@ -89,5 +92,42 @@ class PreviousSegments {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// `segstream update`: the previous model carried onto a new window of the same customer base.
+struct UpdateConfig {
+  // The previous centres' absorbed weights are multiplied by 0.5^(1 / half_life) before the window's rows
+  // join them (Spark StreamingKMeans' decay; the time unit is one update): after half_life updates a
+  // window's weight is half what it was.
+  double half_life = 4;
+  // A new centre farther than this (model space, Euclidean) from the previous centre it is matched with
+  // gets a new id; 0: half the median distance between a previous centre and its nearest other centre.
+  double new_segment_distance = 0;
+  // The trained centres replace the previous ones only when they lower the window's inertia by at least
+  // this share; otherwise the previous centres stand, exactly (so unchanged data changes nothing).
+  double min_improvement = 1e-3;
+  std::uint64_t host_memory = std::uint64_t{8} << 30;  // as fit's
+  KMeansConfig kmeans;  // seed, batch size, non-local phase…; k and the start are the previous model's
+};
+
+struct UpdateReport {
+  std::uint64_t rows = 0;
+  int k = 0, d = 0;
+  double decay = 1;                 // 0.5^(1 / half_life)
+  double inertia_before = 0;        // the window under the previous centres
+  double inertia_trained = 0;       // the window under the trained centres
+  double inertia = 0;               // under the centres kept
+  bool moved = false;               // the trained centres replaced the previous ones
+  double new_segment_distance = 0;  // the one used
+  IdMatch ids;                      // ids per segment, created and retired ones
+  io::SegmentProfiles profiles;     // of the window, with names carried by id
+  double seconds = 0;
+};
+
+// Reads the previous model and the window's features (the model's columns, units and transform; features
+// whose columns or units differ are refused), trains from the previous centres, keeps or replaces them,
+// matches ids and writes the next model, atomically.
+UpdateReport update_model(const std::filesystem::path& previous_model, const std::filesystem::path& features,
+                          const std::filesystem::path& out_model, bool overwrite, const UpdateConfig& config,
+                          kernels::Backend& backend);
 
 }  // namespace segstream::host

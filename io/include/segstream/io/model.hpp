@@ -19,10 +19,12 @@ struct ModelFile {
   std::vector<std::string> feature_names;  // d, the columns in the features file
   std::vector<float> centroids;            // k × d, model space
   std::vector<float> centroids_raw;        // k × d, natural units
-  std::vector<std::int32_t> segment_id;    // k
-  std::vector<std::uint64_t> counts;       // k, rows per segment in the final assignment
-  std::vector<double> cluster_weight;      // k, Σ w per segment in the final assignment
-  std::vector<double> absorbed_weight;     // k, the weight each centre absorbed in the mini-batch phase
+  std::vector<std::int32_t> segment_id;    // k: each segment's stable id (fit: 0..k−1; update keeps them)
+  std::int32_t next_segment_id = 0;        // the id the next new segment gets; every id below it was used
+  std::vector<std::int32_t> retired_segment_id;  // ids of segments that are gone, never given again
+  std::vector<std::uint64_t> counts;             // k, rows per segment in the final assignment
+  std::vector<double> cluster_weight;            // k, Σ w per segment in the final assignment
+  std::vector<double> absorbed_weight;           // k, the weight each centre absorbed in the mini-batch phase
   std::vector<double> inertia_history;
   std::string transform;              // auto | zscore | robust | none
   std::vector<std::uint8_t> log1p;    // d
