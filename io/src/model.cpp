@@ -46,6 +46,7 @@ void write_model(const std::filesystem::path& path, const std::string& display_n
   f.set_attribute("source", m.source);
   if (!m.breathing.empty()) f.set_attribute("breathing", m.breathing);
   if (!m.k_selection.empty()) f.set_attribute("k_selection", m.k_selection);
+  if (!m.migration.empty()) f.set_attribute("migration", m.migration);
   if (m.profiles.k() > 0) write_profiles(f, m.profiles);
   f.close();
 }
@@ -136,6 +137,7 @@ ModelFile read_model(const std::filesystem::path& path) {
   m.source = f.string_attribute("source");
   if (f.has_attribute("breathing")) m.breathing = f.string_attribute("breathing");
   if (f.has_attribute("k_selection")) m.k_selection = f.string_attribute("k_selection");
+  if (f.has_attribute("migration")) m.migration = f.string_attribute("migration");
   read_profiles(f, k, m.profiles);
   return m;
 }

@@ -1,5 +1,7 @@
 #include "segstream/io/segments.hpp"
 
+#include "small_datasets.hpp"
+
 #include <algorithm>
 #include <vector>
 
@@ -23,7 +25,24 @@ void SegmentsWriter::append(std::uint64_t n, const std::uint64_t* ids, const std
   rows_ += n;
 }
 
+void SegmentsWriter::append_previous(std::uint64_t n, const std::int32_t* previous) {
+  if (!has_previous_) {
+    const DatasetOptions rows{{0}, {kSegmentChunkRows}, true, 0};
+    previous_ = file_.create_dataset<std::int32_t>("/previous_segment", rows);
+    has_previous_ = true;
+  }
+  previous_.write_rows(previous_rows_, n, previous);
+  previous_rows_ += n;
+}
+
 void SegmentsWriter::close(const SegmentsSummary& summary, const Provenance& provenance) {
+  SEGSTREAM_ASSERT(!has_previous_ || previous_rows_ == rows_, "{} previous segments for {} rows",
+                   previous_rows_, rows_);
+  std::vector<std::int32_t> ids = summary.segment_id;
+  for (std::int64_t s = 0; ids.empty() && s < summary.k; ++s) ids.push_back(static_cast<std::int32_t>(s));
+  ids.resize(static_cast<std::size_t>(summary.k), 0);
+  detail::write_vector(file_, "/segment_id", ids);
+  if (!summary.migration.empty()) file_.set_attribute("migration", summary.migration);
   write_provenance(file_, provenance);
   file_.set_attribute("model", summary.model);
   file_.set_attribute("features", summary.features);
@@ -34,6 +53,7 @@ void SegmentsWriter::close(const SegmentsSummary& summary, const Provenance& pro
   segment_ = Dataset();
   distance2_ = Dataset();
   margin_ = Dataset();
+  previous_ = Dataset();
   file_.close();
 }
 
@@ -54,6 +74,21 @@ SegmentsReader::SegmentsReader(const std::filesystem::path& path) : file_(File::
   SEGSTREAM_CHECK_INPUT(summary_.k >= 1, "{}: k is {}, expected at least one segment", file_.path(),
                         summary_.k);
   read_profiles(file_, static_cast<std::size_t>(summary_.k), summary_.profiles);
+  // Files written before stable ids have none: their ids are the indices.
+  if (file_.has("/segment_id")) {
+    summary_.segment_id =
+        detail::read_vector<std::int32_t>(file_, "/segment_id", static_cast<std::uint64_t>(summary_.k));
+  } else {
+    for (std::int64_t s = 0; s < summary_.k; ++s) summary_.segment_id.push_back(static_cast<std::int32_t>(s));
+  }
+  if (file_.has_attribute("migration")) summary_.migration = file_.string_attribute("migration");
+  if (file_.has("/previous_segment")) {
+    previous_ = file_.dataset("/previous_segment", ElementType::kInt32, 1);
+    SEGSTREAM_CHECK_INPUT(previous_.rows() == rows_,
+                          "{}: /previous_segment has {} rows but /customer_id has {}", file_.path(),
+                          previous_.rows(), rows_);
+    has_previous_ = true;
+  }
   // Every segment is one of the k: checked a block at a time.
   constexpr std::uint64_t kBlock = std::uint64_t{1} << 20;
   std::vector<std::int32_t> block;
@@ -74,6 +109,11 @@ void SegmentsReader::read(std::uint64_t start, std::uint64_t n, std::uint64_t* i
   if (segment != nullptr) segment_.read_rows(start, n, segment);
   if (distance2 != nullptr) distance2_.read_rows(start, n, distance2);
   if (margin != nullptr) margin_.read_rows(start, n, margin);
+}
+
+void SegmentsReader::read_previous(std::uint64_t start, std::uint64_t n, std::int32_t* previous) const {
+  SEGSTREAM_EXPECTS(has_previous_, "{}: has no /previous_segment", file_.path());
+  previous_.read_rows(start, n, previous);
 }
 
 }  // namespace segstream::io

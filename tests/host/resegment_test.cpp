@@ -191,7 +191,7 @@ void write_segments(const std::filesystem::path& path, const std::vector<std::ui
   io::SegmentsWriter w(path, path.filename().string());
   const std::vector<float> d2(ids.size(), 1.0f), margin(ids.size(), 0.5f);
   w.append(ids.size(), ids.data(), segment.data(), d2.data(), margin.data());
-  w.close({"m.h5", "f.h5", k, 1, {}}, {"segstream.segments", "assign", {}, {}});
+  w.close({"m.h5", "f.h5", k, 1, {}, {}, ""}, {"segstream.segments", "assign", {}, {}});
 }
 
 // Customers in ascending mix64(id) order, as `features` writes them.

@@ -2,6 +2,8 @@
 // appears gets a new id and one that goes is retired, ids are never reused, bad input is refused.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <map>
 #include <set>
 
 #include "segstream/core/error.hpp"
@@ -21,8 +23,8 @@ using test::TempDir;
 
 // A window of customers 1..n in 2 columns: customer i belongs to group centres[i % groups] (well apart),
 // with unit noise drawn from `seed`.
-void window(const std::filesystem::path& path, std::uint64_t n, const std::vector<std::pair<float, float>>& centres,
-            std::uint64_t seed) {
+void window(const std::filesystem::path& path, std::uint64_t n,
+            const std::vector<std::pair<float, float>>& centres, std::uint64_t seed) {
   std::vector<float> rows;
   std::vector<std::uint64_t> ids;
   for (std::uint64_t i = 0; i < n; ++i) {
@@ -35,6 +37,33 @@ void window(const std::filesystem::path& path, std::uint64_t n, const std::vecto
   io::FeatureFileWriter w(path, {"a", "b"});
   w.append(rows.data(), ids.data(), n);
   w.close();
+}
+
+// A window of the given customers at the given points.
+void points(const std::filesystem::path& path, const std::vector<std::uint64_t>& ids,
+            const std::vector<float>& xy) {
+  io::FeatureFileWriter w(path, {"a", "b"});
+  w.append(xy.data(), ids.data(), ids.size());
+  w.close();
+}
+
+// Every customer's segment id in a segments file, by customer.
+std::map<std::uint64_t, std::int32_t> segment_ids(const std::filesystem::path& segments) {
+  const io::SegmentsReader r(segments);
+  std::vector<std::uint64_t> ids(r.rows());
+  std::vector<std::int32_t> s(r.rows());
+  r.read(0, r.rows(), ids.data(), s.data(), nullptr, nullptr);
+  std::map<std::uint64_t, std::int32_t> out;
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    out[ids[i]] = r.summary().segment_id[static_cast<std::size_t>(s[i])];
+  return out;
+}
+
+std::vector<std::string> lines(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
 }
 
 std::vector<std::int32_t> labels(const std::filesystem::path& segments) {
@@ -55,7 +84,7 @@ TEST(Update, UnchangedDataChangesNothing) {
   fit_model(dir / "w1.h5", dir / "m1.h5", false, fc);
   const auto backend = kernels::cpu::make_backend(2);
   UpdateConfig uc;
-  const UpdateReport u = update_model(dir / "m1.h5", dir / "w1.h5", dir / "m2.h5", false, uc, *backend);
+  const UpdateReport u = update_model(dir / "m1.h5", dir / "w1.h5", dir / "m2.h5", {}, false, uc, *backend);
   EXPECT_FALSE(u.moved) << "inertia " << u.inertia_before << " -> " << u.inertia_trained;
   EXPECT_TRUE(u.ids.created.empty());
   EXPECT_TRUE(u.ids.retired.empty());
@@ -70,7 +99,7 @@ TEST(Update, UnchangedDataChangesNothing) {
   EXPECT_EQ(labels(dir / "s2.h5"), labels(dir / "s1.h5"));
   // The same for one thread.
   const auto one = kernels::cpu::make_backend(1);
-  update_model(dir / "m1.h5", dir / "w1.h5", dir / "m2b.h5", false, uc, *one);
+  update_model(dir / "m1.h5", dir / "w1.h5", dir / "m2b.h5", {}, false, uc, *one);
   EXPECT_EQ(io::read_model(dir / "m2b.h5").centroids, m2.centroids);
 }
 
@@ -94,9 +123,8 @@ TEST(Update, GroupsThatComeAndGoGetNewIdsAndRetireOld) {
     window(w, 20000, groups, static_cast<std::uint64_t>(round) + 1);
     UpdateConfig uc;
     uc.half_life = 1;
-    const UpdateReport u =
-        update_model(dir / ("m" + std::to_string(round - 1) + ".h5"), w,
-                     dir / ("m" + std::to_string(round) + ".h5"), false, uc, *backend);
+    const UpdateReport u = update_model(dir / ("m" + std::to_string(round - 1) + ".h5"), w,
+                                        dir / ("m" + std::to_string(round) + ".h5"), {}, false, uc, *backend);
     SCOPED_TRACE("round " + std::to_string(round));
     EXPECT_TRUE(u.moved);
     ASSERT_EQ(u.ids.created.size(), 1u);
@@ -109,8 +137,9 @@ TEST(Update, GroupsThatComeAndGoGetNewIdsAndRetireOld) {
     for (std::int32_t id : m.segment_id) EXPECT_EQ(retired.count(id), 0u);
     // The new id sits where the new group is.
     for (int c = 0; c < m.k; ++c)
-      if (m.segment_id[static_cast<std::size_t>(c)] == u.ids.created[0])
+      if (m.segment_id[static_cast<std::size_t>(c)] == u.ids.created[0]) {
         EXPECT_NEAR(m.centroids_raw[static_cast<std::size_t>(2 * c)], arrives[round - 1].first, 1.0F);
+      }
   }
 }
 
@@ -124,7 +153,8 @@ TEST(Update, BadInputIsRefusedWithoutOutput) {
   UpdateConfig uc;
   for (const double h : {0.0, -1.0}) {
     uc.half_life = h;
-    EXPECT_THROW(update_model(dir / "m.h5", dir / "w.h5", dir / "out.h5", false, uc, *backend), UsageError);
+    EXPECT_THROW(update_model(dir / "m.h5", dir / "w.h5", dir / "out.h5", {}, false, uc, *backend),
+                 UsageError);
   }
   uc = UpdateConfig{};
   // Features without the model's columns.
@@ -135,12 +165,204 @@ TEST(Update, BadInputIsRefusedWithoutOutput) {
     w.append(rows.data(), ids.data(), 1);
     w.close();
   }
-  EXPECT_NE(test::input_error_of([&] { update_model(dir / "m.h5", dir / "other.h5", dir / "out.h5", false, uc, *backend); })
-                .find("has no column 'b'"),
+  EXPECT_NE(test::input_error_of([&] {
+              update_model(dir / "m.h5", dir / "other.h5", dir / "out.h5", {}, false, uc, *backend);
+            }).find("has no column 'b'"),
             std::string::npos);
   // Not a model.
-  EXPECT_THROW(update_model(dir / "w.h5", dir / "w.h5", dir / "out.h5", false, uc, *backend), InputError);
+  EXPECT_THROW(update_model(dir / "w.h5", dir / "w.h5", dir / "out.h5", {}, false, uc, *backend), InputError);
   EXPECT_FALSE(std::filesystem::exists(dir / "out.h5"));
+}
+
+// Unchanged data against its own segments: every id and name kept, no migration, the same labels as
+// assign with hysteresis 0, every segment survived, and a changes list of the header alone.
+TEST(Update, UnchangedSegmentsHaveNoMigrations) {
+  TempDir dir;
+  window(dir / "w.h5", 20000, kGroups, 1);
+  FitConfig fc;
+  fc.kmeans.k = 4;
+  fc.kmeans.seed = 2;
+  fit_model(dir / "w.h5", dir / "m1.h5", false, fc);
+  assign_segments(dir / "m1.h5", dir / "w.h5", dir / "s1.h5", false, 2);
+  const auto backend = kernels::cpu::make_backend(2);
+  UpdateConfig uc;
+  uc.previous_segments = dir / "s1.h5";
+  uc.hysteresis = 0;
+  uc.changes = dir / "changes.csv";
+  const UpdateReport u =
+      update_model(dir / "m1.h5", dir / "w.h5", dir / "m2.h5", dir / "s2.h5", false, uc, *backend);
+  ASSERT_TRUE(u.migrations_counted);
+  EXPECT_EQ(u.migrations.both, 20000u);
+  EXPECT_EQ(u.migrations.changed, 0u);
+  EXPECT_EQ(u.migrations.arrived, 0u);
+  EXPECT_EQ(u.migrations.gone, 0u);
+  EXPECT_EQ(u.migrations.transitions.kind, std::vector<std::string>(4, "survived"));
+  EXPECT_EQ(labels(dir / "s2.h5"), labels(dir / "s1.h5"));
+  EXPECT_EQ(lines(dir / "changes.csv"), std::vector<std::string>{"customer_id,from,to,from_name,to_name"});
+  const io::SegmentsReader s2(dir / "s2.h5");
+  EXPECT_TRUE(s2.has_previous());
+  EXPECT_EQ(s2.summary().profiles.name, io::read_model(dir / "m1.h5").profiles.name);
+  EXPECT_NE(s2.summary().migration.find("\"changed\":0"), std::string::npos);
+  EXPECT_FALSE(io::read_model(dir / "m2.h5").migration.empty());
+}
+
+// Drift: a tenth of the customers change group; the customers whose segment changed are exactly they, and
+// the changes list names each with where it came from and went.
+TEST(Update, CustomersWhoseGroupChangedAreTheOnesThatMoved) {
+  TempDir dir;
+  const std::uint64_t n = 20000;
+  window(dir / "w1.h5", n, kGroups, 1);
+  FitConfig fc;
+  fc.kmeans.k = 4;
+  fc.kmeans.seed = 2;
+  fit_model(dir / "w1.h5", dir / "m1.h5", false, fc);
+  assign_segments(dir / "m1.h5", dir / "w1.h5", dir / "s1.h5", false, 2);
+  std::vector<std::uint64_t> ids;
+  std::vector<float> xy;
+  std::set<std::uint64_t> moved;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    RandomStream r(9, RandomPurpose::kMixtureRow, i);
+    std::size_t g = i % kGroups.size();
+    if (mix64(i) % 10 == 0) {
+      g = (g + 1 + i % 3) % kGroups.size();
+      moved.insert(i + 1);
+    }
+    ids.push_back(i + 1);
+    xy.push_back(kGroups[g].first + static_cast<float>(r.normal()));
+    xy.push_back(kGroups[g].second + static_cast<float>(r.normal()));
+  }
+  points(dir / "w2.h5", ids, xy);
+  const auto backend = kernels::cpu::make_backend(2);
+  UpdateConfig uc;
+  uc.previous_segments = dir / "s1.h5";
+  uc.changes = dir / "changes.csv";
+  const UpdateReport u =
+      update_model(dir / "m1.h5", dir / "w2.h5", dir / "m2.h5", dir / "s2.h5", false, uc, *backend);
+  const auto before = segment_ids(dir / "s1.h5"), after = segment_ids(dir / "s2.h5");
+  std::set<std::uint64_t> changed;
+  for (const auto& [id, s] : after)
+    if (before.at(id) != s) changed.insert(id);
+  EXPECT_EQ(changed, moved);
+  EXPECT_EQ(u.migrations.changed, moved.size());
+  const std::vector<std::string> csv = lines(dir / "changes.csv");
+  ASSERT_EQ(csv.size(), moved.size() + 1);
+  const std::uint64_t first = *moved.begin();
+  bool found = false;
+  for (const std::string& line : csv)
+    if (line.rfind(std::to_string(first) + ",", 0) == 0) {
+      found = true;
+      EXPECT_NE(
+          line.find("," + std::to_string(before.at(first)) + "," + std::to_string(after.at(first)) + ","),
+          std::string::npos)
+          << line;
+    }
+  EXPECT_TRUE(found);
+}
+
+// A customer on the boundary between two segments, a little to one side and then the other on successive
+// days, keeps its segment with hysteresis 0.1 and flaps without.
+TEST(Update, HysteresisStopsBoundaryFlapping) {
+  TempDir dir;
+  const std::vector<std::pair<float, float>> two = {{0, 0}, {20, 0}};
+  std::vector<std::uint64_t> ids;
+  std::vector<float> base;
+  for (std::uint64_t i = 0; i < 4000; ++i) {
+    RandomStream r(4, RandomPurpose::kMixtureRow, i);
+    ids.push_back(i + 1);
+    base.push_back(two[i % 2].first + static_cast<float>(r.normal()));
+    base.push_back(static_cast<float>(r.normal()));
+  }
+  auto day = [&](const std::filesystem::path& path, float x) {
+    std::vector<std::uint64_t> all = ids;
+    std::vector<float> xy = base;
+    all.push_back(99999);
+    xy.push_back(x);
+    xy.push_back(0);
+    points(path, all, xy);
+  };
+  FitConfig fc;
+  fc.kmeans.k = 2;
+  fc.kmeans.seed = 1;
+  day(dir / "d0.h5", 9.5F);
+  fit_model(dir / "d0.h5", dir / "m0.h5", false, fc);
+  assign_segments(dir / "m0.h5", dir / "d0.h5", dir / "s0.h5", false, 2);
+  const auto backend = kernels::cpu::make_backend(2);
+  for (const double h : {0.1, 0.0}) {
+    std::filesystem::path model = dir / "m0.h5", segments = dir / "s0.h5";
+    std::set<std::int32_t> seen = {segment_ids(segments).at(99999)};
+    for (int d = 1; d <= 4; ++d) {
+      const std::string tag = std::to_string(h) + "-" + std::to_string(d);
+      day(dir / ("d" + tag + ".h5"), d % 2 == 1 ? 10.5F : 9.5F);
+      UpdateConfig uc;
+      uc.hysteresis = h;
+      uc.previous_segments = segments;
+      const auto next_model = dir / ("m" + tag + ".h5"), next_segments = dir / ("s" + tag + ".h5");
+      update_model(model, dir / ("d" + tag + ".h5"), next_model, next_segments, false, uc, *backend);
+      seen.insert(segment_ids(next_segments).at(99999));
+      model = next_model;
+      segments = next_segments;
+    }
+    EXPECT_EQ(seen.size(), h > 0 ? 1u : 2u) << "hysteresis " << h;
+  }
+}
+
+// Previous segments of another customer base: nothing is joined by row position; every customer is new
+// or gone.
+TEST(Update, AnotherBasesSegmentsJoinNothing) {
+  TempDir dir;
+  window(dir / "w.h5", 5000, kGroups, 1);
+  FitConfig fc;
+  fc.kmeans.k = 4;
+  fit_model(dir / "w.h5", dir / "m.h5", false, fc);
+  assign_segments(dir / "m.h5", dir / "w.h5", dir / "s.h5", false, 2);
+  std::vector<std::uint64_t> ids;
+  std::vector<float> xy;
+  for (std::uint64_t i = 0; i < 3000; ++i) {
+    RandomStream r(5, RandomPurpose::kMixtureRow, i);
+    ids.push_back(1000000 + i);
+    xy.push_back(kGroups[i % 4].first + static_cast<float>(r.normal()));
+    xy.push_back(kGroups[i % 4].second + static_cast<float>(r.normal()));
+  }
+  points(dir / "other.h5", ids, xy);
+  const auto backend = kernels::cpu::make_backend(2);
+  UpdateConfig uc;
+  uc.previous_segments = dir / "s.h5";
+  const UpdateReport u =
+      update_model(dir / "m.h5", dir / "other.h5", dir / "m2.h5", dir / "s2.h5", false, uc, *backend);
+  EXPECT_EQ(u.migrations.both, 0u);
+  EXPECT_EQ(u.migrations.arrived, 3000u);
+  EXPECT_EQ(u.migrations.gone, 5000u);
+  EXPECT_EQ(u.migrations.transitions.kind, std::vector<std::string>(4, "disappeared"));
+}
+
+TEST(Update, SegmentsOfAnotherModelAndBadOptionsAreRefused) {
+  TempDir dir;
+  window(dir / "w.h5", 5000, kGroups, 1);
+  FitConfig fc;
+  fc.kmeans.k = 4;
+  fit_model(dir / "w.h5", dir / "m.h5", false, fc);
+  fc.kmeans.seed = 9;
+  fit_model(dir / "w.h5", dir / "other.h5", false, fc);
+  assign_segments(dir / "other.h5", dir / "w.h5", dir / "s-other.h5", false, 2);
+  const auto backend = kernels::cpu::make_backend(2);
+  UpdateConfig uc;
+  uc.previous_segments = dir / "s-other.h5";
+  EXPECT_NE(test::input_error_of([&] {
+              update_model(dir / "m.h5", dir / "w.h5", dir / "n.h5", dir / "s.h5", false, uc, *backend);
+            }).find("were not assigned with the model"),
+            std::string::npos);
+  for (const double h : {-0.1, 1.0}) {
+    UpdateConfig bad;
+    bad.hysteresis = h;
+    EXPECT_THROW(update_model(dir / "m.h5", dir / "w.h5", dir / "n.h5", dir / "s.h5", false, bad, *backend),
+                 UsageError);
+  }
+  UpdateConfig no_out;
+  no_out.previous_segments = dir / "s-other.h5";
+  EXPECT_THROW(update_model(dir / "m.h5", dir / "w.h5", dir / "n.h5", {}, false, no_out, *backend),
+               UsageError);
+  EXPECT_FALSE(std::filesystem::exists(dir / "n.h5"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "s.h5"));
 }
 
 }  // namespace

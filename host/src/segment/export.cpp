@@ -69,7 +69,7 @@ ExportReport export_segments(const std::filesystem::path& segments, const std::f
     text.clear();
     for (std::uint64_t i = 0; i < n; ++i) {
       append_field(text, ids.text(key[i]));
-      text += fmt::format(",{},", segment[i]);
+      text += fmt::format(",{},", reader.summary().segment_id[static_cast<std::size_t>(segment[i])]);
       append_field(text, names[static_cast<std::size_t>(segment[i])]);
       text += '\n';
     }

@@ -25,7 +25,8 @@ std::unique_ptr<float[], FreeMemory> read_matrix(const io::FeatureFileReader& r,
 
 // The model file of a trained model: centres in model space and in natural units, the transform, the final
 // assignment's counts and weights, the trainer's absorbed weights and history; segment ids 0..k−1.
-io::ModelFile model_file(const KMeansModel& m, const Transform& transform, const std::vector<std::string>& names);
+io::ModelFile model_file(const KMeansModel& m, const Transform& transform,
+                         const std::vector<std::string>& names);
 
 // The model's transform into model space.
 Transform model_transform(const io::ModelFile& model);

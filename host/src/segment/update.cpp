@@ -1,9 +1,14 @@
 // `segstream update`: the previous model carried onto a new window (resegment.hpp).
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <limits>
 #include <map>
+#include <memory>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -17,9 +22,12 @@
 #include "segstream/host/log.hpp"
 #include "segstream/host/resegment.hpp"
 #include "segstream/io/atomic_output.hpp"
+#include "segstream/io/customer_ids.hpp"
 #include "segstream/io/features.hpp"
 #include "segstream/io/model.hpp"
 #include "segstream/io/provenance.hpp"
+#include "segstream/io/segments.hpp"
+#include "segstream/kernels/kmeans.hpp"
 
 namespace segstream::host {
 namespace {
@@ -61,7 +69,8 @@ double default_new_segment_distance(const std::vector<float>& c, int k, int d) {
 void carry_names(io::SegmentProfiles& p, const std::vector<std::int32_t>& ids, const io::ModelFile& prev) {
   std::map<std::int32_t, std::string> previous;
   if (prev.profiles.k() == prev.segment_id.size())
-    for (std::size_t i = 0; i < prev.segment_id.size(); ++i) previous[prev.segment_id[i]] = prev.profiles.name[i];
+    for (std::size_t i = 0; i < prev.segment_id.size(); ++i)
+      previous[prev.segment_id[i]] = prev.profiles.name[i];
   std::set<std::string> taken;
   for (std::size_t i = 0; i < ids.size(); ++i) {
     const auto it = previous.find(ids[i]);
@@ -78,11 +87,250 @@ void carry_names(io::SegmentProfiles& p, const std::vector<std::int32_t>& ids, c
   }
 }
 
+// A CSV field, quoted when it holds a comma, a quote, a line break or edge spaces.
+std::string csv_field(const std::string& text) {
+  const bool quote = text.find_first_of(",\"\r\n") != std::string::npos ||
+                     (!text.empty() && (text.front() == ' ' || text.back() == ' '));
+  if (!quote) return text;
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + '"';
+}
+
+// The previous segments file must be of the previous model: its provenance names the model's fingerprint.
+void expect_segments_of(const std::filesystem::path& segments, const std::filesystem::path& model) {
+  const io::File f = io::File::open(segments);
+  io::expect_format(f, "segstream.segments", "segstream segments file");
+  const std::string want = io::fingerprint_input("model", model).fingerprint;
+  std::string got;
+  const nlohmann::json p = nlohmann::json::parse(f.string_attribute("provenance"), nullptr, false);
+  if (p.is_object() && p.contains("inputs") && p["inputs"].is_array())
+    for (const nlohmann::json& in : p["inputs"])
+      if (in.value("role", "") == "model" && in.contains("fingerprint") && in["fingerprint"].is_string())
+        got = in["fingerprint"].get<std::string>();
+  SEGSTREAM_CHECK_INPUT(
+      !want.empty() && got == want,
+      "{}: these segments were not assigned with the model {} (its fingerprint {}, theirs {})", f.path(),
+      model.string(), want.empty() ? "none" : want, got.empty() ? "none" : got);
+}
+
+}  // namespace
+
+std::string Migrations::json() const {
+  const std::size_t kp = from_id.size(), kn = to_id.size();
+  nlohmann::json m = nlohmann::json::array();
+  for (std::size_t i = 0; i <= kp; ++i) {
+    nlohmann::json row = nlohmann::json::array();
+    for (std::size_t j = 0; j <= kn; ++j) row.push_back(matrix[i * (kn + 1) + j]);
+    m.push_back(row);
+  }
+  nlohmann::json drift_rows = nlohmann::json::array();
+  const std::size_t d = kn > 0 ? drift.size() / kn : 0;
+  for (std::size_t j = 0; j < kn; ++j) {
+    if (d == 0 || std::isnan(drift[j * d])) {
+      drift_rows.push_back(nullptr);
+      continue;
+    }
+    drift_rows.push_back(std::vector<double>(drift.begin() + static_cast<std::ptrdiff_t>(j * d),
+                                             drift.begin() + static_cast<std::ptrdiff_t>((j + 1) * d)));
+  }
+  nlohmann::json kinds = nlohmann::json::array();
+  for (std::size_t i = 0; i < kp; ++i) {
+    std::vector<std::int32_t> into;
+    for (int j : transitions.into[i]) into.push_back(to_id[static_cast<std::size_t>(j)]);
+    kinds.push_back({{"from", from_id[i]}, {"kind", transitions.kind[i]}, {"into", into}});
+  }
+  std::vector<std::int32_t> emerged;
+  for (std::size_t j = 0; j < kn; ++j)
+    if (transitions.emerged[j] != 0) emerged.push_back(to_id[j]);
+  return nlohmann::json{
+      {"from_id", from_id},
+      {"to_id", to_id},
+      {"matrix", m},
+      {"rows", "previous segments, then customers new to the data"},
+      {"columns", "these segments, then customers gone from the data"},
+      {"both", both},
+      {"changed", changed},
+      {"changed_share", both > 0 ? static_cast<double>(changed) / static_cast<double>(both) : 0.0},
+      {"arrived", arrived},
+      {"gone", gone},
+      {"entered", entered},
+      {"exited", exited},
+      {"drift", drift_rows},
+      {"transitions",
+       {{"method", "MONIC (Spiliopoulou et al. 2006), overlap |X ∩ Y| / |X| over customers in both"},
+        {"match", transitions.match},
+        {"split_part", transitions.split_part},
+        {"from", kinds},
+        {"emerged", emerged}}}}
+      .dump();
+}
+
+namespace {
+
+// Every customer of the window labelled with the next model (hysteresis against the previous segments when
+// given), written to segments.h5 with its profile and the migrations; the changes CSV beside it.
+void write_segments(const io::FeatureFileReader& r, const std::vector<int>& idx, const Transform& t,
+                    const float* w, const io::ModelFile& next, const std::string& next_name,
+                    const std::filesystem::path& next_written, const io::ModelFile& prev,
+                    const std::filesystem::path& previous_model,
+                    const UpdateConfig& config, io::AtomicOutput& out, io::AtomicOutput* changes,
+                    kernels::Backend& backend, UpdateReport& report) {
+  const int k = next.k, d = next.d;
+  const auto kn = static_cast<std::size_t>(k), kp = prev.segment_id.size();
+  std::map<std::int32_t, int> next_index, prev_index;
+  for (std::size_t c = 0; c < kn; ++c) next_index[next.segment_id[c]] = static_cast<int>(c);
+  for (std::size_t c = 0; c < kp; ++c) prev_index[prev.segment_id[c]] = static_cast<int>(c);
+  std::unique_ptr<PreviousSegments> previous;
+  if (!config.previous_segments.empty()) {
+    expect_segments_of(config.previous_segments, previous_model);
+    previous =
+        std::make_unique<PreviousSegments>(config.previous_segments, prev.segment_id,
+                                           r.metadata().customer_order == "ascending mix64(customer_id)");
+  }
+  // The changes CSV, with each customer's own id.
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> csv(nullptr, &std::fclose);
+  const io::CustomerIds window_ids = io::CustomerIds::read(r.file());
+  io::CustomerIds previous_ids;
+  std::map<std::int32_t, std::string> names;
+  for (std::size_t c = 0; c < prev.segment_id.size() && c < prev.profiles.k(); ++c)
+    names[prev.segment_id[c]] = prev.profiles.name[c];
+  for (std::size_t c = 0; c < kn && c < next.profiles.k(); ++c)
+    names[next.segment_id[c]] = next.profiles.name[c];
+  auto put = [&](const std::string& text) {
+    if (std::fwrite(text.data(), 1, text.size(), csv.get()) != text.size())
+      throw ResourceError(
+          fmt::format("{}: write failed ({})", changes->final_path().string(), std::strerror(errno)));
+  };
+  auto change = [&](const std::string& id, std::int32_t from, std::int32_t to) {
+    if (!csv) return;
+    put(fmt::format("{},{},{},{},{}\n", csv_field(id), from < 0 ? "new" : std::to_string(from),
+                    to < 0 ? "gone" : std::to_string(to), from < 0 ? "" : csv_field(names[from]),
+                    to < 0 ? "" : csv_field(names[to])));
+  };
+  if (changes != nullptr) {
+    csv.reset(std::fopen(changes->temp_path().c_str(), "wb"));
+    if (!csv)
+      throw ResourceError(
+          fmt::format("{}: cannot write ({})", changes->final_path().string(), std::strerror(errno)));
+    put("customer_id,from,to,from_name,to_name\n");
+    previous_ids = io::CustomerIds::read(io::File::open(config.previous_segments));
+  }
+
+  Migrations& mg = report.migrations;
+  mg.from_id = prev.segment_id;
+  mg.to_id = next.segment_id;
+  mg.matrix.assign((kp + 1) * (kn + 1), 0);
+  const double keep = (1 - config.hysteresis) * (1 - config.hysteresis);  // on squared distances
+  io::SegmentsWriter writer(out.temp_path(), out.final_path().string());
+  detail::ProfileBuilder profile(r, k, backend.threads());
+  const detail::ProfiledRows rows(r, idx, t.kind == TransformKind::kNone ? nullptr : &t, w);
+  const auto pipeline = backend.make_pipeline(d, k, kPassRows, 0);
+  detail::PassRunner runner(*pipeline);
+  std::vector<std::uint64_t> ids;
+  std::vector<std::int32_t> label, before;
+  std::vector<float> d2, margin;
+  double inertia = 0;
+  runner.run(
+      rows, next.centroids.data(), {true, kernels::Accumulate::kNone, false}, nullptr,
+      [&](std::uint64_t start, std::uint64_t n, const kernels::BlockPipeline::Slot& slot, const float* x) {
+        SEGSTREAM_ASSERT(x != nullptr, "the rows of block {} are not in host memory", start);
+        ids.resize(n);
+        r.read_ids(start, n, ids.data());
+        label.assign(slot.labels, slot.labels + n);
+        d2.assign(slot.distance2, slot.distance2 + n);
+        margin.assign(slot.margin, slot.margin + n);
+        before.assign(n, -1);
+        if (previous) previous->lookup(start, n, ids.data(), before.data());
+        for (std::uint64_t i = 0; i < n; ++i) {
+          const auto at = next_index.find(before[i]);
+          if (before[i] >= 0 && at != next_index.end() && at->second != label[i] && config.hysteresis > 0) {
+            const float held = kernels::squared_distance(
+                x + i * static_cast<std::uint64_t>(d),
+                next.centroids.data() + static_cast<std::size_t>(at->second) * static_cast<std::size_t>(d),
+                d);
+            if (!(static_cast<double>(d2[i]) < keep * static_cast<double>(held))) {
+              margin[i] = d2[i] - held;
+              label[i] = at->second;
+              d2[i] = held;
+              ++report.held;
+            }
+          }
+          inertia += static_cast<double>(d2[i]) * (w != nullptr ? static_cast<double>(w[start + i]) : 1.0);
+          const std::int32_t to = next.segment_id[static_cast<std::size_t>(label[i])];
+          if (!previous) continue;
+          const std::size_t from = before[i] < 0 ? kp : static_cast<std::size_t>(prev_index.at(before[i]));
+          ++mg.matrix[from * (kn + 1) + static_cast<std::size_t>(label[i])];
+          if (before[i] != to) change(window_ids.text(ids[i]), before[i], to);
+        }
+        writer.append(n, ids.data(), label.data(), d2.data(), margin.data());
+        if (previous) writer.append_previous(n, before.data());
+        std::vector<float> natural = rows.take(start);
+        profile.add(start, n, label.data(), natural.data());
+        rows.give_back(std::move(natural));
+      });
+  if (previous) {
+    previous->gone([&](std::uint64_t id, std::int32_t from) {
+      ++mg.matrix[static_cast<std::size_t>(prev_index.at(from)) * (kn + 1) + kn];
+      change(previous_ids.text(id), from, -1);
+    });
+    mg.entered.assign(kn, 0);
+    mg.exited.assign(kp, 0);
+    std::vector<std::uint64_t> both(kp * kn);
+    for (std::size_t i = 0; i <= kp; ++i)
+      for (std::size_t j = 0; j <= kn; ++j) {
+        const std::uint64_t c = mg.matrix[i * (kn + 1) + j];
+        const bool same = i < kp && j < kn && prev.segment_id[i] == next.segment_id[j];
+        if (i < kp && j < kn) {
+          both[i * kn + j] = c;
+          mg.both += c;
+          if (!same) mg.changed += c;
+        }
+        if (i == kp) mg.arrived += c;
+        if (j == kn) mg.gone += c;
+        if (j < kn && !same) mg.entered[j] += c;
+        if (i < kp && !same) mg.exited[i] += c;
+      }
+    mg.transitions = monic_transitions(both, static_cast<int>(kp), k);
+    report.migrations_counted = true;
+  }
+  io::SegmentProfiles profiles = profile.finish();
+  profiles.name = next.profiles.name;
+  window_ids.write(writer.file());
+  nlohmann::json cfg = {{"model", next_name},
+                        {"features", std::filesystem::path(r.path()).filename().string()},
+                        {"hysteresis", config.hysteresis},
+                        {"previous_segments", config.previous_segments.filename().string()}};
+  io::InputFingerprint model_input = io::fingerprint_input("model", next_written);
+  model_input.file = next_name;
+  std::vector<io::InputFingerprint> inputs = {model_input,
+                                              io::fingerprint_input("previous model", previous_model),
+                                              io::fingerprint_input("features", r.path())};
+  if (previous) inputs.push_back(io::fingerprint_input("segments", config.previous_segments));
+  writer.close({next_name, std::filesystem::path(r.path()).filename().string(), k, inertia, profiles,
+                next.segment_id, report.migrations_counted ? mg.json() : ""},
+               {"segstream.segments", "update", cfg, inputs});
+  if (csv) {
+    std::FILE* raw = csv.get();
+    if (std::fflush(raw) != 0 || std::ferror(raw) != 0)
+      throw ResourceError(
+          fmt::format("{}: write failed ({})", changes->final_path().string(), std::strerror(errno)));
+    if (std::fclose(csv.release()) != 0)
+      throw ResourceError(
+          fmt::format("{}: write failed ({})", changes->final_path().string(), std::strerror(errno)));
+  }
+  report.segments_written = true;
+  report.segments_inertia = inertia;
+}
+
 }  // namespace
 
 UpdateReport update_model(const std::filesystem::path& previous_model, const std::filesystem::path& features,
-                          const std::filesystem::path& out_model, bool overwrite, const UpdateConfig& config,
-                          kernels::Backend& backend) {
+                          const std::filesystem::path& out_model, const std::filesystem::path& out_segments,
+                          bool overwrite, const UpdateConfig& config, kernels::Backend& backend) {
   const auto t_begin = std::chrono::steady_clock::now();
   SEGSTREAM_EXPECTS(std::isfinite(config.half_life) && config.half_life > 0,
                     "--half-life must be a positive number of updates, not {}", config.half_life);
@@ -91,6 +339,12 @@ UpdateReport update_model(const std::filesystem::path& previous_model, const std
                     config.new_segment_distance);
   SEGSTREAM_EXPECTS(config.min_improvement >= 0 && config.min_improvement < 1,
                     "--min-improvement must lie in [0, 1), not {}", config.min_improvement);
+  SEGSTREAM_EXPECTS(config.hysteresis >= 0 && config.hysteresis < 1,
+                    "--hysteresis must lie in [0, 1), not {}", config.hysteresis);
+  SEGSTREAM_EXPECTS(!out_segments.empty() || (config.previous_segments.empty() && config.changes.empty()),
+                    "--previous-segments and --changes need --out (the segments to write){}", "");
+  SEGSTREAM_EXPECTS(config.changes.empty() || !config.previous_segments.empty(),
+                    "--changes needs --previous-segments (the segments the changes are from){}", "");
   const io::ModelFile prev = io::read_model(previous_model);
   const Transform t = detail::model_transform(prev);
   const io::FeatureFileReader r(features);
@@ -110,6 +364,9 @@ UpdateReport update_model(const std::filesystem::path& previous_model, const std
   report.k = k;
   report.d = d;
   io::AtomicOutput output(out_model, overwrite);
+  std::optional<io::AtomicOutput> segments_output, changes_output;
+  if (!out_segments.empty()) segments_output.emplace(out_segments, overwrite);
+  if (!config.changes.empty()) changes_output.emplace(config.changes, overwrite);
 
   const std::vector<float> weights = detail::read_weights(r);
   const float* w = weights.empty() ? nullptr : weights.data();
@@ -196,13 +453,45 @@ UpdateReport update_model(const std::filesystem::path& previous_model, const std
   if (r.metadata().as_of) source["as_of"] = *r.metadata().as_of;
   if (!r.metadata().mode.empty()) source["mode"] = r.metadata().mode;
   file.source = source.dump();
+  // How each id's centre moved (natural units), kept in the model with the ids made and retired.
+  {
+    const auto dd = static_cast<std::size_t>(d);
+    std::map<std::int32_t, std::size_t> prev_index;
+    for (std::size_t c = 0; c < prev.segment_id.size(); ++c) prev_index[prev.segment_id[c]] = c;
+    Migrations& mg = report.migrations;
+    mg.drift.assign(static_cast<std::size_t>(k) * dd, std::numeric_limits<double>::quiet_NaN());
+    nlohmann::json drift = nlohmann::json::object();
+    for (std::size_t j = 0; j < static_cast<std::size_t>(k); ++j) {
+      const auto it = prev_index.find(file.segment_id[j]);
+      if (it == prev_index.end()) continue;
+      std::vector<double> by_column;
+      for (std::size_t c = 0; c < dd; ++c) {
+        mg.drift[j * dd + c] =
+            static_cast<double>(file.centroids_raw[j * dd + c]) - prev.centroids_raw[it->second * dd + c];
+        by_column.push_back(mg.drift[j * dd + c]);
+      }
+      drift[std::to_string(file.segment_id[j])] = by_column;
+    }
+    file.migration = nlohmann::json{
+        {"previous_model", previous_model.filename().string()},
+        {"created", report.ids.created},
+        {"retired", report.ids.retired},
+        {"columns", prev.feature_names},
+        {"drift", drift}}.dump();
+  }
   const io::Provenance provenance{
       "segstream.model",
       "update",
       cfg,
       {io::fingerprint_input("model", previous_model), io::fingerprint_input("features", features)}};
   io::write_model(output.temp_path(), output.final_path().string(), file, provenance);
+  if (segments_output)
+    write_segments(r, idx, t, w, file, out_model.filename().string(), output.temp_path(), prev,
+                   previous_model, config, *segments_output, changes_output ? &*changes_output : nullptr,
+                   backend, report);
   output.commit();
+  if (segments_output) segments_output->commit();
+  if (changes_output) changes_output->commit();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_begin).count();
   return report;
 }

@@ -107,6 +107,29 @@ struct UpdateConfig {
   double min_improvement = 1e-3;
   std::uint64_t host_memory = std::uint64_t{8} << 30;  // as fit's
   KMeansConfig kmeans;  // seed, batch size, non-local phase…; k and the start are the previous model's
+  // With segments written: the previous run's segments.h5 (of the previous model), joined by customer id.
+  std::filesystem::path previous_segments;
+  // A customer keeps its previous segment unless the nearest centre is closer than that segment's centre
+  // by more than this fraction of the distance; 0: every customer takes the nearest centre, as assign does.
+  double hysteresis = 0.1;
+  std::filesystem::path
+      changes;  // with previous_segments: a CSV of every customer who entered or left a segment
+};
+
+// How customers moved between the previous segments and these.
+struct Migrations {
+  std::vector<std::int32_t> from_id;  // the previous model's segment ids (rows)
+  std::vector<std::int32_t> to_id;    // this model's (columns)
+  // (from + 1) × (to + 1), row-major: customers from → to; the last row counts customers new to the data,
+  // the last column customers gone from it.
+  std::vector<std::uint64_t> matrix;
+  std::uint64_t both = 0, changed = 0, arrived = 0, gone = 0;  // changed: in both, with another id now
+  std::vector<std::uint64_t> entered;  // per new segment: customers whose previous id differs (or new)
+  std::vector<std::uint64_t> exited;   // per previous segment: customers whose id is now another (or gone)
+  std::vector<double> drift;           // to × columns: the centre (natural units) minus the previous
+                                       // centre of its id; NaN for a new id
+  Transitions transitions;             // MONIC over the customers in both
+  std::string json() const;
 };
 
 struct UpdateReport {
@@ -120,14 +143,21 @@ struct UpdateReport {
   double new_segment_distance = 0;  // the one used
   IdMatch ids;                      // ids per segment, created and retired ones
   io::SegmentProfiles profiles;     // of the window, with names carried by id
+  bool segments_written = false;
+  double segments_inertia = 0;  // Σ w·d² of the segments written (with hysteresis: to the kept segments)
+  std::uint64_t held = 0;       // customers hysteresis kept in their previous segment
+  bool migrations_counted = false;
+  Migrations migrations;
   double seconds = 0;
 };
 
 // Reads the previous model and the window's features (the model's columns, units and transform; features
 // whose columns or units differ are refused), trains from the previous centres, keeps or replaces them,
-// matches ids and writes the next model, atomically.
+// matches ids and writes the next model; with `out_segments` also every customer's segment (with
+// hysteresis against config.previous_segments) and the migrations. Every output is written atomically,
+// all or none.
 UpdateReport update_model(const std::filesystem::path& previous_model, const std::filesystem::path& features,
-                          const std::filesystem::path& out_model, bool overwrite, const UpdateConfig& config,
-                          kernels::Backend& backend);
+                          const std::filesystem::path& out_model, const std::filesystem::path& out_segments,
+                          bool overwrite, const UpdateConfig& config, kernels::Backend& backend);
 
 }  // namespace segstream::host

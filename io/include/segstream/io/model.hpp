@@ -38,6 +38,7 @@ struct ModelFile {
   std::string source;        // JSON: the features file it was fitted on
   std::string breathing;     // JSON: the non-local phase of the fit (empty when it did not run)
   std::string k_selection;   // JSON: how --k auto chose k (empty for a given k)
+  std::string migration;     // JSON: how customers moved from the previous segments (update), or empty
   SegmentProfiles profiles;  // of the rows the model was fitted on (k() == 0: the file has none)
 };
 

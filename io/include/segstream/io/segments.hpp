@@ -21,6 +21,9 @@ struct SegmentsSummary {
   std::int64_t k = 0;
   double inertia = 0;        // Σ w·d² over all rows, in model space
   SegmentProfiles profiles;  // of the assigned rows, with the model's names (k() == 0: none stored)
+  std::vector<std::int32_t>
+      segment_id;         // k: the model's stable id of each segment (written: 0..k−1 if empty)
+  std::string migration;  // JSON: how customers moved since the previous segments (update)
 };
 
 class SegmentsWriter {
@@ -30,6 +33,8 @@ class SegmentsWriter {
   // Appends n rows: ids, segments, squared distances and margins.
   void append(std::uint64_t n, const std::uint64_t* ids, const std::int32_t* segment, const float* distance2,
               const float* margin);
+  // With each append (update): the same rows' previous segment ids (−1: new to the data).
+  void append_previous(std::uint64_t n, const std::int32_t* previous);
   std::uint64_t rows() const { return rows_; }
   const File& file() const { return file_; }
   // Writes the summary and the provenance and closes (ResourceError on a full disk).
@@ -37,8 +42,9 @@ class SegmentsWriter {
 
  private:
   File file_;
-  Dataset ids_, segment_, distance2_, margin_;
-  std::uint64_t rows_ = 0;
+  Dataset ids_, segment_, distance2_, margin_, previous_;
+  bool has_previous_ = false;
+  std::uint64_t rows_ = 0, previous_rows_ = 0;
 };
 
 // Validates format and version, the four datasets (1-D, their types, of equal length) and the summary, with
@@ -52,10 +58,13 @@ class SegmentsReader {
   const File& file() const { return file_; }
   void read(std::uint64_t start, std::uint64_t n, std::uint64_t* ids, std::int32_t* segment, float* distance2,
             float* margin) const;
+  bool has_previous() const { return has_previous_; }
+  void read_previous(std::uint64_t start, std::uint64_t n, std::int32_t* previous) const;
 
  private:
   File file_;
-  Dataset ids_, segment_, distance2_, margin_;
+  Dataset ids_, segment_, distance2_, margin_, previous_;
+  bool has_previous_ = false;
   std::uint64_t rows_ = 0;
   SegmentsSummary summary_;
 };
