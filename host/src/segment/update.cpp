@@ -176,9 +176,9 @@ namespace {
 void write_segments(const io::FeatureFileReader& r, const std::vector<int>& idx, const Transform& t,
                     const float* w, const io::ModelFile& next, const std::string& next_name,
                     const std::filesystem::path& next_written, const io::ModelFile& prev,
-                    const std::filesystem::path& previous_model,
-                    const UpdateConfig& config, io::AtomicOutput& out, io::AtomicOutput* changes,
-                    kernels::Backend& backend, UpdateReport& report) {
+                    const std::filesystem::path& previous_model, const UpdateConfig& config,
+                    io::AtomicOutput& out, io::AtomicOutput* changes, kernels::Backend& backend,
+                    UpdateReport& report) {
   const int k = next.k, d = next.d;
   const auto kn = static_cast<std::size_t>(k), kp = prev.segment_id.size();
   std::map<std::int32_t, int> next_index, prev_index;
