@@ -24,6 +24,7 @@ Action add_features(CLI::App& sub);
 Action add_rfm(CLI::App& sub);
 Action add_fit(CLI::App& sub);
 Action add_assign(CLI::App& sub);
+Action add_update(CLI::App& sub);
 Action add_segments_export(CLI::App& sub);
 
 // The run's backend, chosen once by --device (and logged, at debug level, with why).

@@ -74,6 +74,9 @@ int main(int argc, char** argv) {
   CLI::App* assign =
       app.add_subcommand("assign", "Assign every customer of features.h5 to a model's segments");
   actions[assign] = app::add_assign(*assign);
+  CLI::App* update = app.add_subcommand(
+      "update", "Carry a model onto a new window: stable segment ids, hysteresis, who moved where");
+  actions[update] = app::add_update(*update);
   CLI::App* segments = app.add_subcommand("segments", "Work with segments.h5: export it for a CRM");
   segments->require_subcommand(0, 1);
   CLI::App* segments_export = segments->add_subcommand(

@@ -63,9 +63,10 @@ TEST(Cli, HelpShowsSubcommandsAndExamples) {
   EXPECT_NE(top.output.find("generate"), std::string::npos);
   EXPECT_NE(top.output.find("inspect"), std::string::npos);
   EXPECT_NE(top.output.find("Exit codes"), std::string::npos);
-  for (const std::string missing : {"update", "report"})  // not built yet: the help must not offer them
+  for (const std::string missing : {"report"})  // not built yet: the help must not offer it
     EXPECT_EQ(top.output.find(missing), std::string::npos) << missing;
-  for (const std::string sub : {"generate", "inspect", "import-csv", "features", "rfm", "fit", "assign"}) {
+  for (const std::string sub :
+       {"generate", "inspect", "import-csv", "features", "rfm", "fit", "assign", "update"}) {
     const auto r = segstream(sub + " --help");
     EXPECT_EQ(r.exit_code, 0) << sub;
     EXPECT_NE(r.output.find("Example"), std::string::npos) << sub;
@@ -381,6 +382,60 @@ TEST(Cli, BehaviouralFeaturesAndIncrementalState) {
                "--state-in and --state-out apply to --mode behavioral only");
   EXPECT_FALSE(std::filesystem::exists(out + "3"));
   EXPECT_FALSE(std::filesystem::exists(state + "2"));
+}
+
+// update: the next model and segments, the migration summary and the changes list; unchanged data changes
+// nothing; every bad input is one error line with its exit code and no output.
+TEST(Cli, UpdateSegments) {
+  TempDir dir;
+  const auto p = [&](const std::string& name) { return (dir / name).string(); };
+  ASSERT_EQ(
+      segstream("generate --features-only --customers 6000 --dims 4 --clusters 3 --seed 3 --out " + p("f.h5"))
+          .exit_code,
+      0);
+  ASSERT_EQ(segstream("fit --features " + p("f.h5") + " --k 3 --out " + p("m1.h5")).exit_code, 0);
+  ASSERT_EQ(segstream("assign --model " + p("m1.h5") + " --features " + p("f.h5") + " --out " + p("s1.h5"))
+                .exit_code,
+            0);
+  auto r =
+      segstream("update --model " + p("m1.h5") + " --features " + p("f.h5") + " --out-model " + p("m2.h5") +
+                " --out " + p("s2.h5") + " --previous-segments " + p("s1.h5") + " --changes " + p("c.csv"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("the previous centres stand"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("new ids: none; retired: none"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("migrations: 0 of 6,000 customers changed segment (0.00%), 0 new, 0 gone"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("survived"), std::string::npos) << r.output;
+  EXPECT_TRUE(std::filesystem::exists(dir / "c.csv"));
+  // Exported, the segments carry the stable ids.
+  r = segstream("segments export " + p("s2.h5") + " --out " + p("s2.csv"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+
+  const std::string base =
+      "update --model " + p("m1.h5") + " --features " + p("f.h5") + " --out-model " + p("x.h5");
+  expect_error(segstream(base + " --half-life 0"), 2, "--half-life must be a positive number");
+  expect_error(segstream(base + " --out " + p("xs.h5") + " --hysteresis 1"), 2,
+               "--hysteresis must lie in [0, 1)");
+  expect_error(segstream(base + " --out " + p("xs.h5") + " --changes " + p("x.csv")), 2,
+               "--changes needs --previous-segments");
+  expect_error(segstream(base + " --previous-segments " + p("s1.h5")), 2, "need --out");
+  expect_error(
+      segstream("update --model " + p("f.h5") + " --features " + p("f.h5") + " --out-model " + p("x.h5")), 3,
+      "not a segstream model");
+  ASSERT_EQ(segstream("generate --features-only --customers 500 --dims 3 --clusters 2 --out " + p("g.h5"))
+                .exit_code,
+            0);
+  expect_error(
+      segstream("update --model " + p("m1.h5") + " --features " + p("g.h5") + " --out-model " + p("x.h5")), 3,
+      "has no column 'x3'");
+  ASSERT_EQ(segstream("fit --features " + p("f.h5") + " --k 3 --seed 5 --out " + p("other.h5")).exit_code, 0);
+  ASSERT_EQ(segstream("assign --model " + p("other.h5") + " --features " + p("f.h5") + " --out " + p("so.h5"))
+                .exit_code,
+            0);
+  expect_error(segstream(base + " --out " + p("xs.h5") + " --previous-segments " + p("so.h5")), 3,
+               "were not assigned with the model");
+  for (const char* out : {"x.h5", "xs.h5", "x.csv"}) EXPECT_FALSE(std::filesystem::exists(dir / out)) << out;
 }
 
 TEST(Cli, FitAndAssignSegments) {

@@ -40,28 +40,18 @@ std::string unit_of(const std::vector<std::string>& names, const std::vector<std
   return it == names.end() ? "" : units[static_cast<std::size_t>(it - names.begin())];
 }
 
-// Half the median distance between a centre and its nearest other centre (infinite for one centre).
-double default_new_segment_distance(const std::vector<float>& c, int k, int d) {
-  if (k < 2) return std::numeric_limits<double>::infinity();
-  const auto dd = static_cast<std::size_t>(d);
-  std::vector<double> nearest;
-  for (std::size_t a = 0; a < static_cast<std::size_t>(k); ++a) {
-    double best = std::numeric_limits<double>::infinity();
-    for (std::size_t b = 0; b < static_cast<std::size_t>(k); ++b) {
-      if (a == b) continue;
-      double s = 0;
-      for (std::size_t j = 0; j < dd; ++j) {
-        const double t = static_cast<double>(c[a * dd + j]) - c[b * dd + j];
-        s += t * t;
-      }
-      best = std::min(best, std::sqrt(s));
-    }
-    nearest.push_back(best);
+// The median, over the previous segments that hold customers of the window, of their RMS radius there
+// (the root mean squared distance of their customers to the centre); infinite when none holds any.
+double default_new_segment_distance(const detail::Pass& before, int k) {
+  std::vector<double> radius;
+  for (int c = 0; c < k; ++c) {
+    const double w = before.sums.weight(c);
+    if (w > 0) radius.push_back(std::sqrt(before.error[static_cast<std::size_t>(c)] / w));
   }
-  std::sort(nearest.begin(), nearest.end());
-  const std::size_t n = nearest.size();
-  const double median = n % 2 == 1 ? nearest[n / 2] : (nearest[n / 2 - 1] + nearest[n / 2]) / 2;
-  return median / 2;
+  if (radius.empty()) return std::numeric_limits<double>::infinity();
+  std::sort(radius.begin(), radius.end());
+  const std::size_t n = radius.size();
+  return n % 2 == 1 ? radius[n / 2] : (radius[n / 2 - 1] + radius[n / 2]) / 2;
 }
 
 // Names carried by id: a segment that kept its previous id keeps the previous name; a new one keeps the
@@ -385,7 +375,7 @@ UpdateReport update_model(const std::filesystem::path& previous_model, const std
   const detail::Pass before = [&] {
     const auto pipeline = backend.make_pipeline(d, k, kPassRows, 0);
     detail::PassRunner runner(*pipeline);
-    return detail::full_pass(runner, *rows, prev.centroids, k, 0, kernels::Accumulate::kCounts);
+    return detail::full_pass(runner, *rows, prev.centroids, k, 0, kernels::Accumulate::kCounts, true);
   }();
   report.inertia_before = before.inertia;
 
@@ -417,9 +407,8 @@ UpdateReport update_model(const std::filesystem::path& previous_model, const std
   report.inertia = m.inertia;
 
   // Stable ids.
-  report.new_segment_distance = config.new_segment_distance > 0
-                                    ? config.new_segment_distance
-                                    : default_new_segment_distance(prev.centroids, k, d);
+  report.new_segment_distance =
+      config.new_segment_distance > 0 ? config.new_segment_distance : default_new_segment_distance(before, k);
   report.ids = match_segment_ids(prev.centroids, prev.segment_id, m.centres, d, report.new_segment_distance,
                                  prev.next_segment_id);
 

@@ -100,7 +100,7 @@ struct UpdateConfig {
   // window's weight is half what it was.
   double half_life = 4;
   // A new centre farther than this (model space, Euclidean) from the previous centre it is matched with
-  // gets a new id; 0: half the median distance between a previous centre and its nearest other centre.
+  // gets a new id; 0: the median RMS radius of the previous segments over the window's customers.
   double new_segment_distance = 0;
   // The trained centres replace the previous ones only when they lower the window's inertia by at least
   // this share; otherwise the previous centres stand, exactly (so unchanged data changes nothing).
