@@ -10,7 +10,8 @@ namespace segstream::app {
 
 Action add_segments_export(CLI::App& sub) {
   auto o = std::make_shared<host::SegmentsExportOptions>();
-  sub.add_option("segments", o->segments, "segments.h5 written by `segstream assign` or `segstream update`")->required();
+  sub.add_option("segments", o->segments, "segments.h5 written by `segstream assign` or `segstream update`")
+      ->required();
   sub.add_option("-o,--out", o->out, "Output CSV: customer_id,segment,segment_name")->required();
   sub.add_flag("--overwrite", o->overwrite, "Replace the output if it exists");
   sub.footer("Example:\n  segstream segments export segments.h5 --out segments.csv");

@@ -38,27 +38,32 @@ Action add_update(CLI::App& sub) {
       ->required();
   sub.add_option("--out-model", o->out_model, "Output: the next model.h5")->required();
   sub.add_option("-o,--out", o->out, "Output: every customer's segment in segments.h5 (optional)");
-  sub.add_option("--previous-segments", o->previous_segments,
-                 "The previous run's segments.h5 (of --model): hysteresis and migrations, joined by customer id");
+  sub.add_option(
+      "--previous-segments", o->previous_segments,
+      "The previous run's segments.h5 (of --model): hysteresis and migrations, joined by customer id");
   sub.add_option("--changes", o->changes,
                  "Output: a CSV of every customer who entered or left a segment (needs --previous-segments)");
   sub.add_option("--half-life", o->config.half_life,
                  "Updates after which the previous centres weigh half as much (the unit is one update)")
       ->capture_default_str();
-  sub.add_option("--hysteresis", o->config.hysteresis,
-                 "A customer keeps the previous segment unless the nearest centre is closer by more than this "
-                 "fraction (0 = as assign)")
+  sub.add_option(
+         "--hysteresis", o->config.hysteresis,
+         "A customer keeps the previous segment unless the nearest centre is closer by more than this "
+         "fraction (0 = as assign)")
       ->capture_default_str();
   sub.add_option("--new-segment-distance", o->config.new_segment_distance,
                  "A centre farther than this (model space) from the previous centre it matches gets a new id "
-                 "(0 = the median radius of the previous segments: the RMS distance of their customers to the centre)")
+                 "(0 = the median radius of the previous segments: the RMS distance of their customers to "
+                 "the centre)")
       ->capture_default_str();
-  sub.add_option("--min-improvement", o->config.min_improvement,
-                 "The retrained centres replace the previous ones only when they lower the window's inertia by "
-                 "this share")
+  sub.add_option(
+         "--min-improvement", o->config.min_improvement,
+         "The retrained centres replace the previous ones only when they lower the window's inertia by "
+         "this share")
       ->capture_default_str();
   sub.add_option("--seed", o->config.kmeans.seed, "Seed of every random draw")->capture_default_str();
-  sub.add_option("--batch-size", o->config.kmeans.batch_size, "Rows per mini-batch step")->capture_default_str();
+  sub.add_option("--batch-size", o->config.kmeans.batch_size, "Rows per mini-batch step")
+      ->capture_default_str();
   sub.add_option("--host-memory", o->host_memory, "Memory for the rows held, e.g. 8G")->capture_default_str();
   sub.add_flag("--overwrite", o->overwrite, "Replace the outputs if they exist");
   sub.footer(
@@ -106,7 +111,8 @@ Action add_update(CLI::App& sub) {
                   with_commas(m.arrived).c_str(), with_commas(m.gone).c_str());
       int width = 4;
       for (const std::string& name : r.profiles.name) width = std::max(width, static_cast<int>(name.size()));
-      std::printf("  %8s  %-*s  %10s  %10s  %s\n", "segment", width, "name", "entered", "exited", "transition");
+      std::printf("  %8s  %-*s  %10s  %10s  %s\n", "segment", width, "name", "entered", "exited",
+                  "transition");
       for (std::size_t j = 0; j < m.to_id.size(); ++j) {
         std::uint64_t exited = 0;
         std::string transition = m.transitions.emerged[j] != 0 ? "emerged" : "";
