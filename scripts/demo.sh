@@ -51,7 +51,18 @@ echo "      customer's segment, and a CSV of customer id, segment and name for a
 "$bin" segments export "$out/segments.h5" --out "$out/segments.csv" --overwrite
 
 echo
-echo "== 3b. features --mode lifetimes: frequency, recency, T and monetary value per customer (in weeks)"
+echo "== 3b. update: segments that follow behaviour. The first half-year (before the drift of 2025-07-01) is"
+echo "      segmented, then carried onto the whole year: stable ids, who moved where, and the changes list"
+"$bin" features --events "$out/events.h5" --as-of 2025-06-30T23:59:59 --out "$out/features-h1.h5" --overwrite \
+  | sed -n '1p'
+"$bin" fit --features "$out/features-h1.h5" --k 10 --seed 1 --out "$out/model-h1.h5" --overwrite | sed -n '1,2p'
+"$bin" assign --model "$out/model-h1.h5" --features "$out/features-h1.h5" --out "$out/segments-h1.h5" \
+  --overwrite | sed -n '1p'
+"$bin" update --model "$out/model-h1.h5" --features "$out/features.h5" --out-model "$out/model-h2.h5" \
+  --out "$out/segments-h2.h5" --previous-segments "$out/segments-h1.h5" --changes "$out/changes.csv" --overwrite
+
+echo
+echo "== 3c. features --mode lifetimes: frequency, recency, T and monetary value per customer (in weeks)"
 "$bin" features --events "$out/events.h5" --mode lifetimes --multiplier 7 --calibration-end 2025-10-01 \
   --out "$out/lifetimes.h5" --overwrite
 
@@ -73,4 +84,4 @@ echo "== made:"
 ls -lh "$out" | awk 'NR > 1 { printf "  %-28s %s\n", $9, $5 }'
 echo
 echo "report: $out/features-inspect.txt (features); $out/events-inspect.txt (events; JSON: $out/events-inspect.json);"
-echo "        $out/segments.csv (each customer's segment and its name)"
+echo "        $out/segments.csv (each customer's segment and its name); $out/changes.csv (who moved where)"

@@ -103,6 +103,47 @@ TEST(Update, UnchangedDataChangesNothing) {
   EXPECT_EQ(io::read_model(dir / "m2b.h5").centroids, m2.centroids);
 }
 
+// Streamed (a memory budget below the rows) or held, one thread or two: the same next model, segments
+// and migrations.
+TEST(Update, StreamedOrHeldAndAnyThreadsGiveTheSameResult) {
+  TempDir dir;
+  // 300,000 rows of 2 columns: 6 MB held, under 4 MB streamed.
+  window(dir / "w1.h5", 300000, kGroups, 1);
+  std::vector<std::pair<float, float>> moved = kGroups;
+  moved[1] = {10, 10};
+  window(dir / "w2.h5", 300000, moved, 2);
+  FitConfig fc;
+  fc.kmeans.k = 4;
+  fc.kmeans.seed = 2;
+  fit_model(dir / "w1.h5", dir / "m1.h5", false, fc);
+  assign_segments(dir / "m1.h5", dir / "w1.h5", dir / "s1.h5", false, 2);
+  std::vector<std::string> migrations;
+  std::vector<std::vector<float>> centres;
+  std::vector<std::vector<std::int32_t>> segments;
+  int run = 0;
+  for (const std::uint64_t memory : {std::uint64_t{8} << 30, std::uint64_t{5} << 20})
+    for (const int threads : {1, 2}) {
+      const auto backend = kernels::cpu::make_backend(threads);
+      UpdateConfig uc;
+      uc.host_memory = memory;
+      uc.previous_segments = dir / "s1.h5";
+      const std::string tag = "run" + std::to_string(run++);
+      const UpdateReport u = update_model(dir / "m1.h5", dir / "w2.h5", dir / ("m" + tag + ".h5"),
+                                          dir / ("s" + tag + ".h5"), false, uc, *backend);
+      EXPECT_EQ(u.in_memory, memory > (std::uint64_t{1} << 30));
+      EXPECT_TRUE(u.moved);
+      EXPECT_EQ(u.ids.created.size(), 1u);
+      migrations.push_back(u.migrations.json());
+      centres.push_back(io::read_model(dir / ("m" + tag + ".h5")).centroids);
+      segments.push_back(labels(dir / ("s" + tag + ".h5")));
+    }
+  for (std::size_t i = 1; i < centres.size(); ++i) {
+    EXPECT_EQ(centres[i], centres[0]) << "run " << i;
+    EXPECT_EQ(segments[i], segments[0]) << "run " << i;
+    EXPECT_EQ(migrations[i], migrations[0]) << "run " << i;
+  }
+}
+
 // Each window replaces one group by a new one away from every other, inside the range the previous model
 // space spans (it clamps at 3 deviations): the new group's segment gets a new id, the gone group's id is
 // retired, and across three updates no id comes back.

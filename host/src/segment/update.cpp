@@ -361,6 +361,7 @@ UpdateReport update_model(const std::filesystem::path& previous_model, const std
   const std::vector<float> weights = detail::read_weights(r);
   const float* w = weights.empty() ? nullptr : weights.data();
   const bool in_memory = detail::rows_fit_in_memory(r, static_cast<std::uint64_t>(d), config.host_memory);
+  report.in_memory = in_memory;
   std::unique_ptr<float[], detail::FreeMemory> x;
   std::unique_ptr<RowSource> rows;
   if (in_memory) {

@@ -134,6 +134,7 @@ struct Migrations {
 
 struct UpdateReport {
   std::uint64_t rows = 0;
+  bool in_memory = true;  // false: the window's rows were read from the file on every pass
   int k = 0, d = 0;
   double decay = 1;                 // 0.5^(1 / half_life)
   double inertia_before = 0;        // the window under the previous centres
