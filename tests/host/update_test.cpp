@@ -8,6 +8,9 @@
 
 #include "segstream/core/error.hpp"
 #include "segstream/core/philox.hpp"
+#include "segstream/core/time.hpp"
+#include "segstream/host/features.hpp"
+#include "segstream/host/generate.hpp"
 #include "segstream/host/resegment.hpp"
 #include "segstream/host/segment.hpp"
 #include "segstream/io/features.hpp"
@@ -142,6 +145,47 @@ TEST(Update, StreamedOrHeldAndAnyThreadsGiveTheSameResult) {
     EXPECT_EQ(segments[i], segments[0]) << "run " << i;
     EXPECT_EQ(migrations[i], migrations[0]) << "run " << i;
   }
+}
+
+// The daily loop: today's features kept incrementally from yesterday's state give the same update as
+// today's features recomputed from every event.
+TEST(Update, IncrementalFeaturesGiveTheSameUpdateAsARecompute) {
+  TempDir dir;
+  EventGeneratorConfig g;
+  g.customers = 6000;
+  g.seed = 5;
+  g.drift_fraction = 0.1;
+  g.drift_at = *parse_iso_time("2025-07-01T00:00:00");
+  generate_events(g, dir / "ev.h5", false);
+  FeatureConfig day1;
+  day1.mode = FeatureMode::kBehavioural;
+  day1.as_of = *parse_iso_time("2025-11-30T23:59:59");
+  day1.state_out = dir / "state1.h5";
+  compute_features(dir / "ev.h5", dir / "f1.h5", false, day1);
+  FitConfig fc;
+  fc.kmeans.k = 6;
+  fc.kmeans.seed = 1;
+  fit_model(dir / "f1.h5", dir / "m1.h5", false, fc);
+  assign_segments(dir / "m1.h5", dir / "f1.h5", dir / "s1.h5", false, 2);
+  FeatureConfig full;
+  full.mode = FeatureMode::kBehavioural;
+  full.as_of = *parse_iso_time("2025-12-31T23:59:59");
+  compute_features(dir / "ev.h5", dir / "full.h5", false, full);
+  FeatureConfig step = full;
+  step.state_in = dir / "state1.h5";
+  compute_features(dir / "ev.h5", dir / "inc.h5", false, step);
+  const auto backend = kernels::cpu::make_backend(2);
+  UpdateConfig uc;
+  uc.previous_segments = dir / "s1.h5";
+  const UpdateReport a =
+      update_model(dir / "m1.h5", dir / "full.h5", dir / "ma.h5", dir / "sa.h5", false, uc, *backend);
+  const UpdateReport b =
+      update_model(dir / "m1.h5", dir / "inc.h5", dir / "mb.h5", dir / "sb.h5", false, uc, *backend);
+  EXPECT_EQ(io::read_model(dir / "ma.h5").centroids, io::read_model(dir / "mb.h5").centroids);
+  EXPECT_EQ(a.ids.ids, b.ids.ids);
+  EXPECT_EQ(labels(dir / "sa.h5"), labels(dir / "sb.h5"));
+  EXPECT_EQ(a.migrations.json(), b.migrations.json());
+  EXPECT_GT(a.migrations.changed, 0u) << "a month of behaviour moves some customers";
 }
 
 // Each window replaces one group by a new one away from every other, inside the range the previous model
