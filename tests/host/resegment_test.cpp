@@ -283,6 +283,11 @@ TEST(Resegment, PreviousSegmentsRefuseWhatCannotBeJoined) {
   write_segments(dir / "dup.h5", {7, 8, 7}, {0, 0, 1}, 2);
   EXPECT_THROW(PreviousSegments(dir / "dup.h5", {0, 1}, false), InputError);
   EXPECT_THROW(PreviousSegments(dir / "dup.h5", {0, 1}, true), InputError);
+  // A sorted lookup beyond its memory budget: 4 customers need about 84 bytes.
+  write_segments(dir / "unsorted.h5", {ids[1], ids[0], ids[2], ids[3]}, {0, 1, 0, 1}, 2);
+  EXPECT_THROW(PreviousSegments(dir / "unsorted.h5", {0, 1}, true, 64), ResourceError);
+  EXPECT_NO_THROW(PreviousSegments(dir / "unsorted.h5", {0, 1}, true, 1024));
+  EXPECT_NO_THROW(PreviousSegments(dir / "p.h5", {0, 1}, true, 64)) << "the merge needs no such memory";
   // Not a segments file at all.
   EXPECT_THROW(PreviousSegments(dir / "missing.h5", {0, 1}, true), std::exception);
 }

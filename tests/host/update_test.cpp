@@ -2,6 +2,7 @@
 // appears gets a new id and one that goes is retired, ids are never reused, bad input is refused.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <set>
@@ -27,10 +28,16 @@ using test::TempDir;
 // A window of customers 1..n in 2 columns: customer i belongs to group centres[i % groups] (well apart),
 // with unit noise drawn from `seed`.
 void window(const std::filesystem::path& path, std::uint64_t n,
-            const std::vector<std::pair<float, float>>& centres, std::uint64_t seed) {
+            const std::vector<std::pair<float, float>>& centres, std::uint64_t seed, bool key_order = false) {
+  std::vector<std::uint64_t> order(n);
+  for (std::uint64_t i = 0; i < n; ++i) order[i] = i;
+  // In key order the rows are sorted by mix64(id), as `features` writes them, and the file says so.
+  if (key_order)
+    std::sort(order.begin(), order.end(),
+              [](std::uint64_t a, std::uint64_t b) { return mix64(a + 1) < mix64(b + 1); });
   std::vector<float> rows;
   std::vector<std::uint64_t> ids;
-  for (std::uint64_t i = 0; i < n; ++i) {
+  for (std::uint64_t i : order) {
     RandomStream r(seed, RandomPurpose::kMixtureRow, i);
     const auto& [x, y] = centres[i % centres.size()];
     rows.push_back(x + static_cast<float>(r.normal()));
@@ -39,7 +46,13 @@ void window(const std::filesystem::path& path, std::uint64_t n,
   }
   io::FeatureFileWriter w(path, {"a", "b"});
   w.append(rows.data(), ids.data(), n);
-  w.close();
+  if (!key_order) {
+    w.close();
+    return;
+  }
+  io::FeatureFileMetadata m;
+  m.customer_order = "ascending mix64(customer_id)";
+  w.close(m, {"segstream.features", "test", {}, {}});
 }
 
 // A window of the given customers at the given points.
@@ -110,11 +123,12 @@ TEST(Update, UnchangedDataChangesNothing) {
 // and migrations.
 TEST(Update, StreamedOrHeldAndAnyThreadsGiveTheSameResult) {
   TempDir dir;
-  // 300,000 rows of 2 columns: 6 MB held, under 4 MB streamed.
-  window(dir / "w1.h5", 300000, kGroups, 1);
+  // 300,000 rows of 2 columns: 6 MB held, under 4 MB streamed; in key order, so the join to the
+  // previous segments streams too.
+  window(dir / "w1.h5", 300000, kGroups, 1, true);
   std::vector<std::pair<float, float>> moved = kGroups;
   moved[1] = {10, 10};
-  window(dir / "w2.h5", 300000, moved, 2);
+  window(dir / "w2.h5", 300000, moved, 2, true);
   FitConfig fc;
   fc.kmeans.k = 4;
   fc.kmeans.seed = 2;

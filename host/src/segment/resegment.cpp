@@ -274,14 +274,25 @@ struct PreviousSegments::Impl {
 };
 
 PreviousSegments::PreviousSegments(const std::filesystem::path& segments,
-                                   std::vector<std::int32_t> stable_ids, bool window_sorted)
+                                   std::vector<std::int32_t> stable_ids, bool window_sorted,
+                                   std::uint64_t memory)
     : impl_(std::make_unique<Impl>(segments, std::move(stable_ids))) {
   Impl& m = *impl_;
   SEGSTREAM_CHECK_INPUT(static_cast<std::int64_t>(m.stable.size()) == m.reader.summary().k,
                         "{}: its segments are of a model with {} segments, not of this one ({} segment ids)",
                         m.reader.path(), m.reader.summary().k, m.stable.size());
   m.merge = window_sorted && m.previous_sorted();
-  if (!m.merge) m.load_sorted();
+  if (m.merge) return;
+  // (id, row) pairs, a segment index per row and the bit per row.
+  const std::uint64_t need =
+      m.rows * (sizeof(std::pair<std::uint64_t, std::uint64_t>) + sizeof(std::int32_t)) +
+      m.matched.size() * sizeof(std::uint64_t);
+  if (memory > 0 && need > memory)
+    throw ResourceError(fmt::format(
+        "{}: joining its {} customers by id needs about {} MiB (it and the window are not both in "
+        "ascending mix64(id) order, so its ids are held sorted), more than --host-memory {} MiB",
+        m.reader.path(), m.rows, need >> 20, memory >> 20));
+  m.load_sorted();
 }
 
 PreviousSegments::~PreviousSegments() = default;

@@ -177,9 +177,9 @@ void write_segments(const io::FeatureFileReader& r, const std::vector<int>& idx,
   std::unique_ptr<PreviousSegments> previous;
   if (!config.previous_segments.empty()) {
     expect_segments_of(config.previous_segments, previous_model);
-    previous =
-        std::make_unique<PreviousSegments>(config.previous_segments, prev.segment_id,
-                                           r.metadata().customer_order == "ascending mix64(customer_id)");
+    previous = std::make_unique<PreviousSegments>(
+        config.previous_segments, prev.segment_id,
+        r.metadata().customer_order == "ascending mix64(customer_id)", config.host_memory);
   }
   // The changes CSV, with each customer's own id.
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> csv(nullptr, &std::fclose);

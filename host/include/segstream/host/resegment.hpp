@@ -66,12 +66,14 @@ Transitions monic_transitions(const std::vector<std::uint64_t>& counts, int k_ol
 // Files written by `features` keep their customers in ascending mix64(id) order; when the window says so
 // (`window_sorted`) and the previous segments file is in that order too (checked once over its ids), the
 // two are merged as the window streams past, in constant memory. Otherwise the previous file's ids and
-// segments are held sorted by id (16 bytes a customer) and looked up. Either way the answer is the same.
+// segments are held sorted by id (about 20 bytes a customer) and looked up. Either way the answer is the
+// same.
 class PreviousSegments {
  public:
   // `stable_ids`: the segment id of each segment index of the previous file (its model's /segment_id).
+  // `memory`: bytes the sorted lookup may hold (0: no bound); ResourceError when it needs more.
   PreviousSegments(const std::filesystem::path& segments, std::vector<std::int32_t> stable_ids,
-                   bool window_sorted);
+                   bool window_sorted, std::uint64_t memory = 0);
   ~PreviousSegments();
   PreviousSegments(const PreviousSegments&) = delete;
   PreviousSegments& operator=(const PreviousSegments&) = delete;
