@@ -171,9 +171,13 @@ void write_segments(const io::FeatureFileReader& r, const std::vector<int>& idx,
                     UpdateReport& report) {
   const int k = next.k, d = next.d;
   const auto kn = static_cast<std::size_t>(k), kp = prev.segment_id.size();
-  std::map<std::int32_t, int> next_index, prev_index;
-  for (std::size_t c = 0; c < kn; ++c) next_index[next.segment_id[c]] = static_cast<int>(c);
-  for (std::size_t c = 0; c < kp; ++c) prev_index[prev.segment_id[c]] = static_cast<int>(c);
+  // Segment index by id (−1: not a segment of that model), looked up once per customer: ids lie below
+  // the next model's next id, which bounds the previous model's too.
+  std::vector<int> next_index(static_cast<std::size_t>(next.next_segment_id), -1), prev_index = next_index;
+  for (std::size_t c = 0; c < kn; ++c)
+    next_index[static_cast<std::size_t>(next.segment_id[c])] = static_cast<int>(c);
+  for (std::size_t c = 0; c < kp; ++c)
+    prev_index[static_cast<std::size_t>(prev.segment_id[c])] = static_cast<int>(c);
   std::unique_ptr<PreviousSegments> previous;
   if (!config.previous_segments.empty()) {
     expect_segments_of(config.previous_segments, previous_model);
@@ -236,15 +240,14 @@ void write_segments(const io::FeatureFileReader& r, const std::vector<int>& idx,
         before.assign(n, -1);
         if (previous) previous->lookup(start, n, ids.data(), before.data());
         for (std::uint64_t i = 0; i < n; ++i) {
-          const auto at = next_index.find(before[i]);
-          if (before[i] >= 0 && at != next_index.end() && at->second != label[i] && config.hysteresis > 0) {
+          const int held_at = before[i] < 0 ? -1 : next_index[static_cast<std::size_t>(before[i])];
+          if (held_at >= 0 && held_at != label[i] && config.hysteresis > 0) {
             const float held = kernels::squared_distance(
                 x + i * static_cast<std::uint64_t>(d),
-                next.centroids.data() + static_cast<std::size_t>(at->second) * static_cast<std::size_t>(d),
-                d);
+                next.centroids.data() + static_cast<std::size_t>(held_at) * static_cast<std::size_t>(d), d);
             if (!(static_cast<double>(d2[i]) < keep * static_cast<double>(held))) {
               margin[i] = d2[i] - held;
-              label[i] = at->second;
+              label[i] = held_at;
               d2[i] = held;
               ++report.held;
             }
@@ -252,7 +255,8 @@ void write_segments(const io::FeatureFileReader& r, const std::vector<int>& idx,
           inertia += static_cast<double>(d2[i]) * (w != nullptr ? static_cast<double>(w[start + i]) : 1.0);
           const std::int32_t to = next.segment_id[static_cast<std::size_t>(label[i])];
           if (!previous) continue;
-          const std::size_t from = before[i] < 0 ? kp : static_cast<std::size_t>(prev_index.at(before[i]));
+          const std::size_t from =
+              before[i] < 0 ? kp : static_cast<std::size_t>(prev_index[static_cast<std::size_t>(before[i])]);
           ++mg.matrix[from * (kn + 1) + static_cast<std::size_t>(label[i])];
           if (before[i] != to) change(window_ids.text(ids[i]), before[i], to);
         }
@@ -264,7 +268,7 @@ void write_segments(const io::FeatureFileReader& r, const std::vector<int>& idx,
       });
   if (previous) {
     previous->gone([&](std::uint64_t id, std::int32_t from) {
-      ++mg.matrix[static_cast<std::size_t>(prev_index.at(from)) * (kn + 1) + kn];
+      ++mg.matrix[static_cast<std::size_t>(prev_index[static_cast<std::size_t>(from)]) * (kn + 1) + kn];
       change(previous_ids.text(id), from, -1);
     });
     mg.entered.assign(kn, 0);
