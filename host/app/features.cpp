@@ -44,6 +44,10 @@ Action add_features(CLI::App& sub) {
       "--as-of", o->as_of,
       "Observation end: events after it are ignored (YYYY-MM-DD[THH:MM:SS]; default: the end of the "
       "events file's window)");
+  sub.add_option(
+      "--since", o->since,
+      "Observation start: events before it are ignored, so each customer is described by the window "
+      "from --since to --as-of alone (YYYY-MM-DD[THH:MM:SS]; default: all events)");
   sub.add_option("--unit", o->unit, "Period: day, hour, week, or a number of seconds")->capture_default_str();
   sub.add_option("--multiplier", o->multiplier, "Durations are divided by it (7 with --unit day gives weeks)")
       ->capture_default_str();
@@ -92,6 +96,7 @@ Action add_features(CLI::App& sub) {
                       {"negative_purchases", r.negative_purchases},
                       {"state_customers", r.state_customers},
                       {"before_state", r.before_state},
+                      {"before_since", r.before_since},
                       {"bgnbd_sample", r.bgnbd_sample},
                       {"partitions", r.partitions},
                       {"peak_held_bytes", r.peak_held_bytes},
@@ -102,6 +107,8 @@ Action add_features(CLI::App& sub) {
                 static_cast<unsigned long long>(r.partitions), r.partitions == 1 ? "" : "es");
     if (r.after_as_of)
       std::printf("  %s events after the as-of time ignored\n", with_commas(r.after_as_of).c_str());
+    if (r.before_since)
+      std::printf("  %s events before --since ignored\n", with_commas(r.before_since).c_str());
     if (r.holdout_only_customers)
       std::printf("  %s customers first seen in the holdout left out\n",
                   with_commas(r.holdout_only_customers).c_str());

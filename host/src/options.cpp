@@ -143,6 +143,13 @@ MixtureGeneratorConfig mixture_generator_config(const GenerateOptions& o, int th
   c.seed = o.seed;
   c.cluster_std = o.cluster_std;
   c.separation = o.separation;
+  SEGSTREAM_EXPECTS(o.window >= 1, "--window must be at least 1 (got {})", o.window);
+  SEGSTREAM_EXPECTS(o.drift_at.empty(),
+                    "--drift-at applies to event mode; --features-only drifts between "
+                    "windows (--window){}",
+                    "");
+  c.window = static_cast<std::uint64_t>(o.window);
+  c.drift_fraction = o.drift_fraction;
   c.chunk_rows = static_cast<std::uint64_t>(o.chunk_rows);
   c.threads = threads;
   c.validate();
@@ -161,6 +168,7 @@ FeatureConfig features_config(const FeaturesOptions& o) {
   FeatureConfig c;
   c.mode = parse_feature_mode(o.mode);
   if (!o.as_of.empty()) c.as_of = parse_date("--as-of", o.as_of);
+  if (!o.since.empty()) c.since = parse_date("--since", o.since);
   if (!o.t_ref.empty()) c.t_ref = parse_date("--t-ref", o.t_ref);
   if (!o.calibration_end.empty()) c.calibration_end = parse_date("--calibration-end", o.calibration_end);
   if (o.unit == "day")

@@ -238,6 +238,75 @@ TEST(Behaviour, IncrementalStateGivesTheFullRecompute) {
   EXPECT_EQ(a.values, b.values);
 }
 
+// --since describes each customer by the window alone: the same file as one that holds only the window's
+// events, in every mode; customers with no event in the window are left out.
+TEST(Behaviour, SinceGivesTheWindowAlone) {
+  TempDir dir;
+  std::vector<Event> late, all = kFixture;
+  all.push_back({10, "2025-01-15T10:00:00", EventType::kPurchase, 40, 1, 0});  // only before the window
+  all.push_back({11, "2025-02-10T10:00:00", EventType::kPurchase, 15, 2, 0});  // before and in it
+  all.push_back({11, "2025-03-10T18:00:00", EventType::kPurchase, 25, 2, 0});
+  all.push_back({11, "2025-03-24T18:00:00", EventType::kPurchase, 35, 1, 1});
+  for (const Event& e : all)
+    if (std::string(e.when) >= "2025-03-01") late.push_back(e);
+  test::write_events(dir / "all.h5", all);
+  test::write_events(dir / "late.h5", late);
+  for (FeatureMode mode : {FeatureMode::kBehavioural, FeatureMode::kLifetimes, FeatureMode::kRfm}) {
+    FeatureConfig c = behavioural();
+    c.mode = mode;
+    c.as_of = *parse_iso_time("2025-03-31T23:59:59");
+    c.t_ref = *parse_iso_time("2025-04-01");
+    c.bgnbd = kernels::BgNbdParams{0.243, 4.414, 0.793, 2.426};
+    const FeatureReport alone = compute_features(dir / "late.h5", dir / "alone.h5", true, c);
+    c.since = *parse_iso_time("2025-03-01");
+    const FeatureReport since = compute_features(dir / "all.h5", dir / "since.h5", true, c);
+    EXPECT_EQ(since.customers, alone.customers);
+    EXPECT_EQ(since.before_since, all.size() - late.size());
+    const test::FeatureMatrix a = test::read_matrix(dir / "alone.h5"),
+                              b = test::read_matrix(dir / "since.h5");
+    EXPECT_EQ(a.names, b.names);
+    EXPECT_EQ(a.ids, b.ids);
+    EXPECT_EQ(a.values, b.values);
+    EXPECT_EQ(std::find(b.ids.begin(), b.ids.end(), 10u), b.ids.end());
+  }
+}
+
+// A state made --since a date is carried on only by runs with the same --since, and the window must end
+// after it starts.
+TEST(BehaviourBadInput, SinceThatDoesNotFitTheRun) {
+  TempDir dir;
+  test::write_events(dir / "ev.h5", kFixture);
+  FeatureConfig c = behavioural();
+  c.bgnbd = kernels::BgNbdParams{0.243, 4.414, 0.793, 2.426};
+  c.as_of = *parse_iso_time("2025-03-01T23:59:59");
+  c.since = *parse_iso_time("2025-03-02");
+  EXPECT_THROW(compute_features(dir / "ev.h5", dir / "f.h5", false, c), UsageError);
+  c.since = *parse_iso_time("2025-02-01");
+  c.state_out = dir / "s.h5";
+  compute_features(dir / "ev.h5", dir / "f.h5", false, c);
+  c.state_out.clear();
+  c.state_in = dir / "s.h5";
+  c.as_of = *parse_iso_time("2025-03-31T23:59:59");
+  compute_features(dir / "ev.h5", dir / "g.h5", false, c);  // the same --since carries on
+  c.since.reset();
+  std::string msg = test::input_error_of([&] { compute_features(dir / "ev.h5", dir / "h.h5", false, c); });
+  EXPECT_NE(msg.find("s.h5: the state was made with since = \"2025-02-01\", this run has no --since"),
+            std::string::npos)
+      << msg;
+  c.since = *parse_iso_time("2025-01-01");
+  msg = test::input_error_of([&] { compute_features(dir / "ev.h5", dir / "h.h5", false, c); });
+  EXPECT_NE(msg.find("the state was made with since = \"2025-02-01\", this run has \"2025-01-01"),
+            std::string::npos)
+      << msg;
+  c.state_in.clear();
+  c.since = *parse_iso_time("2025-03-31T12:00:00");
+  msg = test::input_error_of([&] { compute_features(dir / "ev.h5", dir / "h.h5", false, c); });
+  EXPECT_NE(msg.find("no events from 2025-03-31T12:00:00Z at or before 2025-03-31T23:59:59Z"),
+            std::string::npos)
+      << msg;
+  EXPECT_FALSE(std::filesystem::exists(dir / "h.h5"));
+}
+
 TEST(BehaviourBadInput, StateThatDoesNotFitTheRun) {
   TempDir dir;
   test::write_events(dir / "ev.h5", kFixture);

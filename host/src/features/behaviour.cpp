@@ -118,6 +118,14 @@ nlohmann::json state_identity(const FeatureConfig& c, const std::vector<std::str
           {"state_layout_bytes", sizeof(BehaviourState)}};
 }
 
+// The identity with the observation start, when one is given: a state made --since a date describes
+// the customers from that date, and is carried on only by runs with the same --since.
+nlohmann::json state_identity_with_since(const FeatureConfig& c, const std::vector<std::string>& type_names) {
+  nlohmann::json identity = state_identity(c, type_names);
+  if (c.since) identity["since"] = format_iso_time(*c.since);
+  return identity;
+}
+
 // Reads --state-in: the carried customers in ascending key order, one partition at a time.
 class CarriedStates {
  public:
@@ -135,6 +143,9 @@ class CarriedStates {
       SEGSTREAM_CHECK_INPUT(saved.contains(name) && saved[name] == value,
                             "{}: the state was made with {} = {}, this run has {}", in, name,
                             saved.contains(name) ? saved[name].dump() : "(none)", value.dump());
+    SEGSTREAM_CHECK_INPUT(identity.contains("since") || !saved.contains("since"),
+                          "{}: the state was made with since = {}, this run has no --since", in,
+                          saved.contains("since") ? saved["since"].dump() : "");
     SEGSTREAM_CHECK_INPUT(m.as_of <= t0, "{}: the state is as of {}, after --as-of {}", in,
                           format_iso_time(m.as_of), format_iso_time(t0));
     SEGSTREAM_CHECK_INPUT((t0 - m.as_of) % kSecondsPerDay == 0,
@@ -183,7 +194,8 @@ class CarriedStates {
 
 // What the scans count, per thread; the first bad row (lowest index) is reported whatever the threads.
 struct Scan {
-  std::uint64_t after_as_of = 0, before_state = 0, skipped = 0, folded = 0, negative = 0, purchases = 0;
+  std::uint64_t after_as_of = 0, before_state = 0, before_since = 0, skipped = 0, folded = 0, negative = 0,
+                purchases = 0;
   std::uint64_t bad_row = ~std::uint64_t{0};
   int channel_slots = 0;
   std::array<std::int64_t, kernels::kCategorySlots> cents{};
@@ -263,12 +275,14 @@ class BehaviourRun {
         type_names_(detail::event_type_names(reader_)),
         t0_(detail::resolve_as_of(reader_, config)),
         params_(make_params(config, type_names_, t0_)),
-        identity_(state_identity(config, type_names_)),
+        identity_(state_identity_with_since(config, type_names_)),
         threads_(backend.threads()),
         store_(threads_),
         scans_(static_cast<std::size_t>(threads_)) {
     report_.events = reader_.rows();
     report_.as_of = t0_;
+    SEGSTREAM_EXPECTS(!config.since || *config.since <= t0_, "--since {} must not come after --as-of {}",
+                      config.since ? format_iso_time(*config.since) : "", format_iso_time(t0_));
     if (!config.state_in.empty()) {
       state_in_.emplace(config.state_in, identity_, t0_);
       report_.state_customers = state_in_->customers();
@@ -299,7 +313,8 @@ class BehaviourRun {
       fold(part);
     }
     report_.bgnbd = params_.bgnbd;
-    SEGSTREAM_CHECK_INPUT(report_.customers > 0, "{}: no events at or before {}", reader_.path(),
+    SEGSTREAM_CHECK_INPUT(report_.customers > 0, "{}: no events {}at or before {}", reader_.path(),
+                          config_.since ? "from " + format_iso_time(*config_.since) + " " : std::string(),
                           format_iso_time(t0_));
     finish();
     return report_;
@@ -332,6 +347,7 @@ class BehaviourRun {
     const std::size_t known_types = type_names_.size();
     const std::int64_t state_t0 =
         state_in_ ? state_in_->metadata().as_of : std::numeric_limits<std::int64_t>::min();
+    const std::int64_t since = config_.since.value_or(std::numeric_limits<std::int64_t>::min());
     for (Scan& sc : scans_) sc = Scan{};
     io::EventBlockStream stream(reader_, ring_.views, detail::kEventBlockRows);
     while (auto block = stream.next()) {
@@ -354,6 +370,10 @@ class BehaviourRun {
           sc.types[type >> 6] |= std::uint64_t{1} << (type & 63);
           if (ts > t0_) {
             ++sc.after_as_of;
+            continue;
+          }
+          if (ts < since) {
+            ++sc.before_since;
             continue;
           }
           if (ts <= state_t0) {
@@ -418,6 +438,7 @@ class BehaviourRun {
     for (const Scan& sc : scans_) {
       report_.after_as_of += sc.after_as_of;
       report_.before_state += sc.before_state;
+      report_.before_since += sc.before_since;
       report_.skipped_rows += sc.skipped;
       report_.negative_purchases += sc.negative;
       report_.purchases += sc.purchases;
@@ -554,6 +575,7 @@ class BehaviourRun {
       }
     params["event_types"] = types;
     params["transactions_only"] = transactions_only;
+    if (config_.since) params["since"] = format_iso_time(*config_.since);
     if (state_in_)
       params["state_in"] = {{"as_of", format_iso_time(state_in_->metadata().as_of)},
                             {"customers", report_.state_customers}};

@@ -8,6 +8,7 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <optional>
 
 #include <nlohmann/json.hpp>
@@ -127,6 +128,13 @@ class PurchaseRun {
     params_.unit_seconds = config.unit_seconds;
     params_.multiplier = config.multiplier;
     params_.observation_end = report_.as_of;
+    SEGSTREAM_EXPECTS(!config.since || *config.since <= report_.as_of,
+                      "--since {} must not come after --as-of {}",
+                      config.since ? format_iso_time(*config.since) : "", format_iso_time(report_.as_of));
+    SEGSTREAM_EXPECTS(!config.since || !config.calibration_end || *config.since <= *config.calibration_end,
+                      "--since {} must not come after --calibration-end {}",
+                      config.since ? format_iso_time(*config.since) : "",
+                      config.calibration_end ? format_iso_time(*config.calibration_end) : "");
     SEGSTREAM_EXPECTS(!(rfm_ && config.calibration_end),
                       "--calibration-end applies to --mode lifetimes only");
     t_ref_ = config.t_ref                            ? *config.t_ref
@@ -159,8 +167,9 @@ class PurchaseRun {
       report_.customers += ids_.size();
     }
     SEGSTREAM_CHECK_INPUT(
-        report_.customers > 0, "{}: no customer has a purchase at or before {} (purchase types: {})",
-        reader_.path(), format_iso_time(report_.as_of),
+        report_.customers > 0, "{}: no customer has a purchase {}at or before {} (purchase types: {})",
+        reader_.path(), config_.since ? "from " + format_iso_time(*config_.since) + " " : std::string(),
+        format_iso_time(report_.as_of),
         config_.purchase_types.size() == 1 && config_.purchase_types[0] == 6 ? "purchase" : "as given");
     finish();
     return report_;
@@ -170,6 +179,7 @@ class PurchaseRun {
   // One pass over the events: the purchases of the range, counted once (on the first pass).
   void hold(std::uint64_t part) {
     const std::string& in = reader_.path();
+    const std::int64_t since = config_.since.value_or(std::numeric_limits<std::int64_t>::min());
     held_.clear();
     io::EventBlockStream stream(reader_, ring_.views, detail::kEventBlockRows);
     while (auto block = stream.next()) {
@@ -182,6 +192,10 @@ class PurchaseRun {
                                        block->start + i, type, known_types_ - 1));
         if (c.timestamp[i] > report_.as_of) {
           if (part == 0) ++report_.after_as_of;
+          continue;
+        }
+        if (c.timestamp[i] < since) {
+          if (part == 0) ++report_.before_since;
           continue;
         }
         if (!is_purchase_[type]) continue;
@@ -279,6 +293,7 @@ class PurchaseRun {
                              {"as_of", format_iso_time(report_.as_of)},
                              {"source", events_.filename().string()}};
     if (config_.calibration_end) params["calibration_end"] = format_iso_time(*config_.calibration_end);
+    if (config_.since) params["since"] = format_iso_time(*config_.since);
     if (rfm_) {
       params["t_ref"] = format_iso_time(t_ref_);
       params["frequency"] = orders_ ? "distinct orders" : "distinct purchase periods";

@@ -35,6 +35,9 @@ struct FeatureConfig {
   // Observation end t0 (Unix s): events after it are ignored. Default: the last second before the events
   // file's `as_of` attribute (its window's end).
   std::optional<std::int64_t> as_of;
+  // Observation start (Unix s): events before it are ignored, so every customer is described by the
+  // window [since, as_of] alone (equal-length windows compare like with like). Default: no start.
+  std::optional<std::int64_t> since;
   std::int64_t unit_seconds = 86400;  // the period
   double multiplier = 1.0;            // durations are divided by it
   std::vector<std::uint8_t> purchase_types = {6};
@@ -65,6 +68,7 @@ struct FeatureReport {
   std::uint64_t negative_purchases = 0;      // behavioral: purchases with amount < 0, counted as returns
   std::uint64_t state_customers = 0;         // customers carried in from --state-in
   std::uint64_t before_state = 0;            // events at or before the state's as-of time, ignored
+  std::uint64_t before_since = 0;            // events before --since, ignored
   std::uint64_t peak_held_bytes = 0;  // behavioral: event records held at once (the memory budget's part)
   std::uint64_t bgnbd_sample = 0;     // customers the BG/NBD fit used (0 when given)
   std::optional<kernels::BgNbdParams> bgnbd;  // the parameters p_alive used

@@ -56,6 +56,7 @@ struct GenerateOptions {
   std::int64_t clusters = 8;
   double cluster_std = 1.0;
   double separation = 8.0;
+  std::int64_t window = 1;  // --features-only: which observation of the rows
 };
 EventGeneratorConfig event_generator_config(const GenerateOptions& o, int threads);
 MixtureGeneratorConfig mixture_generator_config(const GenerateOptions& o, int threads);
@@ -72,7 +73,7 @@ struct FeaturesOptions {
   std::string events, out;
   bool overwrite = false;
   std::string mode = "behavioral";
-  std::string as_of, calibration_end, t_ref;
+  std::string as_of, since, calibration_end, t_ref;
   std::string unit = "day";  // day | hour | week | seconds
   double multiplier = 1.0;
   std::string purchase_types = "purchase";
