@@ -27,7 +27,8 @@ Action add_generate(CLI::App& sub) {
       "--archetypes", o->archetypes,
       "Archetype mix as name[=weight],… (default: the built-in mix of all ten; see docs/GENERATOR.md)");
   sub.add_option("--drift-fraction", o->drift_fraction,
-                 "Fraction of customers who switch archetype at --drift-at");
+                 "Fraction of customers who switch archetype at --drift-at (with --features-only: who move "
+                 "to another component before each window after the first)");
   sub.add_option("--drift-at", o->drift_at, "Date of the behaviour change (YYYY-MM-DD)");
   sub.add_option("--order", o->order,
                  "Event order: customer (grouped, time-sorted) or shuffled (within blocks)")
@@ -46,11 +47,16 @@ Action add_generate(CLI::App& sub) {
   sub.add_option("--separation", o->separation,
                  "Minimum centre distance in cluster_std units (--features-only)")
       ->capture_default_str();
+  sub.add_option("--window", o->window,
+                 "--features-only: which observation of the same rows (2 and later: fresh noise, and "
+                 "--drift-fraction of the rows moved before each)")
+      ->capture_default_str();
   sub.footer(
       "Examples:\n"
       "  segstream generate --customers 100000 --out events.h5\n"
       "  segstream generate --customers 1000000 --drift-fraction 0.1 --drift-at 2025-07-01 --out events.h5\n"
-      "  segstream generate --features-only --customers 10000000 --dims 16 --clusters 16 --out features.h5");
+      "  segstream generate --features-only --customers 10000000 --dims 16 --clusters 16 --out features.h5\n"
+      "  segstream generate --features-only --window 2 --drift-fraction 0.1 --out features-2.h5");
 
   return [o](const host::GlobalOptions& g) {
     make_backend(g);
@@ -67,6 +73,10 @@ Action add_generate(CLI::App& sub) {
                   o->out.c_str(), with_commas(report.events).c_str(), static_cast<unsigned long long>(c.dims),
                   static_cast<unsigned long long>(c.clusters), report.seconds,
                   host::human_count(static_cast<double>(report.events) / report.seconds).c_str());
+      if (c.window > 1)
+        std::printf("  window %llu: %s rows in another component than in window %llu\n",
+                    static_cast<unsigned long long>(c.window), with_commas(report.drifted).c_str(),
+                    static_cast<unsigned long long>(c.window - 1));
     } else {
       const host::EventGeneratorConfig c = host::event_generator_config(*o, threads);
       host::log_info("generating {} customers over {} days from {}, {} threads", with_commas(c.customers),

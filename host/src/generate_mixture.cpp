@@ -28,6 +28,11 @@ void MixtureGeneratorConfig::validate() const {
                     cluster_std);
   SEGSTREAM_EXPECTS(separation >= 0 && std::isfinite(separation),
                     "--separation must be non-negative (got {})", separation);
+  SEGSTREAM_EXPECTS(window >= 1, "--window must be at least 1 (got {})", window);
+  SEGSTREAM_EXPECTS(drift_fraction >= 0.0 && drift_fraction <= 1.0,
+                    "--drift-fraction must be within [0, 1] (got {})", drift_fraction);
+  SEGSTREAM_EXPECTS(drift_fraction == 0.0 || clusters >= 2, "--drift-fraction needs at least 2 clusters{}",
+                    "");
   SEGSTREAM_EXPECTS(batch_rows > 0, "batch rows must be positive");
   SEGSTREAM_EXPECTS(threads >= 0, "--threads must be non-negative (got {})", threads);
 }
@@ -82,7 +87,7 @@ struct Mixture {
 struct RowBatch {
   std::vector<float> rows;
   std::vector<std::uint64_t> ids;
-  std::vector<std::int32_t> labels;
+  std::vector<std::int32_t> labels, previous;  // the component in this window and in the one before
   std::uint64_t first = 0, count = 0;
 };
 
@@ -93,7 +98,7 @@ GenerateReport generate_mixture(const MixtureGeneratorConfig& config, const std:
   config.validate();
   const auto t_begin = std::chrono::steady_clock::now();
   const Mixture mixture(config);
-  const std::uint64_t d = config.dims;
+  const std::uint64_t d = config.dims, clusters = config.clusters;
   std::vector<std::string> names;
   for (std::uint64_t j = 0; j < d; ++j) names.push_back("x" + std::to_string(j));
 
@@ -104,6 +109,10 @@ GenerateReport generate_mixture(const MixtureGeneratorConfig& config, const std:
   const std::uint64_t label_chunk = std::min<std::uint64_t>(config.rows, std::uint64_t{1} << 18);
   io::Dataset labels =
       file.create_dataset<std::int32_t>("/truth/cluster", io::DatasetOptions{{0}, {label_chunk}, true, 0});
+  io::Dataset previous;
+  if (config.window > 1)
+    previous = file.create_dataset<std::int32_t>("/truth/previous_cluster",
+                                                 io::DatasetOptions{{0}, {label_chunk}, true, 0});
 
   const std::uint64_t id_offset = mix64(config.seed ^ 0x5E6573747265616Dull);
   const int threads = config.threads > 0 ? config.threads : omp_get_max_threads();
@@ -113,6 +122,7 @@ GenerateReport generate_mixture(const MixtureGeneratorConfig& config, const std:
   auto write_batch = [&](const RowBatch& buf) {
     writer.append(buf.rows.data(), buf.ids.data(), buf.count);
     labels.write_rows(buf.first, buf.count, buf.labels.data());
+    if (config.window > 1) previous.write_rows(buf.first, buf.count, buf.previous.data());
   };
   constexpr std::uint64_t kTaskRows = 2048;
   GenerateReport report;
@@ -125,9 +135,11 @@ GenerateReport generate_mixture(const MixtureGeneratorConfig& config, const std:
     buf.rows.resize(n * d);
     buf.ids.resize(n);
     buf.labels.resize(n);
+    buf.previous.resize(config.window > 1 ? n : 0);
     buf.first = first;
     buf.count = n;
     const auto tasks = static_cast<std::int64_t>((n + kTaskRows - 1) / kTaskRows);
+    std::vector<std::uint64_t> drifted(static_cast<std::size_t>(tasks), 0);
     detail::run_tasks_beside(
         threads, tasks,
         [&] {
@@ -139,16 +151,37 @@ GenerateReport generate_mixture(const MixtureGeneratorConfig& config, const std:
           for (std::uint64_t r = lo; r < hi; ++r) {
             const std::uint64_t row = first + r;
             RandomStream rng(config.seed, RandomPurpose::kMixtureRow, row);
-            const std::uint32_t k = mixture.pick(rng.uniform());
+            std::uint32_t k = mixture.pick(rng.uniform());
+            if (config.window > 1) {
+              // The component walks window by window; window 1's stream then only decided the first.
+              RandomStream drift(config.seed, RandomPurpose::kMixtureDrift, row);
+              std::uint32_t before = k;
+              for (std::uint64_t w = 2; w <= config.window; ++w) {
+                before = k;
+                const double moves = drift.uniform(), to = drift.uniform();
+                if (moves < config.drift_fraction)
+                  k = static_cast<std::uint32_t>(
+                      (k + 1 +
+                       std::min<std::uint64_t>(clusters - 2,
+                                               static_cast<std::uint64_t>(to * (clusters - 1)))) %
+                      clusters);
+              }
+              buf.previous[r] = static_cast<std::int32_t>(before);
+              rng = RandomStream(mix64(config.seed ^ (config.window * 0x9E3779B97F4A7C15ull)),
+                                 RandomPurpose::kMixtureWindow, row);
+            }
             const float* c = &mixture.centers[k * d];
             float* x = &buf.rows[r * d];
             const double s = mixture.spread[k];
             for (std::uint64_t j = 0; j < d; ++j) x[j] = static_cast<float>(c[j] + s * rng.normal());
             buf.ids[r] = mix64(row + id_offset);
             buf.labels[r] = static_cast<std::int32_t>(k);
+            if (config.window > 1 && buf.previous[r] != buf.labels[r])
+              ++drifted[static_cast<std::size_t>(task)];
           }
         });
     unwritten = &buf;
+    for (std::uint64_t m : drifted) report.drifted += m;
     report.events += n;
     if (progress) progress(first + n, config.rows);
   }
@@ -159,12 +192,17 @@ GenerateReport generate_mixture(const MixtureGeneratorConfig& config, const std:
   centers.write_rows(0, config.clusters, mixture.centers.data());
   centers = io::Dataset();
   labels = io::Dataset();
-  const nlohmann::json params = {{"rows", config.rows},
-                                 {"dims", config.dims},
-                                 {"clusters", config.clusters},
-                                 {"seed", config.seed},
-                                 {"cluster_std", config.cluster_std},
-                                 {"separation", config.separation}};
+  previous = io::Dataset();
+  nlohmann::json params = {{"rows", config.rows},
+                           {"dims", config.dims},
+                           {"clusters", config.clusters},
+                           {"seed", config.seed},
+                           {"cluster_std", config.cluster_std},
+                           {"separation", config.separation}};
+  if (config.window > 1) {  // window 1's file stays as it was before windows existed
+    params["window"] = config.window;
+    params["drift_fraction"] = config.drift_fraction;
+  }
   file.set_attribute("generator", params.dump());
   writer.close({"synthetic-mixture", {}, std::nullopt, "", ""},
                {"segstream.features", "generate --features-only", params, {}});

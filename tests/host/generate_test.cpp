@@ -440,5 +440,50 @@ TEST(GenerateMixture, DeterministicWithTruth) {
   for (int s : sizes) EXPECT_GT(s, 20000 / 5 / 4);
 }
 
+// Later windows observe the same rows: the same ids, fresh noise around the same centres, and a fraction
+// --drift-fraction of the rows moved to another component before each window. Window 1 is the file
+// written without windows, byte for byte.
+TEST(GenerateMixture, WindowsDriftTheGivenFraction) {
+  TempDir dir;
+  MixtureGeneratorConfig c;
+  c.rows = 40000;
+  c.dims = 5;
+  c.clusters = 4;
+  generate_mixture(c, dir / "plain.h5", false);
+  c.drift_fraction = 0.1;
+  generate_mixture(c, dir / "w1.h5", false);
+  EXPECT_TRUE(test::files_equal(dir / "plain.h5", dir / "w1.h5"));
+  c.window = 2;
+  const GenerateReport two = generate_mixture(c, dir / "w2.h5", false);
+  c.window = 3;
+  c.threads = 1;
+  c.batch_rows = 777;
+  generate_mixture(c, dir / "w3.h5", false);
+  const io::FeatureFileReader r1(dir / "w1.h5"), r2(dir / "w2.h5"), r3(dir / "w3.h5");
+  const auto ids1 = r1.file().dataset("/customer_id").read_all<std::uint64_t>();
+  EXPECT_EQ(ids1, r2.file().dataset("/customer_id").read_all<std::uint64_t>());
+  const auto k1 = r1.file().dataset("/truth/cluster").read_all<std::int32_t>();
+  const auto k2 = r2.file().dataset("/truth/cluster").read_all<std::int32_t>();
+  EXPECT_EQ(k1, r2.file().dataset("/truth/previous_cluster").read_all<std::int32_t>());
+  EXPECT_EQ(k2, r3.file().dataset("/truth/previous_cluster").read_all<std::int32_t>());
+  std::uint64_t moved = 0;
+  for (std::size_t i = 0; i < k1.size(); ++i) moved += k1[i] != k2[i];
+  EXPECT_EQ(moved, two.drifted);
+  EXPECT_NEAR(static_cast<double>(moved) / static_cast<double>(c.rows), 0.1, 0.01);
+  // Fresh noise: no row is where it was.
+  std::vector<float> x1(c.rows * c.dims), x2(c.rows * c.dims);
+  r1.read_rows(0, c.rows, x1.data());
+  r2.read_rows(0, c.rows, x2.data());
+  std::uint64_t same = 0;
+  for (std::size_t i = 0; i < x1.size(); ++i) same += x1[i] == x2[i];
+  EXPECT_LT(same, x1.size() / 1000);
+  c.window = 0;
+  EXPECT_THROW(generate_mixture(c, dir / "bad.h5", false), UsageError);
+  c.window = 2;
+  c.drift_fraction = 1.5;
+  EXPECT_THROW(generate_mixture(c, dir / "bad.h5", false), UsageError);
+  EXPECT_FALSE(std::filesystem::exists(dir / "bad.h5"));
+}
+
 }  // namespace
 }  // namespace segstream::host

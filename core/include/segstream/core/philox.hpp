@@ -57,6 +57,8 @@ enum class RandomPurpose : std::uint32_t {
   kKMeansVisit = 9,     // the order of tiles and of the rows of a window in the mini-batch sequence
   kKMeansBreathe = 10,  // the offsets of the centres the non-local phase adds
   kRowSample = 11,      // the rows of a uniform sample (uniform_sample)
+  kMixtureDrift = 12,   // a mixture row's component changes between windows
+  kMixtureWindow = 13,  // a mixture row's noise in window 2 or later (seeded per window)
 };
 
 // A sequence of random numbers addressed by (seed, purpose, index). Counter word 2 counts blocks of four

@@ -75,6 +75,10 @@ struct MixtureGeneratorConfig {
   std::uint64_t seed = 42;
   double cluster_std = 1.0;  // mean within-cluster standard deviation per dimension
   double separation = 8.0;   // minimum distance between centres, in units of cluster_std
+  // Windows: window w ≥ 2 observes the same rows again with fresh noise, and before each window after the
+  // first a fraction `drift_fraction` of the rows moves to another component (uniformly among the others).
+  std::uint64_t window = 1;
+  double drift_fraction = 0.0;
   std::uint64_t batch_rows = std::uint64_t{1} << 16;
   std::uint64_t chunk_rows = 0;  // 0 = the features default
   int threads = 0;
