@@ -61,6 +61,12 @@ Action add_update(CLI::App& sub) {
          "The retrained centres replace the previous ones only when they lower the window's inertia by "
          "this share")
       ->capture_default_str();
+  sub.add_option(
+         "--min-segment-share", o->config.min_segment_share,
+         "Segments come and go: a group of the window that no segment covers gets a new segment when "
+         "it holds this share of the customers; a segment below it (and below a tenth of its previous "
+         "share) is retired (0: neither)")
+      ->capture_default_str();
   sub.add_option("--seed", o->config.kmeans.seed, "Seed of every random draw")->capture_default_str();
   sub.add_option("--batch-size", o->config.kmeans.batch_size, "Rows per mini-batch step")
       ->capture_default_str();
@@ -88,6 +94,8 @@ Action add_update(CLI::App& sub) {
                       {"inertia_trained", r.inertia_trained},
                       {"created", r.ids.created},
                       {"retired", r.ids.retired},
+                      {"grown", r.grown},
+                      {"dropped", r.dropped},
                       {"held", r.held},
                       {"seconds", r.seconds}});
     std::printf("wrote %s: %d segments of %s customers in %.1f s; %s\n", o->out_model.c_str(), r.k,
@@ -96,6 +104,11 @@ Action add_update(CLI::App& sub) {
     std::printf("  inertia %.6g under the previous centres, %.6g retrained; new ids: %s; retired: %s\n",
                 r.inertia_before, r.inertia_trained, ids_text(r.ids.created).c_str(),
                 ids_text(r.ids.retired).c_str());
+    if (r.grown > 0 || !r.dropped.empty())
+      std::printf(
+          "  %d segment%s added for groups no previous segment covered; retired before training (their "
+          "customers left): %s\n",
+          r.grown, r.grown == 1 ? "" : "s", ids_text(r.dropped).c_str());
     if (r.segments_written) {
       std::printf("wrote %s", o->out.c_str());
       if (c.hysteresis > 0 && !c.previous_segments.empty())

@@ -63,7 +63,6 @@ std::uint64_t config_digest(const KMeansConfig& c, std::uint64_t rows, int d) {
   value(c.n_init);
   value(c.breathe);
   value(c.breathe_rows);
-  value(c.breathe_given);
   add(c.init_centres.data(), c.init_centres.size() * sizeof(float));
   add(c.init_absorbed.data(), c.init_absorbed.size() * sizeof(double));
   return h;
@@ -351,9 +350,9 @@ struct KMeansTrainer::Impl {
   // After the mini-batch steps and Lloyd passes: the non-local phase where it can run, else the final pass.
   void local_phases_done() {
     st.phase = Phase::kFinal;
-    // Given centres are continued, not moved across the data: a warm start keeps its segments (unless
-    // breathe_given: update follows groups that come and go, and matches ids afterwards).
-    if (cfg.breathe <= 0 || cfg.k < 2 || (cfg.init == KMeansInit::kGiven && !cfg.breathe_given)) return;
+    // Given centres are continued, not moved across the data: a warm start keeps its segments (update
+    // retires and adds segments itself, before training).
+    if (cfg.breathe <= 0 || cfg.k < 2 || cfg.init == KMeansInit::kGiven) return;
     if (!breather) breather = std::make_unique<detail::Breather>(src, cfg, seed(), backend);
     if (breather->begin(st)) st.phase = Phase::kBreathe;
   }

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "emerge.hpp"
 #include "feature_rows.hpp"
 #include "kmeans/passes.hpp"
 #include "model_parts.hpp"
@@ -31,6 +32,9 @@
 
 namespace segstream::host {
 namespace {
+
+constexpr std::uint64_t kEmergeSample = 65536;  // rows of the window the new groups are looked for in
+constexpr std::uint64_t kEmergeSalt = 7;        // its sample's draws (uniform_sample), apart from fit's
 
 // The unit of each named column, from parallel lists of names and units ("" where none is recorded).
 std::string unit_of(const std::vector<std::string>& names, const std::vector<std::string>& units,
@@ -333,6 +337,8 @@ UpdateReport update_model(const std::filesystem::path& previous_model, const std
                     config.new_segment_distance);
   SEGSTREAM_EXPECTS(config.min_improvement >= 0 && config.min_improvement < 1,
                     "--min-improvement must lie in [0, 1), not {}", config.min_improvement);
+  SEGSTREAM_EXPECTS(config.min_segment_share >= 0 && config.min_segment_share < 1,
+                    "--min-segment-share must lie in [0, 1), not {}", config.min_segment_share);
   SEGSTREAM_EXPECTS(config.hysteresis >= 0 && config.hysteresis < 1,
                     "--hysteresis must lie in [0, 1), not {}", config.hysteresis);
   SEGSTREAM_EXPECTS(!out_segments.empty() || (config.previous_segments.empty() && config.changes.empty()),
@@ -384,19 +390,72 @@ UpdateReport update_model(const std::filesystem::path& previous_model, const std
   }();
   report.inertia_before = before.inertia;
 
-  // Trained from the previous centres, with their absorbed weights decayed.
+  report.new_segment_distance =
+      config.new_segment_distance > 0 ? config.new_segment_distance : default_new_segment_distance(before, k);
   report.decay = std::pow(0.5, 1.0 / config.half_life);
+  const auto dd = static_cast<std::size_t>(d);
+
+  // Groups no previous centre covers get centres of their own, found on a uniform sample of the window.
+  std::vector<float> sw;
+  const std::vector<float> sx =
+      uniform_sample(*rows, std::min<std::uint64_t>(n, kEmergeSample), config.kmeans.seed, kEmergeSalt, &sw);
+  std::vector<float> grown = prev.centroids;
+  {
+    detail::EmergeConfig ec;
+    ec.min_share = config.min_segment_share;
+    ec.min_distance = report.new_segment_distance;
+    ec.bandwidth = 1;
+    ec.max_new = k;
+    if (config.min_segment_share > 0) report.grown = detail::grow_centres(sx, sw, d, grown, ec);
+  }
+  // Segments whose groups left the window (their share of the sample under every centre, new ones too) are
+  // retired before training, so that their centres do not take part of another group.
+  const std::vector<double> sample_share = detail::nearest_shares(sx, sw, d, grown);
+  double prev_weight = 0;
+  for (double v : prev.cluster_weight) prev_weight += v;
+  std::vector<float> start;
+  std::vector<double> start_absorbed;
+  std::vector<std::int32_t> start_ids;
+  const auto keep = [&](std::size_t c) {
+    start.insert(start.end(), grown.begin() + static_cast<std::ptrdiff_t>(c * dd),
+                 grown.begin() + static_cast<std::ptrdiff_t>((c + 1) * dd));
+    if (c < static_cast<std::size_t>(k)) {
+      start_absorbed.push_back(prev.absorbed_weight[c] * report.decay);
+      start_ids.push_back(prev.segment_id[c]);
+    } else {
+      start_absorbed.push_back(0.0);
+    }
+  };
+  for (std::size_t c = 0; c < grown.size() / dd; ++c) {
+    const double was =
+        prev_weight > 0 && c < prev.cluster_weight.size() ? prev.cluster_weight[c] / prev_weight : 0;
+    if (c < static_cast<std::size_t>(k) && grown.size() / dd > 1 &&
+        sample_share[c] < config.min_segment_share && sample_share[c] < was / 10) {
+      report.dropped.push_back(prev.segment_id[c]);
+      continue;
+    }
+    keep(c);
+  }
+  if (start.empty()) {  // every group left: the largest stays, so that the window has a segment
+    const auto c =
+        static_cast<std::size_t>(std::max_element(prev.cluster_weight.begin(), prev.cluster_weight.end()) -
+                                 prev.cluster_weight.begin());
+    report.dropped.erase(std::find(report.dropped.begin(), report.dropped.end(), prev.segment_id[c]));
+    keep(c);
+  }
+  const int k_next = static_cast<int>(start.size() / dd);
+
+  // Trained from those centres, with their absorbed weights decayed.
   KMeansConfig kc = config.kmeans;
-  kc.k = k;
+  kc.k = k_next;
   kc.init = KMeansInit::kGiven;
-  kc.init_centres = prev.centroids;
-  kc.init_absorbed.clear();
-  for (double a : prev.absorbed_weight) kc.init_absorbed.push_back(a * report.decay);
+  kc.init_centres = start;
+  kc.init_absorbed = start_absorbed;
   kc.n_init = 1;
-  kc.breathe_given = true;  // groups that appear or go are followed; the ids are matched afterwards
   KMeansModel m = fit_kmeans(*rows, kc, backend);
   report.inertia_trained = m.inertia;
-  report.moved = m.inertia <= before.inertia * (1 - config.min_improvement);
+  const bool same_segments = report.dropped.empty() && report.grown == 0;
+  report.moved = !same_segments || m.inertia <= before.inertia * (1 - config.min_improvement);
   if (!report.moved) {  // the previous centres stand; what they absorbed grows by the window
     m.centres = prev.centroids;
     m.inertia = before.inertia;
@@ -410,15 +469,24 @@ UpdateReport update_model(const std::filesystem::path& previous_model, const std
     }
   }
   report.inertia = m.inertia;
+  report.k = k_next;
 
-  // Stable ids.
-  report.new_segment_distance =
-      config.new_segment_distance > 0 ? config.new_segment_distance : default_new_segment_distance(before, k);
-  report.ids = match_segment_ids(prev.centroids, prev.segment_id, m.centres, d, report.new_segment_distance,
+  // Stable ids: the centres kept from the previous model are matched with the trained ones; the retired
+  // before training join the retired.
+  std::vector<float> kept_centres;
+  for (std::int32_t id : start_ids) {
+    const auto c = static_cast<std::size_t>(std::find(prev.segment_id.begin(), prev.segment_id.end(), id) -
+                                            prev.segment_id.begin());
+    kept_centres.insert(kept_centres.end(), prev.centroids.begin() + static_cast<std::ptrdiff_t>(c * dd),
+                        prev.centroids.begin() + static_cast<std::ptrdiff_t>((c + 1) * dd));
+  }
+  report.ids = match_segment_ids(kept_centres, start_ids, m.centres, d, report.new_segment_distance,
                                  prev.next_segment_id);
+  report.ids.retired.insert(report.ids.retired.end(), report.dropped.begin(), report.dropped.end());
+  std::sort(report.ids.retired.begin(), report.ids.retired.end());
 
   // Profiles of the window, names carried by id.
-  report.profiles = detail::profile_file(r, idx, t, w, m.centres.data(), k, backend);
+  report.profiles = detail::profile_file(r, idx, t, w, m.centres.data(), k_next, backend);
   carry_names(report.profiles, report.ids.ids, prev);
 
   io::ModelFile file = detail::model_file(m, t, prev.feature_names);
@@ -435,6 +503,9 @@ UpdateReport update_model(const std::filesystem::path& previous_model, const std
                    {"half_life", config.half_life},
                    {"decay", report.decay},
                    {"min_improvement", config.min_improvement},
+                   {"min_segment_share", config.min_segment_share},
+                   {"grown", report.grown},
+                   {"dropped", report.dropped},
                    {"new_segment_distance", report.new_segment_distance},
                    {"seed", kc.seed},
                    {"moved", report.moved},
@@ -449,13 +520,12 @@ UpdateReport update_model(const std::filesystem::path& previous_model, const std
   file.source = source.dump();
   // How each id's centre moved (natural units), kept in the model with the ids made and retired.
   {
-    const auto dd = static_cast<std::size_t>(d);
     std::map<std::int32_t, std::size_t> prev_index;
     for (std::size_t c = 0; c < prev.segment_id.size(); ++c) prev_index[prev.segment_id[c]] = c;
     Migrations& mg = report.migrations;
-    mg.drift.assign(static_cast<std::size_t>(k) * dd, std::numeric_limits<double>::quiet_NaN());
+    mg.drift.assign(static_cast<std::size_t>(k_next) * dd, std::numeric_limits<double>::quiet_NaN());
     nlohmann::json drift = nlohmann::json::object();
-    for (std::size_t j = 0; j < static_cast<std::size_t>(k); ++j) {
+    for (std::size_t j = 0; j < static_cast<std::size_t>(k_next); ++j) {
       const auto it = prev_index.find(file.segment_id[j]);
       if (it == prev_index.end()) continue;
       std::vector<double> by_column;

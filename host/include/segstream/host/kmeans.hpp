@@ -51,7 +51,6 @@ struct KMeansConfig {
   int n_init = 0;                  // restarts, the lowest final inertia wins; 0 = auto (restarts())
   int breathe = 5;                 // breathing depth m of the non-local phase; 0 = no such phase
   std::uint64_t breathe_rows = 0;  // rows the non-local phase works on; 0 = breathe_rows()'s default
-  bool breathe_given = false;      // run the non-local phase after given centres too (update)
   int threads = 0;                 // CPU threads when no backend is given (0 = OpenMP default)
 };
 

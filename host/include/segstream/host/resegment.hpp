@@ -107,6 +107,10 @@ struct UpdateConfig {
   // The trained centres replace the previous ones only when they lower the window's inertia by at least
   // this share; otherwise the previous centres stand, exactly (so unchanged data changes nothing).
   double min_improvement = 1e-3;
+  // Segments come and go. A previous segment holding less than this share of the window's weight, and less
+  // than a tenth of its share in the previous model, is retired before training; a group of the window no
+  // previous centre covers gets a new segment when it holds at least this share (emerge.hpp has the tests).
+  double min_segment_share = 0.005;
   std::uint64_t host_memory = std::uint64_t{8} << 30;  // as fit's
   KMeansConfig kmeans;  // seed, batch size, non-local phase…; k and the start are the previous model's
   // With segments written: the previous run's segments.h5 (of the previous model), joined by customer id.
@@ -138,14 +142,16 @@ struct UpdateReport {
   std::uint64_t rows = 0;
   bool in_memory = true;  // false: the window's rows were read from the file on every pass
   int k = 0, d = 0;
-  double decay = 1;                 // 0.5^(1 / half_life)
-  double inertia_before = 0;        // the window under the previous centres
-  double inertia_trained = 0;       // the window under the trained centres
-  double inertia = 0;               // under the centres kept
-  bool moved = false;               // the trained centres replaced the previous ones
-  double new_segment_distance = 0;  // the one used
-  IdMatch ids;                      // ids per segment, created and retired ones
-  io::SegmentProfiles profiles;     // of the window, with names carried by id
+  double decay = 1;                   // 0.5^(1 / half_life)
+  double inertia_before = 0;          // the window under the previous centres
+  double inertia_trained = 0;         // the window under the trained centres
+  double inertia = 0;                 // under the centres kept
+  bool moved = false;                 // the trained centres replaced the previous ones
+  double new_segment_distance = 0;    // the one used
+  std::vector<std::int32_t> dropped;  // previous ids retired before training (their groups left the window)
+  int grown = 0;                      // centres added for groups no previous centre covered
+  IdMatch ids;                        // ids per segment, created and retired ones
+  io::SegmentProfiles profiles;       // of the window, with names carried by id
   bool segments_written = false;
   double segments_inertia = 0;  // Σ w·d² of the segments written (with hysteresis: to the kept segments)
   std::uint64_t held = 0;       // customers hysteresis kept in their previous segment
