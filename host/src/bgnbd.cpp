@@ -252,11 +252,20 @@ Minimum nelder_mead(const Objective& f, const Point& x0, double step, int max_it
     return p;
   };
   int it = 0;
+  double checkpoint = std::numeric_limits<double>::infinity();  // the best value kStall iterations ago
+  constexpr int kStall = 1000;
   for (;; ++it) {
     throw_if_interrupted();  // an evaluation is a pass over the distinct rows: check between them
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](int l, int r) { return fv[l] < fv[r]; });
     const int best = order[0], worst = order[kDim], second = order[kDim - 1];
+    // Stalled: the best value fell by less than 1e-12 relative over the last kStall iterations (a valley
+    // towards a maximum at infinity), so more iterations only creep along it.
+    if (it > 0 && it % kStall == 0) {
+      if (checkpoint - fv[best] < 1e-12 * std::max(1.0, std::fabs(fv[best])))
+        return {v[best], fv[best], it, false};
+      checkpoint = fv[best];
+    }
     double dx = 0, df = 0;
     for (int i = 0; i <= kDim; ++i) {
       df = std::max(df, std::fabs(fv[i] - fv[best]));
@@ -321,6 +330,10 @@ BgNbdFit fit_bgnbd(std::span<const double> x, std::span<const double> t_x, std::
   Terms terms;
   const Objective objective{data, scaled, total_weight, penalizer, terms};
 
+  // Restarts from the best point until one converges without improving it. Where the likelihood has no
+  // maximum inside (customers who never drop out: a → 0, b → ∞ along a valley whose value keeps falling by
+  // less than its rounding), no simplex converges in the parameters; a restart that lowers the value by
+  // less than 1e-12 relative then settles it too, so such a base costs two runs, not every run's budget.
   constexpr int kMaxIterations = 20000;  // per run
   constexpr int kMaxRuns = 50;
   Minimum m = nelder_mead(objective, Point{}, 1.0, kMaxIterations);
@@ -329,7 +342,8 @@ BgNbdFit fit_bgnbd(std::span<const double> x, std::span<const double> t_x, std::
   for (int run = 1; run < kMaxRuns && !settled; ++run) {
     const Minimum next = nelder_mead(objective, m.x, 0.1, kMaxIterations);
     iterations += next.iterations;
-    settled = next.converged && m.f - next.f < 1e-12;
+    const double gain = m.f - next.f;
+    settled = next.converged ? gain < 1e-12 : gain < 1e-12 * std::max(1.0, std::fabs(m.f));
     if (next.f <= m.f) m = next;
   }
   SEGSTREAM_CHECK_INPUT(

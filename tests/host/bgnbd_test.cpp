@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "segstream/core/error.hpp"
+#include "segstream/core/philox.hpp"
 #include "test_util.hpp"
 
 namespace segstream::host {
@@ -132,6 +133,31 @@ TEST(BgNbdGolden, G9CdnowFit) {
   const BgNbdFit penalized = fit_bgnbd(s.x, s.t_x, s.T, 0.1);
   EXPECT_LT(penalized.log_likelihood, fit.log_likelihood);
   EXPECT_LT(penalized.params.b, fit.params.b);
+}
+
+// Customers who never drop out (steady buyers whose last purchase is recent): the likelihood keeps rising
+// towards a → 0, b → ∞ without a maximum, and the fit must stop once the value no longer falls, not spend
+// every restart's budget creeping along the valley (features spent 182 s fitting 5,918 such customers of a
+// generated base; this case ran past 300 s before the stall test).
+TEST(BgNbd, FitStopsOnABaseWithoutDropout) {
+  std::vector<double> x, t_x, T;
+  RandomStream rng(5, RandomPurpose::kCustomer, 0);
+  for (int i = 0; i < 4000; ++i) {
+    const double age = 330 + 35 * rng.uniform();
+    int n = 0;
+    double last = 0;
+    for (double t = -std::log(1 - rng.uniform()) * 12; t < age; t += -std::log(1 - rng.uniform()) * 12) {
+      ++n;
+      last = t;
+    }
+    x.push_back(n > 0 ? n - 1 : 0);
+    t_x.push_back(n > 1 ? last : 0);
+    T.push_back(age);
+  }
+  const BgNbdFit fit = fit_bgnbd(x, t_x, T);
+  EXPECT_LT(fit.iterations, 20000);
+  EXPECT_LT(fit.params.a / fit.params.b, 1e-4);  // dropout all but ruled out
+  EXPECT_TRUE(std::isfinite(fit.log_likelihood));
 }
 
 TEST(BgNbd, FitRejectsBadInput) {
