@@ -1,6 +1,7 @@
 #include "segstream/host/resegment.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 
@@ -219,9 +220,19 @@ struct PreviousSegments::Impl {
   std::vector<std::int32_t> block_segment;
   bool have_key = false;
   std::uint64_t last_key = 0;
-  // The sorted lookup: (id, previous row) ascending by id, and every previous row's segment index.
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> by_id;
+  // The sorted lookup: (mix64(id), previous row) ascending, a directory of where each bucket of keys starts
+  // (keys are uniform, so a bucket holds a few), and every previous row's segment index.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> by_key;
+  std::vector<std::uint64_t> bucket_start;
+  int bucket_shift = 64;
   std::vector<std::int32_t> segment;
+
+  static constexpr std::uint64_t kKeysPerBucket = 8;
+  static std::uint64_t buckets_for(std::uint64_t rows) {
+    std::uint64_t b = 1;
+    while (b * kKeysPerBucket < rows) b *= 2;
+    return b;
+  }
 
   bool is_matched(std::uint64_t row) const { return ((matched[row / 64] >> (row % 64)) & 1U) != 0; }
   void mark(std::uint64_t row) { matched[row / 64] |= std::uint64_t{1} << (row % 64); }
@@ -246,21 +257,29 @@ struct PreviousSegments::Impl {
   }
 
   void load_sorted() {
-    by_id.reserve(rows);
+    by_key.reserve(rows);
     segment.resize(rows);
     std::vector<std::uint64_t> ids;
     for (std::uint64_t start = 0; start < rows; start += io::kSegmentChunkRows) {
       const std::uint64_t n = std::min(io::kSegmentChunkRows, rows - start);
       ids.resize(n);
       reader.read(start, n, ids.data(), segment.data() + start, nullptr, nullptr);
-      for (std::uint64_t i = 0; i < n; ++i) by_id.emplace_back(ids[i], start + i);
+      for (std::uint64_t i = 0; i < n; ++i) by_key.emplace_back(mix64(ids[i]), start + i);
     }
-    std::sort(by_id.begin(), by_id.end());
-    for (std::size_t i = 1; i < by_id.size(); ++i)
-      SEGSTREAM_CHECK_INPUT(by_id[i].first != by_id[i - 1].first,
+    std::sort(by_key.begin(), by_key.end());
+    for (std::size_t i = 1; i < by_key.size(); ++i)
+      SEGSTREAM_CHECK_INPUT(by_key[i].first != by_key[i - 1].first,  // mix64 is a bijection
                             "{}: customer id {} appears twice (rows {} and {})", reader.path(),
-                            by_id[i].first, by_id[i - 1].second, by_id[i].second);
+                            unmix64(by_key[i].first), by_key[i - 1].second, by_key[i].second);
+    const std::uint64_t buckets = buckets_for(rows);
+    bucket_shift = 64 - std::countr_zero(buckets);
+    bucket_start.assign(buckets + 1, rows);
+    for (std::uint64_t i = rows; i-- > 0;) bucket_start[bucket_of(by_key[i].first)] = i;
+    for (std::uint64_t b = buckets; b-- > 0;)
+      bucket_start[b] = std::min(bucket_start[b], bucket_start[b + 1]);
   }
+
+  std::uint64_t bucket_of(std::uint64_t key) const { return bucket_shift >= 64 ? 0 : key >> bucket_shift; }
 
   // The previous row at the cursor, reading its block when the cursor leaves the one held.
   void hold(std::uint64_t row) {
@@ -283,10 +302,10 @@ PreviousSegments::PreviousSegments(const std::filesystem::path& segments,
                         m.reader.path(), m.reader.summary().k, m.stable.size());
   m.merge = window_sorted && m.previous_sorted();
   if (m.merge) return;
-  // (id, row) pairs, a segment index per row and the bit per row.
+  // (key, row) pairs, a segment index per row, the bit per row and the bucket directory.
   const std::uint64_t need =
       m.rows * (sizeof(std::pair<std::uint64_t, std::uint64_t>) + sizeof(std::int32_t)) +
-      m.matched.size() * sizeof(std::uint64_t);
+      m.matched.size() * sizeof(std::uint64_t) + (Impl::buckets_for(m.rows) + 1) * sizeof(std::uint64_t);
   if (memory > 0 && need > memory)
     throw ResourceError(fmt::format(
         "{}: joining its {} customers by id needs about {} MiB (it and the window are not both in "
@@ -325,8 +344,11 @@ void PreviousSegments::lookup(std::uint64_t first_row, std::uint64_t n, const st
       }
       continue;
     }
-    const auto it = std::lower_bound(m.by_id.begin(), m.by_id.end(), std::make_pair(id, std::uint64_t{0}));
-    if (it == m.by_id.end() || it->first != id) continue;
+    const std::uint64_t key = mix64(id), b = m.bucket_of(key);
+    const auto end = m.by_key.begin() + static_cast<std::ptrdiff_t>(m.bucket_start[b + 1]);
+    auto it = m.by_key.begin() + static_cast<std::ptrdiff_t>(m.bucket_start[b]);
+    while (it != end && it->first < key) ++it;
+    if (it == end || it->first != key) continue;
     SEGSTREAM_CHECK_INPUT(!m.is_matched(it->second), "the window's row {} repeats customer {}", first_row + i,
                           id);
     m.mark(it->second);
