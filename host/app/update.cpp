@@ -97,7 +97,13 @@ Action add_update(CLI::App& sub) {
                       {"grown", r.grown},
                       {"dropped", r.dropped},
                       {"held", r.held},
-                      {"seconds", r.seconds}});
+                      {"seconds", r.seconds},
+                      {"read_seconds", r.read_seconds},
+                      {"before_seconds", r.before_seconds},
+                      {"emerge_seconds", r.emerge_seconds},
+                      {"train_seconds", r.train_seconds},
+                      {"profile_seconds", r.profile_seconds},
+                      {"segments_seconds", r.segments_seconds}});
     std::printf("wrote %s: %d segments of %s customers in %.1f s; %s\n", o->out_model.c_str(), r.k,
                 with_commas(r.rows).c_str(), r.seconds,
                 r.moved ? "the centres followed the window" : "the previous centres stand (no better fit)");

@@ -382,6 +382,11 @@ UpdateReport update_model(const std::filesystem::path& previous_model, const std
     rows = std::make_unique<detail::FileRows>(r, idx, t.kind == TransformKind::kNone ? nullptr : &t, w);
   }
 
+  const auto since = [](std::chrono::steady_clock::time_point from) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count();
+  };
+  report.read_seconds = since(t_begin);
+  auto t_phase = std::chrono::steady_clock::now();
   // The window under the previous centres.
   const detail::Pass before = [&] {
     const auto pipeline = backend.make_pipeline(d, k, kPassRows, 0);
@@ -395,6 +400,8 @@ UpdateReport update_model(const std::filesystem::path& previous_model, const std
   report.decay = std::pow(0.5, 1.0 / config.half_life);
   const auto dd = static_cast<std::size_t>(d);
 
+  report.before_seconds = since(t_phase);
+  t_phase = std::chrono::steady_clock::now();
   // Groups no previous centre covers get centres of their own, found on a uniform sample of the window.
   std::vector<float> sw;
   const std::vector<float> sx =
@@ -445,6 +452,8 @@ UpdateReport update_model(const std::filesystem::path& previous_model, const std
   }
   const int k_next = static_cast<int>(start.size() / dd);
 
+  report.emerge_seconds = since(t_phase);
+  t_phase = std::chrono::steady_clock::now();
   // Trained from those centres, with their absorbed weights decayed.
   KMeansConfig kc = config.kmeans;
   kc.k = k_next;
@@ -486,7 +495,10 @@ UpdateReport update_model(const std::filesystem::path& previous_model, const std
   std::sort(report.ids.retired.begin(), report.ids.retired.end());
 
   // Profiles of the window, names carried by id.
+  report.train_seconds = since(t_phase);
+  t_phase = std::chrono::steady_clock::now();
   report.profiles = detail::profile_file(r, idx, t, w, m.centres.data(), k_next, backend);
+  report.profile_seconds = since(t_phase);
   carry_names(report.profiles, report.ids.ids, prev);
 
   io::ModelFile file = detail::model_file(m, t, prev.feature_names);
@@ -549,10 +561,12 @@ UpdateReport update_model(const std::filesystem::path& previous_model, const std
       cfg,
       {io::fingerprint_input("model", previous_model), io::fingerprint_input("features", features)}};
   io::write_model(output.temp_path(), output.final_path().string(), file, provenance);
+  t_phase = std::chrono::steady_clock::now();
   if (segments_output)
     write_segments(r, idx, t, w, file, out_model.filename().string(), output.temp_path(), prev,
                    previous_model, config, *segments_output, changes_output ? &*changes_output : nullptr,
                    backend, report);
+  if (segments_output) report.segments_seconds = since(t_phase);
   output.commit();
   if (segments_output) segments_output->commit();
   if (changes_output) changes_output->commit();

@@ -158,6 +158,11 @@ struct UpdateReport {
   bool migrations_counted = false;
   Migrations migrations;
   double seconds = 0;
+  // Where the time went: opening the inputs (and reading the rows when held), the pass under the previous
+  // centres, the sample and the segments that came and went, training, the profiles, and segments.h5 with the
+  // hysteresis and migrations (0 without --out).
+  double read_seconds = 0, before_seconds = 0, emerge_seconds = 0, train_seconds = 0, profile_seconds = 0,
+         segments_seconds = 0;
 };
 
 // Reads the previous model and the window's features (the model's columns, units and transform; features
