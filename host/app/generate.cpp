@@ -31,8 +31,10 @@ Action add_generate(CLI::App& sub) {
                  "to another component before each window after the first)");
   sub.add_option("--drift-at", o->drift_at, "Date of the behaviour change (YYYY-MM-DD)");
   sub.add_option("--order", o->order,
-                 "Event order: customer (grouped, time-sorted) or shuffled (within blocks)")
-      ->check(CLI::IsMember({"customer", "shuffled"}))
+                 "Event order: customer (grouped, time-sorted) or shuffled (within blocks); with "
+                 "--features-only, customer (generation order) or key (ascending mix64(id), as features "
+                 "writes)")
+      ->check(CLI::IsMember({"customer", "shuffled", "key"}))
       ->capture_default_str();
   sub.add_option("--shuffle-block", o->shuffle_block, "Customers per shuffled block")->capture_default_str();
   sub.add_option("--chunk-rows", o->chunk_rows, "HDF5 chunk rows (0 = default; does not change the data)");

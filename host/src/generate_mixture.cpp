@@ -115,6 +115,9 @@ GenerateReport generate_mixture(const MixtureGeneratorConfig& config, const std:
                                                  io::DatasetOptions{{0}, {label_chunk}, true, 0});
 
   const std::uint64_t id_offset = mix64(config.seed ^ 0x5E6573747265616Dull);
+  // Key order: row r's key mix64(id) is base + r · gap, ascending; the id is the key's preimage.
+  const std::uint64_t key_gap = std::max<std::uint64_t>(1, ~std::uint64_t{0} / config.rows);
+  const std::uint64_t key_base = id_offset % key_gap;
   const int threads = config.threads > 0 ? config.threads : omp_get_max_threads();
   // Two batches alternate: batch b is drawn while batch b − 1 is written by one thread of the team.
   RowBatch buffers[2];
@@ -174,7 +177,7 @@ GenerateReport generate_mixture(const MixtureGeneratorConfig& config, const std:
             float* x = &buf.rows[r * d];
             const double s = mixture.spread[k];
             for (std::uint64_t j = 0; j < d; ++j) x[j] = static_cast<float>(c[j] + s * rng.normal());
-            buf.ids[r] = mix64(row + id_offset);
+            buf.ids[r] = config.key_order ? unmix64(key_base + row * key_gap) : mix64(row + id_offset);
             buf.labels[r] = static_cast<std::int32_t>(k);
             if (config.window > 1 && buf.previous[r] != buf.labels[r])
               ++drifted[static_cast<std::size_t>(task)];
@@ -204,7 +207,8 @@ GenerateReport generate_mixture(const MixtureGeneratorConfig& config, const std:
     params["drift_fraction"] = config.drift_fraction;
   }
   file.set_attribute("generator", params.dump());
-  writer.close({"synthetic-mixture", {}, std::nullopt, "", ""},
+  if (config.key_order) params["order"] = "key";
+  writer.close({"synthetic-mixture", {}, std::nullopt, config.key_order ? "ascending mix64(customer_id)" : "", ""},
                {"segstream.features", "generate --features-only", params, {}});
   output.commit();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_begin).count();

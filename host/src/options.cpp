@@ -114,7 +114,8 @@ EventGeneratorConfig event_generator_config(const GenerateOptions& o, int thread
   SEGSTREAM_EXPECTS(o.days > 0, "--days must be a positive number of days (got {})", o.days);
   SEGSTREAM_EXPECTS(o.shuffle_block > 0, "--shuffle-block must be positive (got {})", o.shuffle_block);
   SEGSTREAM_EXPECTS(o.order == "customer" || o.order == "shuffled",
-                    "--order: expected customer or shuffled, got '{}'", o.order);
+                    "--order: expected customer or shuffled for events (key is for --features-only), got '{}'",
+                    o.order);
   EventGeneratorConfig c;
   c.customers = static_cast<std::uint64_t>(o.customers);
   c.days = o.days;
@@ -148,6 +149,9 @@ MixtureGeneratorConfig mixture_generator_config(const GenerateOptions& o, int th
                     "--drift-at applies to event mode; --features-only drifts between "
                     "windows (--window){}",
                     "");
+  SEGSTREAM_EXPECTS(o.order == "customer" || o.order == "key",
+                    "--order: expected customer or key with --features-only, got '{}'", o.order);
+  c.key_order = o.order == "key";
   c.window = static_cast<std::uint64_t>(o.window);
   c.drift_fraction = o.drift_fraction;
   c.chunk_rows = static_cast<std::uint64_t>(o.chunk_rows);

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "segstream/core/error.hpp"
+#include "segstream/core/philox.hpp"
 #include "segstream/core/time.hpp"
 #include "segstream/host/generate.hpp"
 #include "segstream/io/events.hpp"
@@ -477,6 +478,16 @@ TEST(GenerateMixture, WindowsDriftTheGivenFraction) {
   std::uint64_t same = 0;
   for (std::size_t i = 0; i < x1.size(); ++i) same += x1[i] == x2[i];
   EXPECT_LT(same, x1.size() / 1000);
+  // Key order: the same rows, ids whose mix64 ascends (as features writes), and the file says so.
+  c.window = 2;
+  c.key_order = true;
+  generate_mixture(c, dir / "key.h5", false);
+  const io::FeatureFileReader rk(dir / "key.h5");
+  EXPECT_EQ(rk.metadata().customer_order, "ascending mix64(customer_id)");
+  const auto key_ids = rk.file().dataset("/customer_id").read_all<std::uint64_t>();
+  for (std::size_t i = 1; i < key_ids.size(); ++i) ASSERT_LT(mix64(key_ids[i - 1]), mix64(key_ids[i])) << i;
+  EXPECT_EQ(k2, rk.file().dataset("/truth/cluster").read_all<std::int32_t>());
+  c.key_order = false;
   c.window = 0;
   EXPECT_THROW(generate_mixture(c, dir / "bad.h5", false), UsageError);
   c.window = 2;

@@ -79,6 +79,9 @@ struct MixtureGeneratorConfig {
   // first a fraction `drift_fraction` of the rows moves to another component (uniformly among the others).
   std::uint64_t window = 1;
   double drift_fraction = 0.0;
+  // Ids chosen so that the rows ascend in mix64(id), the order `features` writes (the file says so): update
+  // then joins previous segments by merging instead of holding them sorted.
+  bool key_order = false;
   std::uint64_t batch_rows = std::uint64_t{1} << 16;
   std::uint64_t chunk_rows = 0;  // 0 = the features default
   int threads = 0;
