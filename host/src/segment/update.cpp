@@ -198,6 +198,15 @@ void write_segments(const io::FeatureFileReader& r, const std::vector<int>& idx,
     names[prev.segment_id[c]] = prev.profiles.name[c];
   for (std::size_t c = 0; c < kn && c < next.profiles.k(); ++c)
     names[next.segment_id[c]] = next.profiles.name[c];
+  // Each id's number and quoted name, made once; the lines gather in a buffer written 1 MiB at a time.
+  std::vector<std::string> number(static_cast<std::size_t>(next.next_segment_id)), quoted(number.size());
+  for (const auto& [id, name] : names) {
+    number[static_cast<std::size_t>(id)] = std::to_string(id);
+    quoted[static_cast<std::size_t>(id)] = csv_field(name);
+  }
+  for (std::size_t id = 0; id < number.size(); ++id)
+    if (number[id].empty()) number[id] = std::to_string(id);
+  std::string pending;
   auto put = [&](const std::string& text) {
     if (std::fwrite(text.data(), 1, text.size(), csv.get()) != text.size())
       throw ResourceError(
@@ -205,9 +214,22 @@ void write_segments(const io::FeatureFileReader& r, const std::vector<int>& idx,
   };
   auto change = [&](const std::string& id, std::int32_t from, std::int32_t to) {
     if (!csv) return;
-    put(fmt::format("{},{},{},{},{}\n", csv_field(id), from < 0 ? "new" : std::to_string(from),
-                    to < 0 ? "gone" : std::to_string(to), from < 0 ? "" : csv_field(names[from]),
-                    to < 0 ? "" : csv_field(names[to])));
+    const std::string none;
+    const auto fi = static_cast<std::size_t>(from), ti = static_cast<std::size_t>(to);
+    pending += csv_field(id);
+    pending += ',';
+    pending += from < 0 ? "new" : number[fi];
+    pending += ',';
+    pending += to < 0 ? "gone" : number[ti];
+    pending += ',';
+    pending += from < 0 ? none : quoted[fi];
+    pending += ',';
+    pending += to < 0 ? none : quoted[ti];
+    pending += '\n';
+    if (pending.size() >= (std::size_t{1} << 20)) {
+      put(pending);
+      pending.clear();
+    }
   };
   if (changes != nullptr) {
     csv.reset(std::fopen(changes->temp_path().c_str(), "wb"));
@@ -312,6 +334,7 @@ void write_segments(const io::FeatureFileReader& r, const std::vector<int>& idx,
                 next.segment_id, report.migrations_counted ? mg.json() : ""},
                {"segstream.segments", "update", cfg, inputs});
   if (csv) {
+    put(pending);
     std::FILE* raw = csv.get();
     if (std::fflush(raw) != 0 || std::ferror(raw) != 0)
       throw ResourceError(
