@@ -81,7 +81,7 @@ int grow_centres(const std::vector<float>& x, const std::vector<float>& w, int d
   for (float v : w) total += v;
   if (n == 0 || total <= 0 || centres.empty() || !(config.bandwidth > 0)) return 0;
   constexpr std::size_t kCandidates = 2048;  // density peaks are looked for among this many novel rows
-  std::vector<char> tried(n, 0);  // rows around a rejected group are not tried again
+  std::vector<char> tried(n, 0);             // rows around a rejected group are not tried again
   int added = 0;
   for (int round = 0; added < config.max_new && round < 4 * config.max_new + 8; ++round) {
     throw_if_interrupted();

@@ -17,8 +17,8 @@ struct EmergeConfig {
 // distance of its rows, at most the typical radius (the median over centres). A group is found by mean
 // shift with a flat kernel of `bandwidth` typical radii, from the densest of the rows lying beyond twice
 // their centre's radius, and is added when (1) it lies farther than max(min_distance, twice the nearest
-// centre's radius) from every centre, (2) its cell (the rows nearer to it than to their centre) holds at least
-// min_share of the weight, and (3) the density halfway to the nearest centre is below half its own (a
+// centre's radius) from every centre, (2) its cell (the rows nearer to it than to their centre) holds at
+// least min_share of the weight, and (3) the density halfway to the nearest centre is below half its own (a
 // valley separates them). Deterministic: the same sample gives the same centres.
 int grow_centres(const std::vector<float>& x, const std::vector<float>& w, int d, std::vector<float>& centres,
                  const EmergeConfig& config);
