@@ -3,11 +3,14 @@
 # `assign` of the same window with the same (previous) model; fit and update are streamed through a small
 # host budget (assign always streams).
 #
-#   bench/update_scale.sh SEGSTREAM [--rows N] [--dims D] [--clusters K] [--host-memory B] [--scratch DIR]
+#   bench/update_scale.sh SEGSTREAM [--rows N] [--dims D] [--clusters K] [--host-memory B] [--order O]
+#                         [--scratch DIR]
 #
 # Window 1 and window 2 come from `generate --features-only` (--window 2 --drift-fraction 0.1, so 10% of the
-# customers change component); `fit --k K` on window 1 and `assign` of window 1 give the previous model
-# and segments. Then, each under /usr/bin/time -v:
+# customers change component), by default in `features`' ascending mix64(id) order (--order key), so that
+# update merges the previous segments as the window streams (--order customer: held sorted instead).
+# `fit --k K` on window 1 and `assign` of window 1 give the previous model and segments. Then, each under
+# /usr/bin/time -v:
 #   assign  window 2 with the previous model                       (the plain assign)
 #   update  window 2 with --out and --previous-segments --changes  (the same labels plus hysteresis, the
 #           migrations and the changes CSV, after training)
@@ -16,7 +19,7 @@
 set -euo pipefail
 bin=$(realpath "${1:?usage: update_scale.sh SEGSTREAM [--rows N] ...}")
 shift
-rows=100000000 dims=16 clusters=16 budget=1G scratch=${TMPDIR:-/tmp}/segstream-update-scale
+rows=100000000 dims=16 clusters=16 budget=1G order=key scratch=${TMPDIR:-/tmp}/segstream-update-scale
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --rows) rows=$2; shift 2 ;;
@@ -24,6 +27,7 @@ while [[ $# -gt 0 ]]; do
     --clusters) clusters=$2; shift 2 ;;
     --host-memory) budget=$2; shift 2 ;;
     --scratch) scratch=$2; shift 2 ;;
+    --order) order=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -38,7 +42,7 @@ timed() {  # label, command...: prints wall seconds and peak RSS
   rss=$(grep "Maximum resident set size" "$label.err" | awk '{print $NF}')
   printf '%-8s wall %s  peak RSS %.0f MiB\n' "$label" "$wall" "$(echo "$rss / 1024" | bc -l)"
 }
-gen=(--features-only --customers "$rows" --dims "$dims" --clusters "$clusters" --seed 3 --overwrite)
+gen=(--features-only --customers "$rows" --dims "$dims" --clusters "$clusters" --seed 3 --order "$order" --overwrite)
 [[ -f w1.h5 ]] || "$bin" -q generate "${gen[@]}" --out w1.h5
 [[ -f w2.h5 ]] || "$bin" -q generate "${gen[@]}" --window 2 --drift-fraction 0.1 --out w2.h5
 echo "segstream $("$bin" --version | head -1); $rows rows x $dims columns, $clusters components; --host-memory $budget"

@@ -113,9 +113,9 @@ EventGeneratorConfig event_generator_config(const GenerateOptions& o, int thread
   check_generate_options(o);
   SEGSTREAM_EXPECTS(o.days > 0, "--days must be a positive number of days (got {})", o.days);
   SEGSTREAM_EXPECTS(o.shuffle_block > 0, "--shuffle-block must be positive (got {})", o.shuffle_block);
-  SEGSTREAM_EXPECTS(o.order == "customer" || o.order == "shuffled",
-                    "--order: expected customer or shuffled for events (key is for --features-only), got '{}'",
-                    o.order);
+  SEGSTREAM_EXPECTS(
+      o.order == "customer" || o.order == "shuffled",
+      "--order: expected customer or shuffled for events (key is for --features-only), got '{}'", o.order);
   EventGeneratorConfig c;
   c.customers = static_cast<std::uint64_t>(o.customers);
   c.days = o.days;
