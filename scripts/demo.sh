@@ -52,13 +52,15 @@ echo "      customer's segment, and a CSV of customer id, segment and name for a
 
 echo
 echo "== 3b. update: segments that follow behaviour. The first half-year (before the drift of 2025-07-01) is"
-echo "      segmented, then carried onto the whole year: stable ids, who moved where, and the changes list"
+echo "      segmented, then carried onto the second half-year alone (features --since): stable ids, segments"
+echo "      that come and go, who moved where, and the changes list"
 "$bin" features --events "$out/events.h5" --as-of 2025-06-30T23:59:59 --out "$out/features-h1.h5" --overwrite \
   | sed -n '1p'
+"$bin" features --events "$out/events.h5" --since 2025-07-01 --out "$out/features-h2.h5" --overwrite | sed -n '1p'
 "$bin" fit --features "$out/features-h1.h5" --k 10 --seed 1 --out "$out/model-h1.h5" --overwrite | sed -n '1,2p'
 "$bin" assign --model "$out/model-h1.h5" --features "$out/features-h1.h5" --out "$out/segments-h1.h5" \
   --overwrite | sed -n '1p'
-"$bin" update --model "$out/model-h1.h5" --features "$out/features.h5" --out-model "$out/model-h2.h5" \
+"$bin" update --model "$out/model-h1.h5" --features "$out/features-h2.h5" --out-model "$out/model-h2.h5" \
   --out "$out/segments-h2.h5" --previous-segments "$out/segments-h1.h5" --changes "$out/changes.csv" --overwrite
 
 echo
