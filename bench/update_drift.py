@@ -80,7 +80,7 @@ def score(moved, truth):
     return hit / max(int(moved.sum()), 1), hit / max(int(truth.sum()), 1)
 
 
-def oracle(f1, f2, ids1, ids2, truth1, truth2):
+def oracle(f1, f2, truth1):
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import cross_val_predict
     with h5py.File(f1, "r") as f:
@@ -170,8 +170,7 @@ def main():
                 f"{int(truth.sum())} changed group; precision {precision:.3f}, recall {recall:.3f}; ids made "
                 f"{made['created']}, retired {made['retired']}")
         if a.oracle:
-            t2 = np.array([after[c] for c in i2.tolist()])
-            p1, p2 = oracle(p("f1.h5"), p("f2.h5"), i1, i2, t1, t2)
+            p1, p2 = oracle(p("f1.h5"), p("f2.h5"), t1)
             o1, o2 = dict(zip(i1.tolist(), p1.tolist())), dict(zip(i2.tolist(), p2.tolist()))
             om = np.array([o1[c] != o2[c] for c in both])
             op, orc = score(om, truth)

@@ -110,18 +110,14 @@ BehaviourParams make_params(const FeatureConfig& config, const std::vector<std::
 }
 
 // The parameters a saved state must share with the run that continues it.
+// With --since, the observation start too: a state made --since a date describes the customers from that
+// date, and is carried on only by runs with the same --since.
 nlohmann::json state_identity(const FeatureConfig& c, const std::vector<std::string>& type_names) {
-  return {{"unit_seconds", c.unit_seconds},
-          {"purchase_types", c.purchase_types},
-          {"season_months", c.season_months},
-          {"event_type_names", type_names},
-          {"state_layout_bytes", sizeof(BehaviourState)}};
-}
-
-// The identity with the observation start, when one is given: a state made --since a date describes
-// the customers from that date, and is carried on only by runs with the same --since.
-nlohmann::json state_identity_with_since(const FeatureConfig& c, const std::vector<std::string>& type_names) {
-  nlohmann::json identity = state_identity(c, type_names);
+  nlohmann::json identity = {{"unit_seconds", c.unit_seconds},
+                             {"purchase_types", c.purchase_types},
+                             {"season_months", c.season_months},
+                             {"event_type_names", type_names},
+                             {"state_layout_bytes", sizeof(BehaviourState)}};
   if (c.since) identity["since"] = format_iso_time(*c.since);
   return identity;
 }
@@ -275,7 +271,7 @@ class BehaviourRun {
         type_names_(detail::event_type_names(reader_)),
         t0_(detail::resolve_as_of(reader_, config)),
         params_(make_params(config, type_names_, t0_)),
-        identity_(state_identity_with_since(config, type_names_)),
+        identity_(state_identity(config, type_names_)),
         threads_(backend.threads()),
         store_(threads_),
         scans_(static_cast<std::size_t>(threads_)) {

@@ -200,12 +200,8 @@ void write_segments(const io::FeatureFileReader& r, const std::vector<int>& idx,
     names[next.segment_id[c]] = next.profiles.name[c];
   // Each id's number and quoted name, made once; the lines gather in a buffer written 1 MiB at a time.
   std::vector<std::string> number(static_cast<std::size_t>(next.next_segment_id)), quoted(number.size());
-  for (const auto& [id, name] : names) {
-    number[static_cast<std::size_t>(id)] = std::to_string(id);
-    quoted[static_cast<std::size_t>(id)] = csv_field(name);
-  }
-  for (std::size_t id = 0; id < number.size(); ++id)
-    if (number[id].empty()) number[id] = std::to_string(id);
+  for (std::size_t id = 0; id < number.size(); ++id) number[id] = std::to_string(id);
+  for (const auto& [id, name] : names) quoted[static_cast<std::size_t>(id)] = csv_field(name);
   std::string pending;
   auto put = [&](const std::string& text) {
     if (std::fwrite(text.data(), 1, text.size(), csv.get()) != text.size())
@@ -426,30 +422,32 @@ UpdateReport update_model(const std::filesystem::path& previous_model, const std
   report.before_seconds = since(t_phase);
   t_phase = std::chrono::steady_clock::now();
   // Groups no previous centre covers get centres of their own, found on a uniform sample of the window.
-  std::vector<float> sw;
-  const std::vector<float> sx =
-      uniform_sample(*rows, std::min<std::uint64_t>(n, kEmergeSample), config.kmeans.seed, kEmergeSalt, &sw);
+  // With --min-segment-share 0 segments neither come nor go, and the sample is not read.
   std::vector<float> grown = prev.centroids;
-  {
+  std::vector<double> sample_share(static_cast<std::size_t>(k), 1.0);
+  if (config.min_segment_share > 0) {
+    std::vector<float> sw;
+    const std::vector<float> sx = uniform_sample(*rows, std::min<std::uint64_t>(n, kEmergeSample),
+                                                 config.kmeans.seed, kEmergeSalt, &sw);
     detail::EmergeConfig ec;
     ec.min_share = config.min_segment_share;
     ec.min_distance = report.new_segment_distance;
-    ec.bandwidth = 1;
     ec.max_new = k;
-    if (config.min_segment_share > 0) report.grown = detail::grow_centres(sx, sw, d, grown, ec);
+    report.grown = detail::grow_centres(sx, sw, d, grown, ec);
+    // Segments whose groups left the window (their share of the sample under every centre, new ones too)
+    // are retired before training, so that their centres do not take part of another group.
+    sample_share = detail::nearest_shares(sx, sw, d, grown);
   }
-  // Segments whose groups left the window (their share of the sample under every centre, new ones too) are
-  // retired before training, so that their centres do not take part of another group.
-  const std::vector<double> sample_share = detail::nearest_shares(sx, sw, d, grown);
   double prev_weight = 0;
   for (double v : prev.cluster_weight) prev_weight += v;
-  std::vector<float> start;
+  std::vector<float> start, kept_centres;  // kept_centres: the previous centres among them
   std::vector<double> start_absorbed;
   std::vector<std::int32_t> start_ids;
   const auto keep = [&](std::size_t c) {
-    start.insert(start.end(), grown.begin() + static_cast<std::ptrdiff_t>(c * dd),
-                 grown.begin() + static_cast<std::ptrdiff_t>((c + 1) * dd));
+    const auto from = grown.begin() + static_cast<std::ptrdiff_t>(c * dd);
+    start.insert(start.end(), from, from + static_cast<std::ptrdiff_t>(dd));
     if (c < static_cast<std::size_t>(k)) {
+      kept_centres.insert(kept_centres.end(), from, from + static_cast<std::ptrdiff_t>(dd));
       start_absorbed.push_back(prev.absorbed_weight[c] * report.decay);
       start_ids.push_back(prev.segment_id[c]);
     } else {
@@ -505,21 +503,14 @@ UpdateReport update_model(const std::filesystem::path& previous_model, const std
 
   // Stable ids: the centres kept from the previous model are matched with the trained ones; the retired
   // before training join the retired.
-  std::vector<float> kept_centres;
-  for (std::int32_t id : start_ids) {
-    const auto c = static_cast<std::size_t>(std::find(prev.segment_id.begin(), prev.segment_id.end(), id) -
-                                            prev.segment_id.begin());
-    kept_centres.insert(kept_centres.end(), prev.centroids.begin() + static_cast<std::ptrdiff_t>(c * dd),
-                        prev.centroids.begin() + static_cast<std::ptrdiff_t>((c + 1) * dd));
-  }
   report.ids = match_segment_ids(kept_centres, start_ids, m.centres, d, report.new_segment_distance,
                                  prev.next_segment_id);
   report.ids.retired.insert(report.ids.retired.end(), report.dropped.begin(), report.dropped.end());
   std::sort(report.ids.retired.begin(), report.ids.retired.end());
 
-  // Profiles of the window, names carried by id.
   report.train_seconds = since(t_phase);
   t_phase = std::chrono::steady_clock::now();
+  // Profiles of the window, names carried by id.
   report.profiles = detail::profile_file(r, idx, t, w, m.centres.data(), k_next, backend);
   report.profile_seconds = since(t_phase);
   carry_names(report.profiles, report.ids.ids, prev);
