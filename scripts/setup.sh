@@ -29,9 +29,10 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libhdf5-dev hdf5-tools
   libgtest-dev libgmock-dev libbenchmark-dev
-  libcli11-dev nlohmann-json3-dev libfmt-dev libxxhash-dev
+  libcli11-dev nlohmann-json3-dev libfmt-dev libxxhash-dev libtomlplusplus-dev
   python3 python3-h5py python3-numpy python3-sklearn
   clang-format clang-tidy
+  chromium
 )
 
 if [[ $install == 1 ]]; then

@@ -26,6 +26,7 @@ Action add_fit(CLI::App& sub);
 Action add_assign(CLI::App& sub);
 Action add_update(CLI::App& sub);
 Action add_segments_export(CLI::App& sub);
+Action add_report(CLI::App& sub);
 
 // The run's backend, chosen once by --device (and logged, at debug level, with why).
 std::unique_ptr<kernels::Backend> make_backend(const host::GlobalOptions& global,

@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
   CLI::App app{
       "segstream — behavioural segmentation of large customer bases on CPU and GPU.\n"
       "Pipeline: generate or import-csv → events.h5 → features → features.h5 → fit → model.h5 → assign → "
-      "segments.h5; rfm scores rfm features."};
+      "segments.h5 → report; update carries segments onto a new window; rfm scores rfm features."};
   app.name("segstream");
   app.set_version_flag("--version",
                        std::string("segstream ") + kVersion + " (commit " + kGitCommit +
@@ -77,6 +77,9 @@ int main(int argc, char** argv) {
   CLI::App* update = app.add_subcommand(
       "update", "Carry a model onto a new window: stable segment ids, hysteresis, who moved where");
   actions[update] = app::add_update(*update);
+  CLI::App* report =
+      app.add_subcommand("report", "Write a self-contained HTML report (and its JSON) of a model's segments");
+  actions[report] = app::add_report(*report);
   CLI::App* segments = app.add_subcommand("segments", "Work with segments.h5: export it for a CRM");
   segments->require_subcommand(0, 1);
   CLI::App* segments_export = segments->add_subcommand(
@@ -105,11 +108,12 @@ int main(int argc, char** argv) {
   }
   if (app.get_subcommands().empty()) {
     host::configure_logging({global.log_json, host::LogLevel::kInfo});
-    exit_with_error(ExitCode::kUsage,
-                    "a subcommand is required: generate, import-csv, features, rfm, fit, assign, segments or "
-                    "inspect "
-                    "(run `segstream "
-                    "--help`)");
+    exit_with_error(
+        ExitCode::kUsage,
+        "a subcommand is required: generate, import-csv, features, rfm, fit, assign, update, report, "
+        "segments or inspect "
+        "(run `segstream "
+        "--help`)");
   }
 
   if (segments->parsed() && !segments_export->parsed()) {

@@ -209,7 +209,7 @@ GenerateReport generate_mixture(const MixtureGeneratorConfig& config, const std:
   file.set_attribute("generator", params.dump());
   if (config.key_order) params["order"] = "key";
   writer.close(
-      {"synthetic-mixture", {}, std::nullopt, config.key_order ? "ascending mix64(customer_id)" : "", ""},
+      {"synthetic-mixture", {}, std::nullopt, config.key_order ? std::string(io::kMix64Order) : "", ""},
       {"segstream.features", "generate --features-only", params, {}});
   output.commit();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_begin).count();

@@ -48,6 +48,8 @@ void SegmentsWriter::close(const SegmentsSummary& summary, const Provenance& pro
   file_.set_attribute("features", summary.features);
   file_.set_attribute("k", summary.k);
   file_.set_attribute("inertia", summary.inertia);
+  if (summary.as_of) file_.set_attribute("as_of", *summary.as_of);
+  if (!summary.customer_order.empty()) file_.set_attribute("customer_order", summary.customer_order);
   if (summary.profiles.k() > 0) write_profiles(file_, summary.profiles);
   ids_ = Dataset();
   segment_ = Dataset();
@@ -82,6 +84,9 @@ SegmentsReader::SegmentsReader(const std::filesystem::path& path) : file_(File::
     for (std::int64_t s = 0; s < summary_.k; ++s) summary_.segment_id.push_back(static_cast<std::int32_t>(s));
   }
   if (file_.has_attribute("migration")) summary_.migration = file_.string_attribute("migration");
+  if (file_.has_attribute("as_of")) summary_.as_of = file_.int_attribute("as_of");
+  if (file_.has_attribute("customer_order"))
+    summary_.customer_order = file_.string_attribute("customer_order");
   if (file_.has("/previous_segment")) {
     previous_ = file_.dataset("/previous_segment", ElementType::kInt32, 1);
     SEGSTREAM_CHECK_INPUT(previous_.rows() == rows_,

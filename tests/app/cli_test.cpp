@@ -63,10 +63,8 @@ TEST(Cli, HelpShowsSubcommandsAndExamples) {
   EXPECT_NE(top.output.find("generate"), std::string::npos);
   EXPECT_NE(top.output.find("inspect"), std::string::npos);
   EXPECT_NE(top.output.find("Exit codes"), std::string::npos);
-  for (const std::string missing : {"report"})  // not built yet: the help must not offer it
-    EXPECT_EQ(top.output.find(missing), std::string::npos) << missing;
   for (const std::string sub :
-       {"generate", "inspect", "import-csv", "features", "rfm", "fit", "assign", "update"}) {
+       {"generate", "inspect", "import-csv", "features", "rfm", "fit", "assign", "update", "report"}) {
     const auto r = segstream(sub + " --help");
     EXPECT_EQ(r.exit_code, 0) << sub;
     EXPECT_NE(r.output.find("Example"), std::string::npos) << sub;
@@ -436,6 +434,50 @@ TEST(Cli, UpdateSegments) {
   expect_error(segstream(base + " --out " + p("xs.h5") + " --previous-segments " + p("so.h5")), 3,
                "were not assigned with the model");
   for (const char* out : {"x.h5", "xs.h5", "x.csv"}) EXPECT_FALSE(std::filesystem::exists(dir / out)) << out;
+}
+
+// report: the page and its JSON, or exit 3 for segments of another run and 4 for a directory that cannot be
+// written, with nothing left under either name.
+TEST(Cli, ReportWritesThePageOrNothing) {
+  TempDir dir;
+  const auto p = [&](const std::string& name) { return (dir / name).string(); };
+  for (const std::string run : {"1", "2"}) {
+    ASSERT_EQ(segstream("generate --features-only --customers 3000 --dims 3 --clusters 3 --seed " + run +
+                        " --out " + p("f" + run + ".h5"))
+                  .exit_code,
+              0);
+    ASSERT_EQ(segstream("fit --features " + p("f" + run + ".h5") + " --k 3 --out " + p("m" + run + ".h5"))
+                  .exit_code,
+              0);
+    ASSERT_EQ(segstream("assign --model " + p("m" + run + ".h5") + " --features " + p("f" + run + ".h5") +
+                        " --out " + p("s" + run + ".h5"))
+                  .exit_code,
+              0);
+  }
+  auto r = segstream("report --model " + p("m1.h5") + " --segments " + p("s1.h5") + " --truth " + p("f1.h5") +
+                     " --out " + p("r.html"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("3,000 customers in 3 segments"), std::string::npos) << r.output;
+  EXPECT_TRUE(std::filesystem::is_regular_file(dir / "r.json"));
+  expect_error(
+      segstream("report --model " + p("m1.h5") + " --segments " + p("s2.h5") + " --out " + p("x.html")), 3,
+      "were assigned with model");
+  expect_error(segstream("report --model " + p("m1.h5") + " --segments " + p("s1.h5") + " --out " +
+                         p("nowhere/x.html")),
+               4, "nowhere");
+  expect_error(
+      segstream("report --model " + p("m1.h5") + " --segments " + p("s1.h5") + " --out " + p("r.html")), 2,
+      "r.html");         // exists, no --overwrite
+  if (geteuid() != 0) {  // root writes anywhere
+    std::filesystem::create_directory(dir / "ro");
+    std::filesystem::permissions(dir / "ro",
+                                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+    expect_error(
+        segstream("report --model " + p("m1.h5") + " --segments " + p("s1.h5") + " --out " + p("ro/x.html")),
+        4, "ro");
+    EXPECT_TRUE(std::filesystem::is_empty(dir / "ro"));
+  }
+  for (const char* left : {"x.html", "x.json"}) EXPECT_FALSE(std::filesystem::exists(dir / left)) << left;
 }
 
 TEST(Cli, FitAndAssignSegments) {

@@ -11,6 +11,7 @@
 #include "segstream/core/error.hpp"
 #include "segstream/core/philox.hpp"
 #include "segstream/host/resegment.hpp"
+#include "segstream/io/features.hpp"
 #include "segstream/io/segments.hpp"
 #include "test_util.hpp"
 
@@ -186,12 +187,13 @@ TEST(Resegment, MonicTransitions) {
 }
 
 // A segments file of the given customers and segment indices (k segments).
+// With `order`, the file states it as its customer_order (as one assigned from `features`' files does).
 void write_segments(const std::filesystem::path& path, const std::vector<std::uint64_t>& ids,
-                    const std::vector<std::int32_t>& segment, std::int64_t k) {
+                    const std::vector<std::int32_t>& segment, std::int64_t k, const std::string& order = "") {
   io::SegmentsWriter w(path, path.filename().string());
   const std::vector<float> d2(ids.size(), 1.0f), margin(ids.size(), 0.5f);
   w.append(ids.size(), ids.data(), segment.data(), d2.data(), margin.data());
-  w.close({"m.h5", "f.h5", k, 1, {}, {}, ""}, {"segstream.segments", "assign", {}, {}});
+  w.close({"m.h5", "f.h5", k, 1, {}, {}, "", std::nullopt, order}, {"segstream.segments", "assign", {}, {}});
 }
 
 // Customers in ascending mix64(id) order, as `features` writes them.
@@ -288,6 +290,28 @@ TEST(Resegment, PreviousSegmentsRefuseWhatCannotBeJoined) {
   EXPECT_THROW(PreviousSegments(dir / "unsorted.h5", {0, 1}, true, 64), ResourceError);
   EXPECT_NO_THROW(PreviousSegments(dir / "unsorted.h5", {0, 1}, true, 1024));
   EXPECT_NO_THROW(PreviousSegments(dir / "p.h5", {0, 1}, true, 64)) << "the merge needs no such memory";
+  // A file that states the mix64 order is merged at its word, and refused where its rows break it.
+  write_segments(dir / "stated.h5", ids, {0, 1, 0, 1}, 2, std::string(io::kMix64Order));
+  {
+    PreviousSegments prev(dir / "stated.h5", {0, 1}, true);
+    ASSERT_TRUE(prev.merged());
+    std::vector<std::int32_t> out(4);
+    prev.lookup(0, 4, ids.data(), out.data());
+    EXPECT_EQ(out, (std::vector<std::int32_t>{0, 1, 0, 1}));
+  }
+  write_segments(dir / "false.h5", {ids[1], ids[0], ids[2], ids[3]}, {0, 1, 0, 1}, 2,
+                 std::string(io::kMix64Order));
+  {
+    PreviousSegments prev(dir / "false.h5", {0, 1}, true);
+    std::vector<std::int32_t> out(4);
+    try {
+      prev.lookup(0, 4, ids.data(), out.data());
+      FAIL() << "a file whose rows break the order it states was merged";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("breaks the ascending mix64(id) order"), std::string::npos)
+          << e.what();
+    }
+  }
   // Not a segments file at all.
   EXPECT_THROW(PreviousSegments(dir / "missing.h5", {0, 1}, true), std::exception);
 }

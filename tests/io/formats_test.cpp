@@ -252,7 +252,7 @@ TEST(Formats, SegmentsRoundTripAndBrokenFilesAreRefused) {
     const std::vector<std::uint64_t> ids = {5, 6, 7};
     const std::vector<float> d2 = {1, 2, 3}, margin = {0.5f, 0.25f, 0};
     w.append(3, ids.data(), segment.data(), d2.data(), margin.data());
-    w.close({"m.h5", "f.h5", k, 6, {}, {}, ""}, {"segstream.segments", "assign", {}, {}});
+    w.close({"m.h5", "f.h5", k, 6, {}, {}, "", std::nullopt, ""}, {"segstream.segments", "assign", {}, {}});
   };
   write("ok.h5", {0, 1, 1}, 2);
   const SegmentsReader r(dir / "ok.h5");

@@ -9,8 +9,10 @@ import re
 import subprocess
 import sys
 
-SUBCOMMANDS = ["generate", "inspect", "import-csv", "features", "rfm", "fit", "assign", "update", "segments export"]
-NOT_YET = ["report", "run"]  # planned; help and docs must not offer them before they exist
+SUBCOMMANDS = [
+    "generate", "inspect", "import-csv", "features", "rfm", "fit", "assign", "update", "report", "segments export"
+]
+NOT_YET = ["run"]  # planned; help and docs must not offer them before they exist
 
 
 def help_text(binary, args):

@@ -580,7 +580,7 @@ class BehaviourRun {
     const io::CustomerIds ids = io::CustomerIds::read(reader_.file());
     ids.write(writer_->file());
     if (state_writer_) ids.write(state_writer_->file());
-    writer_->close({"behavioral", units_, t0_, "ascending mix64(customer_id)", params.dump()},
+    writer_->close({"behavioral", units_, t0_, std::string(io::kMix64Order), params.dump()},
                    {"segstream.features", "features", params, inputs});
     if (state_writer_)
       state_writer_->close({t0_, identity_.dump(), folded_, category_cents_, channel_slots_},

@@ -300,7 +300,7 @@ class PurchaseRun {
     }
     io::CustomerIds::read(reader_.file()).write(writer_->file());
     writer_->close(
-        {rfm_ ? "rfm" : "lifetimes", units, report_.as_of, "ascending mix64(customer_id)", params.dump()},
+        {rfm_ ? "rfm" : "lifetimes", units, report_.as_of, std::string(io::kMix64Order), params.dump()},
         {"segstream.features", "features", params, {io::fingerprint_input("events", events_)}});
     output_->commit();
   }

@@ -62,7 +62,7 @@ AssignReport assign_segments(const std::filesystem::path& model_path, const std:
   // The segments keep the names the model gave them (a model written before profiles names them anew).
   if (model.profiles.k() == static_cast<std::size_t>(model.k)) report.profiles.name = model.profiles.name;
   writer.close({model_path.filename().string(), features.filename().string(), model.k, report.inertia,
-                report.profiles, model.segment_id, ""},
+                report.profiles, model.segment_id, "", r.metadata().as_of, r.metadata().customer_order},
                {"segstream.segments",
                 "assign",
                 config,

@@ -9,6 +9,7 @@
 
 #include "segstream/core/error.hpp"
 #include "segstream/core/philox.hpp"
+#include "segstream/io/features.hpp"
 
 namespace segstream::host {
 namespace {
@@ -239,8 +240,11 @@ struct PreviousSegments::Impl {
 
   std::int32_t stable_of(std::int32_t index) const { return stable[static_cast<std::size_t>(index)]; }
 
-  // Whether the previous file's ids ascend strictly in mix64 order: one pass over its ids.
+  // Whether the previous file's ids ascend strictly in mix64 order: a file that states that order (it was
+  // assigned from features in it) is taken at its word and checked block by block as the merge reads it
+  // (hold); any other file is checked by one pass over its ids.
   bool previous_sorted() {
+    if (reader.summary().customer_order == io::kMix64Order) return true;
     std::vector<std::uint64_t> ids;
     std::uint64_t last = 0;
     for (std::uint64_t start = 0; start < rows; start += io::kSegmentChunkRows) {
@@ -289,7 +293,16 @@ struct PreviousSegments::Impl {
     block_ids.resize(block_n);
     block_segment.resize(block_n);
     reader.read(block_start, block_n, block_ids.data(), block_segment.data(), nullptr, nullptr);
+    for (std::uint64_t i = 0; i < block_n; ++i) {
+      const std::uint64_t key = mix64(block_ids[i]);
+      SEGSTREAM_CHECK_INPUT(block_start + i == 0 || key > previous_key,
+                            "{}: row {} (customer {}) breaks the ascending mix64(id) order the file states "
+                            "(customer_order) or repeats a customer",
+                            reader.path(), block_start + i, block_ids[i]);
+      previous_key = key;
+    }
   }
+  std::uint64_t previous_key = 0;  // the merge: the key of the previous file's last row read
 };
 
 PreviousSegments::PreviousSegments(const std::filesystem::path& segments,

@@ -185,9 +185,9 @@ void write_segments(const io::FeatureFileReader& r, const std::vector<int>& idx,
   std::unique_ptr<PreviousSegments> previous;
   if (!config.previous_segments.empty()) {
     expect_segments_of(config.previous_segments, previous_model);
-    previous = std::make_unique<PreviousSegments>(
-        config.previous_segments, prev.segment_id,
-        r.metadata().customer_order == "ascending mix64(customer_id)", config.host_memory);
+    previous = std::make_unique<PreviousSegments>(config.previous_segments, prev.segment_id,
+                                                  r.metadata().customer_order == io::kMix64Order,
+                                                  config.host_memory);
   }
   // The changes CSV, with each customer's own id.
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> csv(nullptr, &std::fclose);
@@ -326,9 +326,10 @@ void write_segments(const io::FeatureFileReader& r, const std::vector<int>& idx,
                                               io::fingerprint_input("previous model", previous_model),
                                               io::fingerprint_input("features", r.path())};
   if (previous) inputs.push_back(io::fingerprint_input("segments", config.previous_segments));
-  writer.close({next_name, std::filesystem::path(r.path()).filename().string(), k, inertia, profiles,
-                next.segment_id, report.migrations_counted ? mg.json() : ""},
-               {"segstream.segments", "update", cfg, inputs});
+  writer.close(
+      {next_name, std::filesystem::path(r.path()).filename().string(), k, inertia, profiles, next.segment_id,
+       report.migrations_counted ? mg.json() : "", r.metadata().as_of, r.metadata().customer_order},
+      {"segstream.segments", "update", cfg, inputs});
   if (csv) {
     put(pending);
     std::FILE* raw = csv.get();

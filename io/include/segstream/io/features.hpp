@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "segstream/io/hdf5.hpp"
@@ -17,6 +18,9 @@ namespace segstream::io {
 // Rows per chunk for a D-column float32 matrix: about 4 MiB per chunk, a power of two between 1,024 and
 // 1,048,576 rows. Streaming reads whole chunks straight into the caller's buffer.
 std::uint64_t default_feature_chunk_rows(std::uint64_t columns);
+
+// The customer_order of files whose rows ascend by the SplitMix64 finaliser of the id (`features`' order).
+inline constexpr std::string_view kMix64Order = "ascending mix64(customer_id)";
 
 // What a features file says about its columns and rows besides the matrix.
 struct FeatureFileMetadata {

@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "segstream/io/profile.hpp"
 #include "segstream/io/provenance.hpp"
@@ -22,8 +24,10 @@ struct SegmentsSummary {
   double inertia = 0;        // Σ w·d² over all rows, in model space
   SegmentProfiles profiles;  // of the assigned rows, with the model's names (k() == 0: none stored)
   std::vector<std::int32_t>
-      segment_id;         // k: the model's stable id of each segment (written: 0..k−1 if empty)
-  std::string migration;  // JSON: how customers moved since the previous segments (update)
+      segment_id;                     // k: the model's stable id of each segment (written: 0..k−1 if empty)
+  std::string migration;              // JSON: how customers moved since the previous segments (update)
+  std::optional<std::int64_t> as_of;  // the features file's observation end t0 (Unix s), when it has one
+  std::string customer_order;         // the features file's customer_order, when it states one
 };
 
 class SegmentsWriter {
