@@ -19,6 +19,40 @@ std::unique_ptr<kernels::Backend> make_backend(const host::GlobalOptions& g, con
   return backend;
 }
 
+Commands add_commands(CLI::App& app, host::GlobalOptions& global) {
+  app.add_option("--threads", global.threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--device", global.device, "Compute device: auto, cpu or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  app.add_flag("--log-json", global.log_json, "Log JSON lines (one object per record) instead of human text");
+  app.add_flag("-q,--quiet", global.quiet, "Only warnings and errors");
+  app.add_flag("-v,--verbose", global.verbose, "Debug logging");
+
+  Commands c;
+  const auto add = [&](const char* name, const char* description, Action (*bind)(CLI::App&)) {
+    CLI::App* sub = app.add_subcommand(name, description);
+    c.actions[sub] = bind(*sub);
+  };
+  add("generate", "Generate a synthetic customer base with ground truth", add_generate);
+  add("inspect", "Show an HDF5 file's datasets, attributes and column statistics", add_inspect);
+  add("import-csv", "Turn a transactions CSV into events.h5", add_import_csv);
+  add("features", "Compute per-customer features from events.h5", add_features);
+  add("rfm", "RFM scores and named segments from rfm features", add_rfm);
+  add("fit", "Fit mini-batch k-means segments to features.h5 into model.h5", add_fit);
+  add("assign", "Assign every customer of features.h5 to a model's segments", add_assign);
+  add("update", "Carry a model onto a new window: stable segment ids, hysteresis, who moved where",
+      add_update);
+  add("report", "Write a self-contained HTML report (and its JSON) of a model's segments", add_report);
+  add("run", "Run a whole job (features, fit or update, assign, report, export) from a TOML file", add_run);
+  c.segments = app.add_subcommand("segments", "Work with segments.h5: export it for a CRM");
+  c.segments->require_subcommand(0, 1);
+  c.segments_export = c.segments->add_subcommand(
+      "export", "Write each customer's own id, segment and segment name from segments.h5 as CSV");
+  c.actions[c.segments_export] = add_segments_export(*c.segments_export);
+  c.segments->fallthrough();
+  for (auto& [sub, action] : c.actions) sub->fallthrough();
+  return c;
+}
+
 int cpu_threads(const host::GlobalOptions& g) {
   return g.threads > 0 ? g.threads : omp_get_max_threads();
 }

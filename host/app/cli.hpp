@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -27,6 +28,22 @@ Action add_assign(CLI::App& sub);
 Action add_update(CLI::App& sub);
 Action add_segments_export(CLI::App& sub);
 Action add_report(CLI::App& sub);
+Action add_run(CLI::App& sub);
+
+inline constexpr const char* kDescription =
+    "segstream — behavioural segmentation of large customer bases on CPU and GPU.\n"
+    "Pipeline: generate or import-csv → events.h5 → features → features.h5 → fit → model.h5 → assign → "
+    "segments.h5 → report; update carries segments onto a new window; rfm scores rfm features; run does a "
+    "whole job from one TOML file.";
+
+// Every subcommand, registered on `app` with the global options bound to `global`: what main parses, and
+// what `run` checks a job file's stages against.
+struct Commands {
+  std::map<CLI::App*, Action> actions;
+  CLI::App* segments = nullptr;         // the `segments` group
+  CLI::App* segments_export = nullptr;  // `segments export`
+};
+Commands add_commands(CLI::App& app, host::GlobalOptions& global);
 
 // The run's backend, chosen once by --device (and logged, at debug level, with why).
 std::unique_ptr<kernels::Backend> make_backend(const host::GlobalOptions& global,

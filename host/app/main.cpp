@@ -34,10 +34,7 @@ int main(int argc, char** argv) {
   using namespace segstream;
   host::install_interrupt_handlers();
 
-  CLI::App app{
-      "segstream — behavioural segmentation of large customer bases on CPU and GPU.\n"
-      "Pipeline: generate or import-csv → events.h5 → features → features.h5 → fit → model.h5 → assign → "
-      "segments.h5 → report; update carries segments onto a new window; rfm scores rfm features."};
+  CLI::App app{app::kDescription};
   app.name("segstream");
   app.set_version_flag("--version",
                        std::string("segstream ") + kVersion + " (commit " + kGitCommit +
@@ -50,43 +47,10 @@ int main(int argc, char** argv) {
       "75 interrupted (no partial output; safe to requeue).");
 
   host::GlobalOptions global;
-  app.add_option("--threads", global.threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber);
-  app.add_option("--device", global.device, "Compute device: auto, cpu or cuda")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  app.add_flag("--log-json", global.log_json, "Log JSON lines (one object per record) instead of human text");
-  app.add_flag("-q,--quiet", global.quiet, "Only warnings and errors");
-  app.add_flag("-v,--verbose", global.verbose, "Debug logging");
-
-  std::map<CLI::App*, app::Action> actions;
-  CLI::App* generate = app.add_subcommand("generate", "Generate a synthetic customer base with ground truth");
-  actions[generate] = app::add_generate(*generate);
-  CLI::App* inspect =
-      app.add_subcommand("inspect", "Show an HDF5 file's datasets, attributes and column statistics");
-  actions[inspect] = app::add_inspect(*inspect);
-  CLI::App* import_csv = app.add_subcommand("import-csv", "Turn a transactions CSV into events.h5");
-  actions[import_csv] = app::add_import_csv(*import_csv);
-  CLI::App* features = app.add_subcommand("features", "Compute per-customer features from events.h5");
-  actions[features] = app::add_features(*features);
-  CLI::App* rfm = app.add_subcommand("rfm", "RFM scores and named segments from rfm features");
-  actions[rfm] = app::add_rfm(*rfm);
-  CLI::App* fit = app.add_subcommand("fit", "Fit mini-batch k-means segments to features.h5 into model.h5");
-  actions[fit] = app::add_fit(*fit);
-  CLI::App* assign =
-      app.add_subcommand("assign", "Assign every customer of features.h5 to a model's segments");
-  actions[assign] = app::add_assign(*assign);
-  CLI::App* update = app.add_subcommand(
-      "update", "Carry a model onto a new window: stable segment ids, hysteresis, who moved where");
-  actions[update] = app::add_update(*update);
-  CLI::App* report =
-      app.add_subcommand("report", "Write a self-contained HTML report (and its JSON) of a model's segments");
-  actions[report] = app::add_report(*report);
-  CLI::App* segments = app.add_subcommand("segments", "Work with segments.h5: export it for a CRM");
-  segments->require_subcommand(0, 1);
-  CLI::App* segments_export = segments->add_subcommand(
-      "export", "Write each customer's own id, segment and segment name from segments.h5 as CSV");
-  actions[segments_export] = app::add_segments_export(*segments_export);
-  segments->fallthrough();
-  for (auto& [sub, action] : actions) sub->fallthrough();
+  const app::Commands commands = app::add_commands(app, global);
+  CLI::App* segments = commands.segments;
+  CLI::App* segments_export = commands.segments_export;
+  const auto& actions = commands.actions;
 
   try {
     app.parse(argc, argv);
@@ -126,7 +90,7 @@ int main(int argc, char** argv) {
                                             : global.quiet ? host::LogLevel::kWarn
                                                            : host::LogLevel::kInfo});
   try {
-    for (auto& [sub, action] : actions)
+    for (const auto& [sub, action] : actions)
       if (sub->parsed()) action(global);
     return 0;
   } catch (const Error& e) {

@@ -22,7 +22,8 @@ struct ReportArgs {
 
 Action add_report(CLI::App& sub) {
   auto o = std::make_shared<ReportArgs>();
-  sub.add_option("--model", o->model, "model.h5 written by `segstream fit` or `segstream update`")->required();
+  sub.add_option("--model", o->model, "model.h5 written by `segstream fit` or `segstream update`")
+      ->required();
   sub.add_option("--segments", o->segments, "segments.h5 assigned with that model (assign or update)")
       ->required();
   sub.add_option("-o,--out", o->out, "Output: report.html")->required();

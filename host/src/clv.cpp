@@ -65,9 +65,8 @@ GammaGammaFit fit_gamma_gamma(std::span<const double> x, std::span<const double>
                         "spend, found {}",
                         qualifying);
   // Every qualifying row, or a uniform sample of about kMaxFitRows of them.
-  const double share = qualifying > kMaxFitRows
-                           ? static_cast<double>(kMaxFitRows) / static_cast<double>(qualifying)
-                           : 1.0;
+  const double share =
+      qualifying > kMaxFitRows ? static_cast<double>(kMaxFitRows) / static_cast<double>(qualifying) : 1.0;
   const auto threshold = share >= 1.0 ? std::numeric_limits<std::uint64_t>::max()
                                       : static_cast<std::uint64_t>(share * 18446744073709551616.0);
   SpendRows rows;
@@ -81,8 +80,7 @@ GammaGammaFit fit_gamma_gamma(std::span<const double> x, std::span<const double>
   const auto n = static_cast<double>(rows.x.size());
   const auto objective = [&](const std::array<double, 3>& log_params) {
     const GammaGammaParams g = params_of(log_params);
-    const double f =
-        -spend_log_likelihood(rows, g) / n + penalizer * (g.p * g.p + g.q * g.q + g.v * g.v);
+    const double f = -spend_log_likelihood(rows, g) / n + penalizer * (g.p * g.p + g.q * g.q + g.v * g.v);
     return std::isfinite(f) ? f : std::numeric_limits<double>::infinity();
   };
   // As the BG/NBD fit: restarts from the best point until one gains less than 1e-12.

@@ -10,6 +10,8 @@
 #include <limits>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 #include "segstream/io/events.hpp"
 #include "segstream/io/hdf5.hpp"
 #include "test_util.hpp"
@@ -478,6 +480,142 @@ TEST(Cli, ReportWritesThePageOrNothing) {
     EXPECT_TRUE(std::filesystem::is_empty(dir / "ro"));
   }
   for (const char* left : {"x.html", "x.json"}) EXPECT_FALSE(std::filesystem::exists(dir / left)) << left;
+}
+
+// run: a job file's two windows (fit, then update), the same outputs for the same config and seed, and every
+// mistake in the file named by key and line before anything runs.
+class RunJob : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(
+        segstream("generate --customers 3000 --seed 4 --start 2024-01-01 --days 731 --drift-fraction 0.1 "
+                  "--drift-at 2025-01-01 --out " +
+                  p("events.h5"))
+            .exit_code,
+        0);
+  }
+  std::string p(const std::string& name) const { return (dir_ / name).string(); }
+  std::string job(const std::string& name, const std::string& text) const {
+    std::ofstream(dir_ / name) << text;
+    return p(name);
+  }
+  nlohmann::json manifest(const std::string& out) const {
+    return nlohmann::json::parse(std::ifstream(dir_ / out / "manifest.json"));
+  }
+  TempDir dir_;
+};
+
+const char* kWindow1 =
+    "[job]\nout = \"out/w1\"\nevents = \"events.h5\"\nseed = 3\n\n"
+    "[features]\nas_of = 2024-12-31T23:59:59Z\n\n"
+    "[lifetimes]\nas-of = 2024-12-31T23:59:59Z\ncalibration_end = 2024-10-01\n\n"
+    "[fit]\nk = 6\nrefine = 2\n\n[report]\ntruth = \"events.h5\"\n";
+
+TEST_F(RunJob, TwoWindowsAndTheSameOutputsForTheSameConfig) {
+  auto r = segstream("run --config " + job("w1.toml", kWindow1));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto m1 = manifest("out/w1");
+  EXPECT_EQ(m1["status"], "ok");
+  EXPECT_EQ(m1["seed"], 3);
+  std::vector<std::string> stages;
+  for (const auto& s : m1["stages"]) {
+    stages.push_back(s["name"].get<std::string>());
+    EXPECT_EQ(s["exit_code"], 0);
+    EXPECT_GT(s["peak_rss_bytes"].get<std::uint64_t>(), 0u);
+    EXPECT_GT(s["rows"].get<std::uint64_t>(), 0u);
+    EXPECT_GE(s["seconds"].get<double>(), 0.0);
+  }
+  EXPECT_EQ(stages, (std::vector<std::string>{"features", "lifetimes", "fit", "assign", "report", "export"}));
+  for (const char* file : {"features.h5", "lifetimes.h5", "model.h5", "segments.h5", "report.html",
+                           "report.json", "segments.csv"})
+    EXPECT_TRUE(std::filesystem::is_regular_file(dir_ / "out/w1" / file)) << file;
+  // The report has the lifetimes' value and the truth, as the job asked.
+  const auto report = nlohmann::json::parse(std::ifstream(dir_ / "out/w1/report.json"));
+  EXPECT_TRUE(report["lifetimes"].is_object());
+  EXPECT_TRUE(report["truth"].is_object());
+  // Run again into another directory: every output's fingerprint is the same.
+  std::string again = kWindow1;
+  again.replace(again.find("out/w1"), 6, "out/w1b");
+  ASSERT_EQ(segstream("run --config " + job("w1b.toml", again)).exit_code, 0);
+  const auto m1b = manifest("out/w1b");
+  ASSERT_EQ(m1b["outputs"].size(), m1["outputs"].size());
+  for (std::size_t i = 0; i < m1["outputs"].size(); ++i)
+    EXPECT_EQ(m1b["outputs"][i]["fingerprint"], m1["outputs"][i]["fingerprint"]) << m1["outputs"][i]["file"];
+  // The second window updates from the first: stable ids, migrations and who changed.
+  r = segstream("run --config " +
+                job("w2.toml",
+                    "[job]\nout = \"out/w2\"\nevents = \"events.h5\"\nprevious = \"out/w1\"\n"
+                    "[features]\nsince = 2025-01-01\n[update]\nhysteresis = 0.05\n"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto m2 = manifest("out/w2");
+  stages.clear();
+  for (const auto& s : m2["stages"]) stages.push_back(s["name"].get<std::string>());
+  EXPECT_EQ(stages, (std::vector<std::string>{"features", "update", "report", "export"}));
+  EXPECT_EQ(m2["inputs"][1]["role"], "previous model");
+  EXPECT_TRUE(std::filesystem::is_regular_file(dir_ / "out/w2/changes.csv"));
+  const auto report2 = nlohmann::json::parse(std::ifstream(dir_ / "out/w2/report.json"));
+  EXPECT_TRUE(report2["migration"].is_object());
+}
+
+TEST_F(RunJob, MistakesInTheFileAreNamedByKeyAndLine) {
+  const std::string head = "[job]\nout = \"out/x\"\nevents = \"events.h5\"\n";
+  expect_error(segstream("run --config " + job("a.toml", head + "[fit]\nk = 4\nclusters = 5\n")), 2,
+               "a.toml:6: [fit] clusters: `segstream fit` has no option --clusters");
+  expect_error(segstream("run --config " + job("b.toml", head + "[fitt]\nk = 4\n")), 2,
+               "b.toml:4: unknown table or key 'fitt'");
+  expect_error(segstream("run --config " + job("c.toml", head + "colour = 1\n")), 2,
+               "c.toml:4: [job] colour");
+  expect_error(segstream("run --config " + job("d.toml", head + "[fit]\nseed = \"one\"\n")), 2,
+               "d.toml:5: [fit] seed: expected a whole number");
+  expect_error(segstream("run --config " + job("e.toml", head + "[fit]\nk = true\n")), 2,
+               "e.toml:5: [fit] k: expected a value for --k");
+  expect_error(segstream("run --config " + job("f.toml", head + "[fit]\nk = 3\nout = \"m.h5\"\n")), 2,
+               "f.toml:6: [fit] out: is set by run itself");
+  expect_error(segstream("run --config " + job("f2.toml", head + "[fit]\nrefine = 2\n")), 2,
+               "f2.toml:4: [fit] lacks the required key k");
+  expect_error(segstream("run --config " + job("g.toml", "[job]\nevents = \"events.h5\"\n")), 2,
+               "g.toml:1: [job] lacks the required key out");
+  expect_error(segstream("run --config " + job("h.toml", head + "seed = -1\n")), 2, "h.toml:4: [job] seed");
+  expect_error(segstream("run --config " + job("h2.toml", head + "[fit]\nk = 3\ntol = \"small\"\n")), 2,
+               "h2.toml:6: [fit] tol: expected a number");
+  expect_error(segstream("run --config " + job("i.toml", head + "[update]\nhysteresis = 0.1\n")), 2,
+               "[update] needs [job] previous");
+  expect_error(segstream("run --config " + job("j.toml", head + "[features]\nmode = \"cubes\"\n")), 2,
+               "j.toml:5: [features] mode");
+  expect_error(segstream("run --config " + job("j2.toml", head + "[fit]\nk = 3\ninit = [1, {a = 2}]\n")), 2,
+               "j2.toml:6: [fit] init: expected a list of strings or numbers");
+  expect_error(segstream("run --config " + job("k.toml", "[job\nout = 1\n")), 2, "k.toml:1:");
+  expect_error(segstream("run --config " + p("none.toml")), 2, "none.toml: no such job file");
+  // Nothing ran: no output directory was made.
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "out"));
+}
+
+TEST_F(RunJob, AFailedStageLeavesAManifestNamingItAndTheFinishedStagesOutputs) {
+  const std::string head = "[job]\nout = \"out/f\"\nevents = \"events.h5\"\n";
+  const std::string k3 = "[fit]\nk = 3\n";
+  // More segments than customers: fit refuses (exit 2) after features finished.
+  const auto r = segstream("run --config " + job("fail.toml", head + "[fit]\nk = 100000\n"));
+  expect_error(r, 2, "stage fit failed (exit 2)");
+  const auto m = manifest("out/f");
+  EXPECT_EQ(m["status"], "failed");
+  EXPECT_EQ(m["failed_stage"], "fit");
+  EXPECT_EQ(m["exit_code"], 2);
+  ASSERT_EQ(m["stages"].size(), 2u);
+  EXPECT_NE(m["stages"][1]["error"].get<std::string>().find("--k"), std::string::npos) << m["stages"][1];
+  EXPECT_TRUE(std::filesystem::is_regular_file(dir_ / "out/f/features.h5"));
+  for (const auto& e : std::filesystem::directory_iterator(dir_ / "out/f")) {
+    const std::string name = e.path().filename().string();
+    EXPECT_TRUE(name == "features.h5" || name == "manifest.json") << "left behind: " << name;
+  }
+  // An out directory that cannot be made: exit 4, and nothing made on the way.
+  std::ofstream(dir_ / "file") << "x";
+  expect_error(segstream("run --config " +
+                         job("ro.toml", "[job]\nout = \"file/sub/out\"\nevents = \"events.h5\"\n" + k3)),
+               4, "cannot be made or written");
+  EXPECT_TRUE(std::filesystem::is_regular_file(dir_ / "file"));
+  expect_error(
+      segstream("run --config " + job("ev.toml", "[job]\nout = \"out/e\"\nevents = \"no.h5\"\n" + k3)), 3,
+      "no.h5: the job's events file does not exist");
 }
 
 TEST(Cli, FitAndAssignSegments) {

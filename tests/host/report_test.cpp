@@ -16,8 +16,8 @@
 #include "segstream/host/report.hpp"
 #include "segstream/host/resegment.hpp"
 #include "segstream/host/segment.hpp"
-#include "segstream/io/model.hpp"
 #include "segstream/io/features.hpp"
+#include "segstream/io/model.hpp"
 #include "segstream/io/segments.hpp"
 #include "segstream/kernels/bgnbd.hpp"
 #include "segstream/kernels/cpu.hpp"
@@ -274,7 +274,8 @@ TEST(Report, LifetimesGiveEachSegmentItsExpectedValueAndHoldoutChurn) {
   // Champions are worth more than prospects: the segment with the most revenue has the highest value.
   std::size_t richest = 0;
   for (std::size_t s = 0; s < c["segments"].size(); ++s)
-    if (c["segments"][s]["revenue_share"].get<double>() > c["segments"][richest]["revenue_share"].get<double>())
+    if (c["segments"][s]["revenue_share"].get<double>() >
+        c["segments"][richest]["revenue_share"].get<double>())
       richest = s;
   for (const json& seg : c["segments"]) {
     if (seg["kpi"]["expected_value"].is_number()) {

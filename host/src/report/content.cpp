@@ -2,11 +2,11 @@
 // the optional lifetimes and truth files into one JSON document.
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
-#include <optional>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,9 +36,13 @@ using nlohmann::json;
 constexpr std::uint64_t kChunk = io::kSegmentChunkRows;
 
 // A finite number, or null (JSON has no NaN).
-json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+json number(double v) {
+  return std::isfinite(v) ? json(v) : json(nullptr);
+}
 
-std::string name_of(const std::filesystem::path& p) { return p.filename().string(); }
+std::string name_of(const std::filesystem::path& p) {
+  return p.filename().string();
+}
 
 // The fingerprint of the model that the segments were assigned with, from their provenance.
 std::string assigned_model_fingerprint(const io::File& segments) {
@@ -46,7 +50,8 @@ std::string assigned_model_fingerprint(const io::File& segments) {
   const json provenance = json::parse(segments.string_attribute("provenance"), nullptr, false);
   if (!provenance.is_object() || !provenance.contains("inputs")) return "";
   for (const json& input : provenance["inputs"])
-    if (input.value("role", "") == "model" && input.contains("fingerprint") && input["fingerprint"].is_string())
+    if (input.value("role", "") == "model" && input.contains("fingerprint") &&
+        input["fingerprint"].is_string())
       return input["fingerprint"].get<std::string>();
   return "";
 }
@@ -58,9 +63,10 @@ class SegmentOf {
     const std::uint64_t rows = segments.rows();
     const std::uint64_t need = rows * sizeof(std::pair<std::uint64_t, std::int32_t>);
     if (memory > 0 && need > memory)
-      throw ResourceError(fmt::format("{}: joining its {} customers by id needs about {} MiB, more than "
-                                      "--host-memory {} MiB",
-                                      segments.path(), rows, need >> 20, memory >> 20));
+      throw ResourceError(
+          fmt::format("{}: joining its {} customers by id needs about {} MiB, more than "
+                      "--host-memory {} MiB",
+                      segments.path(), rows, need >> 20, memory >> 20));
     pairs_.reserve(rows);
     std::vector<std::uint64_t> ids;
     std::vector<std::int32_t> segment;
@@ -113,18 +119,22 @@ void profile_kpis(const io::SegmentProfiles& p, std::size_t s, json& kpi) {
 
 json kpi_definitions() {
   return {
-      {"conversion_rate", "the mean of the customers' conversion_rate: the share of cart adds that became "
-                          "purchases, (purchases + 1) / (cart adds + 2) per customer"},
-      {"avg_order_value", "revenue per purchase period: the segment's revenue over its purchase periods "
-                          "(Σ revenue column / Σ frequency)"},
+      {"conversion_rate",
+       "the mean of the customers' conversion_rate: the share of cart adds that became "
+       "purchases, (purchases + 1) / (cart adds + 2) per customer"},
+      {"avg_order_value",
+       "revenue per purchase period: the segment's revenue over its purchase periods "
+       "(Σ revenue column / Σ frequency)"},
       {"buyer_share", "the share of the segment's customers with a purchase"},
       {"p_alive", "the mean BG/NBD probability that a customer is still active"},
       {"recency_days", "the mean days since the last purchase (without one: since the first event)"},
       {"expected_purchases", "lifetimes file: the mean BG/NBD expected purchases in the horizon"},
-      {"expected_value", "lifetimes file: the mean expected revenue in the horizon, each customer's BG/NBD "
-                         "expected purchases × Gamma-Gamma expected spend per purchase (undiscounted)"},
-      {"holdout_churn_rate", "lifetimes file with a holdout window: the share of the segment's customers in "
-                             "it who made no purchase in the holdout window"},
+      {"expected_value",
+       "lifetimes file: the mean expected revenue in the horizon, each customer's BG/NBD "
+       "expected purchases × Gamma-Gamma expected spend per purchase (undiscounted)"},
+      {"holdout_churn_rate",
+       "lifetimes file with a holdout window: the share of the segment's customers in "
+       "it who made no purchase in the holdout window"},
   };
 }
 
@@ -178,8 +188,8 @@ json lifetimes_section(const ReportOptions& o, const SegmentOf& segment_of, std:
                         "finite; the spends are too dispersed for the model",
                         r.path(), spend.params.q);
   // The horizon in the file's periods (unit_seconds / multiplier seconds each).
-  const json params = json::parse(r.metadata().parameters.empty() ? "{}" : r.metadata().parameters, nullptr,
-                                  false);
+  const json params =
+      json::parse(r.metadata().parameters.empty() ? "{}" : r.metadata().parameters, nullptr, false);
   const double unit_seconds = params.is_object() ? params.value("unit_seconds", 86400.0) : 86400.0;
   const double multiplier = params.is_object() ? params.value("multiplier", 1.0) : 1.0;
   const double period_seconds = unit_seconds / multiplier;
@@ -260,7 +270,8 @@ json truth_section(const ReportOptions& o, const SegmentOf& segment_of, std::siz
     const io::Group g = f.group("/customers");
     names = g.string_list_attribute("archetype_names");
     const std::int64_t drift_at = g.has_attribute("drift_at") ? g.int_attribute("drift_at") : 0;
-    const bool after = drift_at > 0 && as_of && *as_of >= drift_at && f.has("/customers/archetype_after_drift");
+    const bool after =
+        drift_at > 0 && as_of && *as_of >= drift_at && f.has("/customers/archetype_after_drift");
     if (after) kind = "archetype after the drift";
     ids = f.dataset("/customers/customer_id", io::ElementType::kUint64, 1).read_all<std::uint64_t>();
     const auto a = f.dataset(after ? "/customers/archetype_after_drift" : "/customers/archetype",
@@ -278,9 +289,10 @@ json truth_section(const ReportOptions& o, const SegmentOf& segment_of, std::siz
     const std::int32_t top = cls.empty() ? -1 : *std::max_element(cls.begin(), cls.end());
     for (std::int32_t c = 0; c <= top; ++c) names.push_back(fmt::format("component {}", c));
   } else {
-    throw InputError(fmt::format("{}: --truth expects a generated events.h5 (with /customers/archetype) or a "
-                                 "generated features.h5 (with /truth/cluster); it has neither",
-                                 f.path()));
+    throw InputError(
+        fmt::format("{}: --truth expects a generated events.h5 (with /customers/archetype) or a "
+                    "generated features.h5 (with /truth/cluster); it has neither",
+                    f.path()));
   }
   const std::size_t classes = names.size();
   std::vector<std::uint64_t> table(classes * k, 0);
@@ -328,7 +340,8 @@ json truth_section(const ReportOptions& o, const SegmentOf& segment_of, std::siz
 json migration_section(const std::string& text, const std::vector<std::int32_t>& ids,
                        const std::vector<std::string>& names, const io::ModelFile& model) {
   json m = json::parse(text, nullptr, false);
-  if (!m.is_object() || !m.contains("matrix") || !m.contains("from_id") || !m.contains("to_id")) return nullptr;
+  if (!m.is_object() || !m.contains("matrix") || !m.contains("from_id") || !m.contains("to_id"))
+    return nullptr;
   // The drift's columns: the model's migration names them (its clustered columns, natural units).
   const json model_migration = json::parse(model.migration.empty() ? "{}" : model.migration, nullptr, false);
   m["drift_columns"] = model_migration.is_object() && model_migration.contains("columns") &&
@@ -403,10 +416,9 @@ json build_report(const ReportOptions& o) {
 
   // The base at a glance.
   const int revenue_column = p.revenue_column.empty() ? -1 : column_of(p, p.revenue_column);
-  const double revenue =
-      revenue_column >= 0
-          ? p.population_mean[static_cast<std::size_t>(revenue_column)] * static_cast<double>(p.rows)
-          : std::nan("");
+  const double revenue = revenue_column >= 0 ? p.population_mean[static_cast<std::size_t>(revenue_column)] *
+                                                   static_cast<double>(p.rows)
+                                             : std::nan("");
   json base = {{"customers", segments.rows()},
                {"profiled", p.rows},
                {"segments", k},
@@ -437,8 +449,8 @@ json build_report(const ReportOptions& o) {
   content["inputs"] = inputs;
   content["provenance"] = {
       {"model", model_file.has_attribute("created_by") ? model_file.string_attribute("created_by") : ""},
-      {"segments", segments.file().has_attribute("created_by") ? segments.file().string_attribute("created_by")
-                                                                : ""}};
+      {"segments",
+       segments.file().has_attribute("created_by") ? segments.file().string_attribute("created_by") : ""}};
 
   json columns = json::array();
   for (std::size_t c = 0; c < d; ++c)
@@ -485,8 +497,9 @@ json build_report(const ReportOptions& o) {
   }
   content["segments"] = segs;
   content["kpi_definitions"] = kpi_definitions();
-  content["migration"] =
-      summary.migration.empty() ? json(nullptr) : migration_section(summary.migration, summary.segment_id, p.name, model);
+  content["migration"] = summary.migration.empty()
+                             ? json(nullptr)
+                             : migration_section(summary.migration, summary.segment_id, p.name, model);
   return content;
 }
 
@@ -499,9 +512,9 @@ ReportResult write_report(const ReportOptions& o) {
   std::filesystem::path json_path = o.json;
   if (json_path.empty()) json_path = std::filesystem::path(o.out).replace_extension(".json");
   SEGSTREAM_EXPECTS(std::filesystem::absolute(json_path) != std::filesystem::absolute(o.out),
-                        "report: --json {} is the same file as --out", json_path.string());
+                    "report: --json {} is the same file as --out", json_path.string());
   SEGSTREAM_EXPECTS(std::isfinite(o.horizon_days) && o.horizon_days > 0,
-                        "report: --horizon-days {} must be a positive number of days", o.horizon_days);
+                    "report: --horizon-days {} must be a positive number of days", o.horizon_days);
   // Both destinations are checked before anything is read.
   io::AtomicOutput html_out(o.out, o.overwrite);
   io::AtomicOutput json_out(json_path, o.overwrite);

@@ -20,17 +20,28 @@ std::string esc(const std::string& s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
 }
 
-std::string str(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+std::string str(const json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
 
 std::string commas(std::uint64_t v) {
   std::string s = std::to_string(v);
@@ -49,14 +60,22 @@ std::string amount(double v) {
   if (a >= 10) return fmt::format("{:.1f}", v);
   return fmt::format("{:.2f}", v);
 }
-std::string amount(const json& v) { return v.is_number() ? amount(v.get<double>()) : "–"; }
-std::string percent(double share) { return std::isfinite(share) ? fmt::format("{:.1f}%", 100 * share) : "–"; }
-std::string percent(const json& v) { return v.is_number() ? percent(v.get<double>()) : "–"; }
+std::string amount(const json& v) {
+  return v.is_number() ? amount(v.get<double>()) : "–";
+}
+std::string percent(double share) {
+  return std::isfinite(share) ? fmt::format("{:.1f}%", 100 * share) : "–";
+}
+std::string percent(const json& v) {
+  return v.is_number() ? percent(v.get<double>()) : "–";
+}
 
 // A categorical palette for segments, and the two ends of the diverging scale.
 const char* const kPalette[] = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948",
                                 "#b07aa1", "#ff9da7", "#9c755f", "#86bcb6", "#8cd17d", "#d37295"};
-std::string segment_colour(std::size_t s) { return kPalette[s % (sizeof(kPalette) / sizeof(kPalette[0]))]; }
+std::string segment_colour(std::size_t s) {
+  return kPalette[s % (sizeof(kPalette) / sizeof(kPalette[0]))];
+}
 
 // z in [−1, 1] → blue (−) … white … red (+).
 std::string diverging(double t) {
@@ -73,7 +92,9 @@ std::string sequential(double t) {
   const auto mix = [&](int from, int to) { return static_cast<int>(std::lround(from + (to - from) * t)); };
   return fmt::format("#{:02x}{:02x}{:02x}", mix(247, 8), mix(251, 64), mix(255, 129));
 }
-bool dark(double t) { return t > 0.55; }
+bool dark(double t) {
+  return t > 0.55;
+}
 
 double text_width(const std::string& s, double px = 12) {
   std::size_t chars = 0;
@@ -102,8 +123,9 @@ struct Series {
 };
 
 // Horizontal bars, one group per label with one bar per series, an x axis with ticks and its title.
-std::string bar_chart(const std::string& id, const std::string& caption, const std::vector<std::string>& labels,
-                      const std::vector<Series>& series, const std::string& x_title) {
+std::string bar_chart(const std::string& id, const std::string& caption,
+                      const std::vector<std::string>& labels, const std::vector<Series>& series,
+                      const std::string& x_title) {
   double label_w = 0, top = 0;
   for (const auto& l : labels) label_w = std::max(label_w, text_width(l));
   for (const auto& s : series)
@@ -131,8 +153,8 @@ std::string bar_chart(const std::string& id, const std::string& caption, const s
   const double plot_bottom = top_pad + static_cast<double>(labels.size()) * group_h;
   for (double t = 0; t <= axis_max + 1e-9; t += step) {  // grid and ticks
     const double x = left + plot_w * t / axis_max;
-    svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" class=\"grid\"/>", x,
-                       top_pad - 4, plot_bottom);
+    svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" class=\"grid\"/>",
+                       x, top_pad - 4, plot_bottom);
     svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"tick\" text-anchor=\"middle\">{}</text>", x,
                        plot_bottom + 14, pct ? fmt::format("{:g}%", t) : amount(t));
   }
@@ -140,8 +162,8 @@ std::string bar_chart(const std::string& id, const std::string& caption, const s
                      left + plot_w / 2, plot_bottom + 34, esc(x_title));
   for (std::size_t i = 0; i < labels.size(); ++i) {
     const double y0 = top_pad + static_cast<double>(i) * group_h;
-    svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"label\" text-anchor=\"end\">{}</text>", left - 6,
-                       y0 + static_cast<double>(series.size()) * bar_h / 2 + 4, esc(labels[i]));
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"label\" text-anchor=\"end\">{}</text>",
+                       left - 6, y0 + static_cast<double>(series.size()) * bar_h / 2 + 4, esc(labels[i]));
     for (std::size_t k = 0; k < series.size(); ++k) {
       const double v = series[k].values[i];
       const double shown = pct ? v * 100 : v;
@@ -151,7 +173,8 @@ std::string bar_chart(const std::string& id, const std::string& caption, const s
       svg += fmt::format(
           "<rect class=\"mark\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\">"
           "<title>{}: {} {}</title></rect>",
-          left, y + 1, std::max(w, 0.5), bar_h - 2, series[k].colour, esc(labels[i]), esc(series[k].name), text);
+          left, y + 1, std::max(w, 0.5), bar_h - 2, series[k].colour, esc(labels[i]), esc(series[k].name),
+          text);
       svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"value\">{}</text>", left + w + 4,
                          y + bar_h - 3, text);
     }
@@ -187,14 +210,14 @@ std::string heatmap(const std::string& id, const std::string& caption, const std
   svg += fmt::format("<text x=\"{:.1f}\" y=\"14\" class=\"axis-title\">{}</text>", left, esc(col_title));
   for (std::size_t j = 0; j < cols.size(); ++j) {
     const double x = left + (static_cast<double>(j) + 0.5) * cell_w;
-    svg += fmt::format(
-        "<text transform=\"translate({:.1f},{:.1f}) rotate(-45)\" class=\"col-label\">{}</text>", x + 3, top - 6,
-        esc(cols[j]));
+    svg +=
+        fmt::format("<text transform=\"translate({:.1f},{:.1f}) rotate(-45)\" class=\"col-label\">{}</text>",
+                    x + 3, top - 6, esc(cols[j]));
   }
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const double y = top + static_cast<double>(i) * cell_h;
-    svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"label\" text-anchor=\"end\">{}</text>", left - 6,
-                       y + cell_h / 2 + 4, esc(rows[i]));
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"label\" text-anchor=\"end\">{}</text>",
+                       left - 6, y + cell_h / 2 + 4, esc(rows[i]));
     for (std::size_t j = 0; j < cols.size(); ++j) {
       const Cell& c = cells[i * cols.size() + j];
       const double x = left + static_cast<double>(j) * cell_w;
@@ -204,8 +227,8 @@ std::string heatmap(const std::string& id, const std::string& caption, const std
           x, y, cell_w - 1, cell_h - 1, is_diverging ? diverging(c.shade) : sequential(c.shade), esc(c.tip));
       if (!c.text.empty() && text_width(c.text, 10) <= cell_w - 3)
         svg += fmt::format(
-            "<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"cell{}\" text-anchor=\"middle\">{}</text>", x + cell_w / 2,
-            y + cell_h / 2 + 4,
+            "<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"cell{}\" text-anchor=\"middle\">{}</text>",
+            x + cell_w / 2, y + cell_h / 2 + 4,
             (is_diverging ? std::fabs(c.shade) > 0.6 : dark(c.shade)) ? " inverse" : "", esc(c.text));
     }
   }
@@ -213,12 +236,13 @@ std::string heatmap(const std::string& id, const std::string& caption, const std
   const double ly = top + static_cast<double>(rows.size()) * cell_h + 14;
   for (int t = 0; t < 40; ++t) {
     const double f = t / 39.0;
-    svg += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"5\" height=\"10\" fill=\"{}\"/>", left + t * 5.0,
-                       ly, is_diverging ? diverging(2 * f - 1) : sequential(f));
+    svg += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"5\" height=\"10\" fill=\"{}\"/>",
+                       left + t * 5.0, ly, is_diverging ? diverging(2 * f - 1) : sequential(f));
   }
-  svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"tick\">{}</text>", left, ly + 24, esc(legend_low));
-  svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"tick\" text-anchor=\"end\">{}</text>", left + 200,
-                     ly + 24, esc(legend_high));
+  svg +=
+      fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"tick\">{}</text>", left, ly + 24, esc(legend_low));
+  svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"tick\" text-anchor=\"end\">{}</text>",
+                     left + 200, ly + 24, esc(legend_high));
   svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"axis-title\" text-anchor=\"end\">{}</text>",
                      left - 6, top - 6, esc(row_title));
   svg += "</svg>";
@@ -291,7 +315,8 @@ std::string render_report_html(const json& c) {
     h += card("Revenue per customer",
               amount(base["revenue"].get<double>() / std::max(1.0, base["profiled"].get<double>())));
   h += card("As of", base["as_of"].is_string() ? str(base["as_of"]).substr(0, 10) : "–");
-  if (c["truth"].is_object()) h += card("Agreement with truth (ARI)", fmt::format("{:.3f}", c["truth"]["ari"].get<double>()));
+  if (c["truth"].is_object())
+    h += card("Agreement with truth (ARI)", fmt::format("{:.3f}", c["truth"]["ari"].get<double>()));
   if (c["migration"].is_object())
     h += card("Changed segment", percent(c["migration"].value("changed_share", std::nan(""))));
   h += "</div>\n";
@@ -301,10 +326,11 @@ std::string render_report_html(const json& c) {
                      esc(str(in["role"])), esc(str(in["file"])), commas(in["bytes"].get<std::uint64_t>()),
                      esc(str(in["fingerprint"])));
   h += "</table>\n";
-  h += fmt::format("<p class=\"note\">Model: {}. Segments: {}. Features: {} ({} columns profiled, {} clustered, "
-                   "transform {}).</p>\n",
-                   esc(str(c["provenance"]["model"])), esc(str(c["provenance"]["segments"])),
-                   esc(str(base["features"])), d, base["columns_clustered"].size(), esc(str(base["transform"])));
+  h += fmt::format(
+      "<p class=\"note\">Model: {}. Segments: {}. Features: {} ({} columns profiled, {} clustered, "
+      "transform {}).</p>\n",
+      esc(str(c["provenance"]["model"])), esc(str(c["provenance"]["segments"])), esc(str(base["features"])),
+      d, base["columns_clustered"].size(), esc(str(base["transform"])));
 
   // Sizes and revenue.
   h += "<h2 id=\"segments\">Segments: size and value</h2>\n";
@@ -312,17 +338,24 @@ std::string render_report_html(const json& c) {
   if (has_revenue) size_series.push_back({"revenue", "#f28e2b", {}, true});
   for (const json& s : segs) {
     size_series[0].values.push_back(s["customer_share"].get<double>());
-    if (has_revenue) size_series[1].values.push_back(s["revenue_share"].is_number() ? s["revenue_share"].get<double>() : 0);
+    if (has_revenue)
+      size_series[1].values.push_back(s["revenue_share"].is_number() ? s["revenue_share"].get<double>() : 0);
   }
-  h += bar_chart("chart-sizes", has_revenue ? "Share of customers and of revenue per segment" : "Share of customers per segment",
-                 labels, size_series, "share of the base (%)");
+  h += bar_chart(
+      "chart-sizes",
+      has_revenue ? "Share of customers and of revenue per segment" : "Share of customers per segment",
+      labels, size_series, "share of the base (%)");
 
   // The table of segments: name, size, value, KPIs, what sets it apart.
-  h += "<table id=\"segment-table\"><tr><th>segment</th><th class=\"n\">customers</th><th class=\"n\">share</th>";
+  h += "<table id=\"segment-table\"><tr><th>segment</th><th class=\"n\">customers</th><th "
+       "class=\"n\">share</th>";
   if (has_revenue) h += "<th class=\"n\">revenue share</th>";
-  const std::vector<std::pair<std::string, std::string>> kpis = {
-      {"conversion_rate", "conversion"}, {"avg_order_value", "avg order value"}, {"buyer_share", "buyers"},
-      {"p_alive", "P(active)"}, {"expected_value", "expected value"}, {"holdout_churn_rate", "holdout churn"}};
+  const std::vector<std::pair<std::string, std::string>> kpis = {{"conversion_rate", "conversion"},
+                                                                 {"avg_order_value", "avg order value"},
+                                                                 {"buyer_share", "buyers"},
+                                                                 {"p_alive", "P(active)"},
+                                                                 {"expected_value", "expected value"},
+                                                                 {"holdout_churn_rate", "holdout churn"}};
   std::vector<std::pair<std::string, std::string>> shown;
   for (const auto& [key, title] : kpis) {
     bool any = false;
@@ -341,8 +374,8 @@ std::string render_report_html(const json& c) {
     if (has_revenue) h += fmt::format("<td class=\"n\">{}</td>", percent(seg["revenue_share"]));
     for (const auto& [key, title] : shown) {
       const json& v = seg["kpi"].contains(key) ? seg["kpi"][key] : json(nullptr);
-      const bool is_share = key == "conversion_rate" || key == "buyer_share" || key == "p_alive" ||
-                            key == "holdout_churn_rate";
+      const bool is_share =
+          key == "conversion_rate" || key == "buyer_share" || key == "p_alive" || key == "holdout_churn_rate";
       h += fmt::format("<td class=\"n\">{}</td>", is_share ? percent(v) : amount(v));
     }
     h += fmt::format("<td>{}</td></tr>\n", esc(str(seg["apart"])));
@@ -363,7 +396,8 @@ std::string render_report_html(const json& c) {
     }
     std::string axis = title;
     if (key == "expected_value" && c["lifetimes"].is_object())
-      axis = fmt::format("expected revenue per customer in the next {:g} days", c["lifetimes"]["horizon_days"].get<double>());
+      axis = fmt::format("expected revenue per customer in the next {:g} days",
+                         c["lifetimes"]["horizon_days"].get<double>());
     if (key == "avg_order_value") axis = "revenue per purchase period";
     if (is_share) axis += " (%)";
     h += bar_chart("chart-kpi-" + key, title + " per segment", labels, {series}, axis);
@@ -407,13 +441,15 @@ std::string render_report_html(const json& c) {
     const json& l = c["lifetimes"];
     h += "<h2 id=\"value\">Customer value</h2>\n";
     h += fmt::format(
-        "<p class=\"note\">From {}: {} customers with a purchase ({} of them in these segments). BG/NBD (r {:.4g}, "
+        "<p class=\"note\">From {}: {} customers with a purchase ({} of them in these segments). BG/NBD (r "
+        "{:.4g}, "
         "α {:.4g}, a {:.4g}, b {:.4g}) gives each customer's expected purchases in the next {:g} days; "
         "Gamma-Gamma (p {:.4g}, q {:.4g}, v {:.4g}, fitted on {} repeat customers) their expected spend per "
         "purchase.{}</p>\n",
-        esc(str(l["file"])), commas(l["customers"].get<std::uint64_t>()), commas(l["joined"].get<std::uint64_t>()),
-        l["bgnbd"]["r"].get<double>(), l["bgnbd"]["alpha"].get<double>(), l["bgnbd"]["a"].get<double>(),
-        l["bgnbd"]["b"].get<double>(), l["horizon_days"].get<double>(), l["gamma_gamma"]["p"].get<double>(),
+        esc(str(l["file"])), commas(l["customers"].get<std::uint64_t>()),
+        commas(l["joined"].get<std::uint64_t>()), l["bgnbd"]["r"].get<double>(),
+        l["bgnbd"]["alpha"].get<double>(), l["bgnbd"]["a"].get<double>(), l["bgnbd"]["b"].get<double>(),
+        l["horizon_days"].get<double>(), l["gamma_gamma"]["p"].get<double>(),
         l["gamma_gamma"]["q"].get<double>(), l["gamma_gamma"]["v"].get<double>(),
         commas(l["gamma_gamma"]["customers"].get<std::uint64_t>()),
         l["holdout"].get<bool>()
@@ -447,7 +483,8 @@ std::string render_report_html(const json& c) {
                                   percent(share))});
       }
     }
-    h += heatmap("chart-migration", "Migration matrix: customers from each previous segment (rows) to each "
+    h += heatmap("chart-migration",
+                 "Migration matrix: customers from each previous segment (rows) to each "
                  "current one (columns)",
                  rows, columns, mc, false, "0% of the row", "100% of the row", 56, "previous segment",
                  "current segment");
@@ -464,7 +501,8 @@ std::string render_report_html(const json& c) {
     const auto to = m["to_id"].get<std::vector<int>>();
     for (int id : to) {
       const auto it = std::find(from.begin(), from.end(), id);
-      exited.push_back(it == from.end() ? 0 : m["exited"][static_cast<std::size_t>(it - from.begin())].get<double>());
+      exited.push_back(
+          it == from.end() ? 0 : m["exited"][static_cast<std::size_t>(it - from.begin())].get<double>());
     }
     h += bar_chart("chart-flows", "Customers who entered and left each segment", to_labels,
                    {{"entered", "#59a14f", entered, false}, {"left", "#e15759", exited, false}}, "customers");
@@ -482,7 +520,8 @@ std::string render_report_html(const json& c) {
           std::stable_sort(by.begin(), by.end());
           text.clear();
           for (std::size_t t = 0; t < by.size() && t < 3; ++t)
-            text += fmt::format("{}{} {:+.3g}", t ? ", " : "", drift_cols[by[t].second], row[by[t].second].get<double>());
+            text += fmt::format("{}{} {:+.3g}", t ? ", " : "", drift_cols[by[t].second],
+                                row[by[t].second].get<double>());
         }
         h += fmt::format("<tr><td>{}</td><td>{}</td></tr>", esc(to_labels[j]), esc(text));
       }
@@ -496,9 +535,10 @@ std::string render_report_html(const json& c) {
     h += "<h2 id=\"truth\">Segments against the generator's truth</h2>\n";
     h += fmt::format(
         "<p class=\"note\">{} customers of {} with a known {}: adjusted Rand index {:.3f} (1 is a perfect "
-        "match, 0 what chance gives), purity {} (the share of customers in their segment's largest class).</p>\n",
-        commas(t["joined"].get<std::uint64_t>()), esc(str(t["file"])), esc(str(t["kind"])), t["ari"].get<double>(),
-        percent(t["purity"]));
+        "match, 0 what chance gives), purity {} (the share of customers in their segment's largest "
+        "class).</p>\n",
+        commas(t["joined"].get<std::uint64_t>()), esc(str(t["file"])), esc(str(t["kind"])),
+        t["ari"].get<double>(), percent(t["purity"]));
     const auto classes = t["classes"].get<std::vector<std::string>>();
     std::vector<Cell> tc;
     for (std::size_t i = 0; i < classes.size(); ++i) {
@@ -512,8 +552,8 @@ std::string render_report_html(const json& c) {
                                   percent(share), str(t["kind"]))});
       }
     }
-    h += heatmap("chart-truth", "Confusion: true classes (rows) against segments (columns)", classes, labels, tc,
-                 false, "0% of the class", "100% of the class", 56, "true class", "segment");
+    h += heatmap("chart-truth", "Confusion: true classes (rows) against segments (columns)", classes, labels,
+                 tc, false, "0% of the class", "100% of the class", 56, "true class", "segment");
   }
   h += "</body></html>\n";
   return h;
