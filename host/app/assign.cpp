@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <memory>
 
+#include <fmt/format.h>
+
 #include "cli.hpp"
 #include "segstream/core/error.hpp"
 #include "segstream/core/time.hpp"
@@ -27,6 +29,14 @@ Action add_assign(CLI::App& sub) {
     std::printf("wrote %s: %s customers in %d segments in %.1f s; inertia %.6g\n", o->out.c_str(),
                 with_commas(r.rows).c_str(), r.k, r.seconds, r.inertia);
     std::printf("%s", host::format_profiles(r.profiles).c_str());
+    if (r.distance_ratio > host::kFarFromModelRatio)
+      host::log_record(
+          host::LogLevel::kWarn,
+          fmt::format("{}: its customers lie far from the model's: their mean squared distance to "
+                      "their centre is {:.1f}x that of the customers {} was fitted on; fit again, or "
+                      "carry the model onto this window with `segstream update`",
+                      o->features, r.distance_ratio, o->model),
+          {{"distance_ratio", r.distance_ratio}});
   };
 }
 

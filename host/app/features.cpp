@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <memory>
 
+#include <fmt/format.h>
+
 #include "cli.hpp"
 #include "segstream/core/error.hpp"
 #include "segstream/core/time.hpp"
@@ -121,6 +123,13 @@ Action add_features(CLI::App& sub) {
       std::printf("  %s customers carried in from %s; %s events at or before its as-of time ignored\n",
                   with_commas(r.state_customers).c_str(), o->state_in.c_str(),
                   with_commas(r.before_state).c_str());
+    if (!r.amounts && o->mode != "behavioral" && o->mode != "behavioural")
+      host::log_record(
+          host::LogLevel::kWarn,
+          fmt::format("{}: every purchase has amount 0 (were the events imported without --amount?), "
+                      "so {} is 0 for every customer and means nothing",
+                      o->events, o->mode == "rfm" ? "M (monetary)" : "monetary_value"),
+          {{"events", o->events}});
     if (r.bgnbd)
       std::printf(
           "  p_alive: BG/NBD r=%.4g alpha=%.4g a=%.4g b=%.4g (%s)\n", r.bgnbd->r, r.bgnbd->alpha, r.bgnbd->a,

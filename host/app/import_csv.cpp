@@ -38,6 +38,9 @@ Action add_import_csv(CLI::App& sub) {
                  "error (stop, naming the line and column) or skip (count them)")
       ->check(CLI::IsMember({"error", "skip"}))
       ->capture_default_str();
+  sub.add_option("--max-bad-share", o->csv.max_bad_share,
+                 "With --on-bad-row skip: more bad rows than this share of all rows is an error (1 = any)")
+      ->capture_default_str();
   sub.footer(
       "Examples:\n"
       "  segstream import-csv orders.csv --customer CustomerID --time InvoiceDate --amount TotalPrice \\\n"
@@ -58,14 +61,15 @@ Action add_import_csv(CLI::App& sub) {
     host::log_record(host::LogLevel::kInfo, "import-csv finished",
                      {{"out", o->out},
                       {"events", r.events},
+                      {"customers", r.customers},
                       {"lines", r.lines},
                       {"skipped_rows", r.skipped_rows},
                       {"returns_from_negative_purchases", r.returns_from_negative_purchases},
                       {"text_ids", r.text_ids},
                       {"seconds", r.seconds}});
-    std::printf("wrote %s: %s events from %s lines of %s (%s header) in %.1f s\n", o->out.c_str(),
-                with_commas(r.events).c_str(), with_commas(r.lines).c_str(), o->csv.input.c_str(),
-                r.had_header ? "with" : "no", r.seconds);
+    std::printf("wrote %s: %s events of %s customers from %s lines of %s (%s header) in %.1f s\n",
+                o->out.c_str(), with_commas(r.events).c_str(), with_commas(r.customers).c_str(),
+                with_commas(r.lines).c_str(), o->csv.input.c_str(), r.had_header ? "with" : "no", r.seconds);
     std::printf("  events from %s to %s\n", format_iso_time(r.first_timestamp).c_str(),
                 format_iso_time(r.last_timestamp).c_str());
     if (r.returns_from_negative_purchases)

@@ -20,10 +20,10 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -56,8 +56,8 @@ using nlohmann::json;
 
 // The tables of a job file: the job's own keys, and one table per stage with its subcommand's options.
 struct StageTable {
-  const char* table;                   // in the job file
-  const char* command;                 // the subcommand whose options the table takes
+  const char* table;                    // in the job file
+  const char* command;                  // the subcommand whose options the table takes
   std::vector<std::string> set_by_run;  // options run gives the stage itself
 };
 const std::vector<StageTable>& stage_tables() {
@@ -65,7 +65,9 @@ const std::vector<StageTable>& stage_tables() {
       {"features", "features", {"events", "out", "overwrite"}},
       {"lifetimes", "features", {"events", "out", "overwrite", "mode"}},
       {"fit", "fit", {"features", "out", "overwrite"}},
-      {"update", "update", {"model", "features", "out-model", "out", "previous-segments", "changes", "overwrite"}},
+      {"update",
+       "update",
+       {"model", "features", "out-model", "out", "previous-segments", "changes", "overwrite"}},
       {"assign", "assign", {"model", "features", "out", "overwrite"}},
       {"report", "report", {"model", "segments", "out", "json", "lifetimes", "overwrite"}},
       {"export", "segments export", {"segments", "out", "overwrite"}},
@@ -87,7 +89,9 @@ std::string option_name(std::string key) {
 }
 
 // A TOML date, time or date-time as ISO 8601 text (what --since, --as-of and the like take).
-std::string iso_text(const toml::date& d) { return fmt::format("{:04}-{:02}-{:02}", d.year, d.month, d.day); }
+std::string iso_text(const toml::date& d) {
+  return fmt::format("{:04}-{:02}-{:02}", d.year, d.month, d.day);
+}
 std::string iso_text(const toml::time& t) {
   return fmt::format("{:02}:{:02}:{:02}", t.hour, t.minute, t.second);
 }
@@ -99,7 +103,8 @@ std::optional<std::string> date_text(const toml::node& v) {
     std::string text = iso_text(x.date) + "T" + iso_text(x.time);
     if (x.offset) {
       const int m = x.offset->minutes;
-      text += m == 0 ? "Z" : fmt::format("{}{:02}:{:02}", m < 0 ? '-' : '+', std::abs(m) / 60, std::abs(m) % 60);
+      text +=
+          m == 0 ? "Z" : fmt::format("{}{:02}:{:02}", m < 0 ? '-' : '+', std::abs(m) / 60, std::abs(m) % 60);
     }
     return text;
   }
@@ -115,10 +120,10 @@ std::optional<std::string> scalar_text(const toml::node& v) {
 }
 
 struct Stage {
-  std::string name;                        // features, lifetimes, fit, update, assign, report, export
-  std::vector<std::string> args;           // after the executable: global options, subcommand, options
+  std::string name;               // features, lifetimes, fit, update, assign, report, export
+  std::vector<std::string> args;  // after the executable: global options, subcommand, options
   std::vector<std::pair<std::string, fs::path>> outputs;  // (role, path)
-  std::map<std::string, int> key_lines;    // option → its line in the job file, for errors
+  std::map<std::string, int> key_lines;                   // option → its line in the job file, for errors
 };
 
 struct Job {
@@ -153,11 +158,12 @@ void add_table_options(const std::string& file, const toml::table* table, const 
   for (const auto& [k, v] : *table) {
     const std::string key(k.str()), name = option_name(key);
     const std::string at = where(file, v, spec.table, key);
-    SEGSTREAM_EXPECTS(std::find(spec.set_by_run.begin(), spec.set_by_run.end(), name) == spec.set_by_run.end(),
-                      "{}: is set by run itself (the job's files are in [job] out), not by the job file", at);
+    SEGSTREAM_EXPECTS(
+        std::find(spec.set_by_run.begin(), spec.set_by_run.end(), name) == spec.set_by_run.end(),
+        "{}: is set by run itself (the job's files are in [job] out), not by the job file", at);
     const CLI::Option* opt = command.get_option_no_throw("--" + name);
-    SEGSTREAM_EXPECTS(opt != nullptr, "{}: `segstream {}` has no option --{} (see its --help)", at, spec.command,
-                      name);
+    SEGSTREAM_EXPECTS(opt != nullptr, "{}: `segstream {}` has no option --{} (see its --help)", at,
+                      spec.command, name);
     stage.key_lines[name] = static_cast<int>(v.source().begin.line);
     const bool flag = opt->get_type_size() == 0;
     if (flag) {
@@ -181,7 +187,8 @@ void add_table_options(const std::string& file, const toml::table* table, const 
       const std::string type = opt->get_type_name();
       const bool integer = type.rfind("INT", 0) == 0 || type.rfind("UINT", 0) == 0;
       const bool number = integer || type.rfind("FLOAT", 0) == 0 || type.rfind("NUMBER", 0) == 0;
-      SEGSTREAM_EXPECTS(!integer || v.is_integer(), "{}: expected a whole number, not {}", at, to_json(v).dump());
+      SEGSTREAM_EXPECTS(!integer || v.is_integer(), "{}: expected a whole number, not {}", at,
+                        to_json(v).dump());
       SEGSTREAM_EXPECTS(!number || v.is_number(), "{}: expected a number, not {}", at, to_json(v).dump());
       text = *item;
     }
@@ -212,7 +219,8 @@ Job read_job(const fs::path& config, const host::GlobalOptions& global) {
     SEGSTREAM_EXPECTS(known, "{}:{}: unknown table or key '{}' (expected [job], {})", file,
                       v.source().begin.line, key,
                       "[features], [lifetimes], [fit], [update], [assign], [report] or [export]");
-    SEGSTREAM_EXPECTS(v.is_table(), "{}:{}: '{}' must be a table ([{}])", file, v.source().begin.line, key, key);
+    SEGSTREAM_EXPECTS(v.is_table(), "{}:{}: '{}' must be a table ([{}])", file, v.source().begin.line, key,
+                      key);
   }
   const toml::table* j = doc["job"].as_table();
   SEGSTREAM_EXPECTS(j != nullptr, "{}: lacks the table [job] (with at least out and events)", file);
@@ -223,7 +231,8 @@ Job read_job(const fs::path& config, const host::GlobalOptions& global) {
   const auto job_string = [&](const char* key, bool required) -> std::optional<fs::path> {
     const toml::node* v = j->get(key);
     if (v == nullptr) {
-      SEGSTREAM_EXPECTS(!required, "{}:{}: [job] lacks the required key {}", file, j->source().begin.line, key);
+      SEGSTREAM_EXPECTS(!required, "{}:{}: [job] lacks the required key {}", file, j->source().begin.line,
+                        key);
       return std::nullopt;
     }
     SEGSTREAM_EXPECTS(v->is_string(), "{}: expected a path (a string), not {}", where(file, *v, "job", key),
@@ -321,7 +330,8 @@ Job read_job(const fs::path& config, const host::GlobalOptions& global) {
   };
   const auto& tables = stage_tables();
   const auto spec = [&](const char* table) {
-    return *std::find_if(tables.begin(), tables.end(), [&](const StageTable& t) { return t.table == std::string(table); });
+    return *std::find_if(tables.begin(), tables.end(),
+                         [&](const StageTable& t) { return t.table == std::string(table); });
   };
   make("features", spec("features"), {"--events", job.events.string(), "--out", out("features.h5")},
        {{"features", job.out / "features.h5"}});
@@ -334,24 +344,36 @@ Job read_job(const fs::path& config, const host::GlobalOptions& global) {
   std::vector<std::string> seed_args;
   if (!seed_given) seed_args = {"--seed", seed};
   if (previous) {
-    std::vector<std::string> a = {"--model", job.previous_model.string(), "--features", out("features.h5"),
-                                  "--out-model", out("model.h5"), "--out", out("segments.h5"),
-                                  "--previous-segments", job.previous_segments.string(), "--changes",
+    std::vector<std::string> a = {"--model",
+                                  job.previous_model.string(),
+                                  "--features",
+                                  out("features.h5"),
+                                  "--out-model",
+                                  out("model.h5"),
+                                  "--out",
+                                  out("segments.h5"),
+                                  "--previous-segments",
+                                  job.previous_segments.string(),
+                                  "--changes",
                                   out("changes.csv")};
     a.insert(a.end(), seed_args.begin(), seed_args.end());
     make("update", spec("update"), a,
-         {{"model", job.out / "model.h5"}, {"segments", job.out / "segments.h5"}, {"changes", job.out / "changes.csv"}});
+         {{"model", job.out / "model.h5"},
+          {"segments", job.out / "segments.h5"},
+          {"changes", job.out / "changes.csv"}});
   } else {
     std::vector<std::string> a = {"--features", out("features.h5"), "--out", out("model.h5")};
     a.insert(a.end(), seed_args.begin(), seed_args.end());
     make("fit", spec("fit"), a, {{"model", job.out / "model.h5"}});
-    make("assign", spec("assign"), {"--model", out("model.h5"), "--features", out("features.h5"), "--out", out("segments.h5")},
+    make("assign", spec("assign"),
+         {"--model", out("model.h5"), "--features", out("features.h5"), "--out", out("segments.h5")},
          {{"segments", job.out / "segments.h5"}});
   }
-  std::vector<std::string> report = {"--model", out("model.h5"), "--segments", out("segments.h5"), "--out",
-                                     out("report.html")};
+  std::vector<std::string> report = {"--model",          out("model.h5"), "--segments",
+                                     out("segments.h5"), "--out",         out("report.html")};
   if (lifetimes) report.insert(report.end(), {"--lifetimes", out("lifetimes.h5")});
-  make("report", spec("report"), report, {{"report", job.out / "report.html"}, {"report json", job.out / "report.json"}});
+  make("report", spec("report"), report,
+       {{"report", job.out / "report.html"}, {"report json", job.out / "report.json"}});
   make("export", spec("export"), {out("segments.h5"), "--out", out("segments.csv")},
        {{"export", job.out / "segments.csv"}});
   return job;
@@ -402,7 +424,8 @@ ChildResult run_child(const std::vector<std::string>& args, const fs::path& cwd)
         for (std::size_t nl; (nl = pending.find('\n')) != std::string::npos;) {
           const std::string line = pending.substr(0, nl + 1);
           pending.erase(0, nl + 1);
-          if (const std::size_t at = line.find("error: "); at != std::string::npos && line.rfind("segstream", 0) == 0) {
+          if (const std::size_t at = line.find("error: ");
+              at != std::string::npos && line.rfind("segstream", 0) == 0) {
             r.error = line.substr(at + 7, line.size() - at - 8);
             continue;
           }
@@ -442,7 +465,8 @@ ChildResult run_child(const std::vector<std::string>& args, const fs::path& cwd)
 
 json file_record(const std::string& role, const fs::path& path) {
   const io::InputFingerprint f = io::fingerprint_input(role, path);
-  return {{"role", role}, {"file", path.filename().string()}, {"bytes", f.bytes}, {"fingerprint", f.fingerprint}};
+  return {
+      {"role", role}, {"file", path.filename().string()}, {"bytes", f.bytes}, {"fingerprint", f.fingerprint}};
 }
 
 // Rows a stage went through, for its throughput: the customers of the features or segments file it wrote,
@@ -458,7 +482,8 @@ std::uint64_t stage_rows(const Stage& s, const fs::path& out) {
 
 std::string now_iso() {
   return format_iso_time(
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
 }
 
 void write_manifest(const fs::path& path, const json& manifest) {
@@ -466,7 +491,8 @@ void write_manifest(const fs::path& path, const json& manifest) {
   {
     std::ofstream f(out.temp_path(), std::ios::binary);
     f << manifest.dump(1) << "\n";
-    if (!f.flush()) throw ResourceError(fmt::format("{}: the write failed (is the disk full?)", path.string()));
+    if (!f.flush())
+      throw ResourceError(fmt::format("{}: the write failed (is the disk full?)", path.string()));
   }
   out.commit();
 }
@@ -500,15 +526,16 @@ Action add_run(CLI::App& sub) {
       const std::string why = ec ? ec.message() : "not writable";
       std::error_code ignored;
       if (!first_made.empty()) fs::remove_all(first_made, ignored);
-      throw ResourceError(fmt::format("{}: the job's out directory cannot be made or written ({})",
-                                      job.out.string(), why));
+      throw ResourceError(
+          fmt::format("{}: the job's out directory cannot be made or written ({})", job.out.string(), why));
     }
     json manifest = {{"format", "segstream.run"},
                      {"format_version", 1},
                      {"segstream", {{"version", kVersion}, {"commit", kGitCommit}}},
-                     {"config", {{"file", job.config.filename().string()},
-                                 {"fingerprint", io::fingerprint_input("config", job.config).fingerprint},
-                                 {"content", job.config_json}}},
+                     {"config",
+                      {{"file", job.config.filename().string()},
+                       {"fingerprint", io::fingerprint_input("config", job.config).fingerprint},
+                       {"content", job.config_json}}},
                      {"seed", job.seed},
                      {"started", now_iso()},
                      {"status", "running"},
@@ -541,7 +568,9 @@ Action add_run(CLI::App& sub) {
                     {"exit_code", r.exit_code},
                     {"seconds", r.seconds},
                     {"peak_rss_bytes", r.peak_rss},
-                    {"status", r.exit_code == 0 ? "ok" : r.exit_code == 75 ? "interrupted" : "failed"}};
+                    {"status", r.exit_code == 0    ? "ok"
+                               : r.exit_code == 75 ? "interrupted"
+                                                   : "failed"}};
       if (r.exit_code == 0) {
         const std::uint64_t rows = stage_rows(s, job.out);
         stage["rows"] = rows;
@@ -571,16 +600,21 @@ Action add_run(CLI::App& sub) {
     write_manifest(manifest_path, manifest);
     if (exit_code != 0) {
       const std::string failed = manifest["failed_stage"].get<std::string>();
-      const std::string message =
-          fmt::format("run: stage {} failed (exit {}): {} ({} names it; the stages before it finished)", failed,
-                      exit_code, manifest["stages"].back().value("error", std::string("no error message")),
-                      manifest_path.string());
+      const std::string message = fmt::format(
+          "run: stage {} failed (exit {}): {} ({} names it; the stages before it finished)", failed,
+          exit_code, manifest["stages"].back().value("error", std::string("no error message")),
+          manifest_path.string());
       switch (exit_code) {
-        case 2: throw UsageError(message);
-        case 3: throw InputError(message);
-        case 4: throw ResourceError(message);
-        case 75: throw InterruptedError(message);
-        default: throw InternalError(message);
+        case 2:
+          throw UsageError(message);
+        case 3:
+          throw InputError(message);
+        case 4:
+          throw ResourceError(message);
+        case 75:
+          throw InterruptedError(message);
+        default:
+          throw InternalError(message);
       }
     }
     std::printf("run: %zu stages in %.1f s; outputs in %s (report %s, manifest %s)\n", job.stages.size(),

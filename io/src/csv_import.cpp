@@ -18,6 +18,7 @@
 
 #include "segstream/core/error.hpp"
 #include "segstream/core/interrupt.hpp"
+#include "segstream/core/philox.hpp"
 #include "segstream/core/time.hpp"
 #include "segstream/io/atomic_output.hpp"
 #include "segstream/io/events.hpp"
@@ -193,6 +194,87 @@ struct BadRow {
   std::string message;
 };
 
+// Distinct 64-bit keys: open addressing, at most half full (16 bytes a key). Key 0 is held aside.
+class KeySet {
+ public:
+  void insert(std::uint64_t key) {
+    if (key == 0) {
+      size_ += has_zero_ ? 0 : 1;
+      has_zero_ = true;
+      return;
+    }
+    if (2 * (used_ + 1) > slots_.size()) grow();
+    if (place(slots_, key)) {
+      ++used_;
+      ++size_;
+    }
+  }
+  std::uint64_t size() const { return size_; }
+
+ private:
+  static bool place(std::vector<std::uint64_t>& slots, std::uint64_t key) {
+    const std::size_t mask = slots.size() - 1;
+    for (std::size_t i = mix64(key) & mask;; i = (i + 1) & mask) {
+      if (slots[i] == key) return false;
+      if (slots[i] == 0) {
+        slots[i] = key;
+        return true;
+      }
+    }
+  }
+  void grow() {
+    std::vector<std::uint64_t> bigger(std::max<std::size_t>(1024, slots_.size() * 2), 0);
+    for (std::uint64_t k : slots_)
+      if (k != 0) place(bigger, k);
+    slots_.swap(bigger);
+  }
+  std::vector<std::uint64_t> slots_;
+  std::uint64_t used_ = 0, size_ = 0;
+  bool has_zero_ = false;
+};
+
+// The delimiter a header line seems to use when it is not the one given: " (the header splits by
+// whitespace into names that include 'X': give --delimiter whitespace)", or "".
+std::string delimiter_hint(const std::string& header, const std::string& wanted, const std::string& given) {
+  const std::vector<std::pair<std::string, char>> candidates = {
+      {"whitespace", 0}, {"tab", '\t'}, {"semicolon", ';'}, {"comma", ','}};
+  for (const auto& [name, d] : candidates) {
+    if (d == delimiter_of(given)) continue;
+    std::vector<std::string> parts;
+    if (!split_fields(header, d, parts) || parts.size() < 2) continue;
+    for (const auto& p : parts)
+      if (trim(p) == wanted)
+        return fmt::format("; the line splits into columns by {}, '{}' among them: give --delimiter {}",
+                           name == "whitespace" ? "spaces or tabs" : name, wanted, name);
+  }
+  return "";
+}
+
+// What to try when a time does not parse: the first of the usual patterns that parses it, and when the
+// given pattern has day and month, whether swapping them does (rows before it parsed: a day above 12 came).
+std::string time_hint(std::string_view text, const std::string& format, std::uint64_t parsed_before) {
+  if (format.find("%m") != std::string::npos && format.find("%d") != std::string::npos) {
+    std::string swapped = format;
+    const std::size_t m = swapped.find("%m"), d = swapped.find("%d");
+    swapped[m + 1] = 'd';
+    swapped[d + 1] = 'm';
+    if (TimeParser(swapped).parse(text))
+      return fmt::format(
+          "; it parses as {}{}: are day and month swapped? give --time-format '{}'", swapped,
+          parsed_before > 0 ? fmt::format(" (the {} rows before it parsed both ways)", parsed_before) : "",
+          swapped);
+  }
+  static const char* const kPatterns[] = {
+      "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M",    "%Y-%m-%d",       "%Y/%m/%d %H:%M:%S", "%Y/%m/%d",
+      "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M",    "%m/%d/%Y",       "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M",
+      "%d/%m/%Y",          "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y",          "%d-%m-%Y %H:%M",
+      "%d-%m-%Y",          "%Y%m%d%H%M%S"};
+  for (const char* p : kPatterns)
+    if (p != format && TimeParser(p).parse(text))
+      return fmt::format("; it parses with --time-format '{}'", p);
+  return "; give its pattern with --time-format, e.g. '%d/%m/%Y %H:%M'";
+}
+
 struct Column {
   std::string role;  // "customer", "time", ...
   std::string spec;  // as given
@@ -233,7 +315,11 @@ CsvImportReport import_csv(const CsvImportOptions& options, const std::filesyste
     throw UsageError(
         "columns are named, so the first line must be a header (drop --header no or give positions)");
 
+  SEGSTREAM_EXPECTS(
+      std::isfinite(options.max_bad_share) && options.max_bad_share >= 0 && options.max_bad_share <= 1,
+      "--max-bad-share: expected a share from 0 to 1, got {}", options.max_bad_share);
   CsvImportReport report;
+  KeySet customers;
   std::string line;
   std::vector<std::string> fields;
   std::uint64_t bytes_done = 0;
@@ -285,8 +371,8 @@ CsvImportReport import_csv(const CsvImportOptions& options, const std::filesyste
       if (c.index < 0) {
         std::string names;
         for (const auto& f : fields) names += (names.empty() ? "" : ", ") + std::string(trim(f));
-        throw InputError(fmt::format("{}: column '{}' ({}) is not in the header line (columns: {})", in,
-                                     c.spec, c.role, names));
+        throw InputError(fmt::format("{}: column '{}' ({}) is not in the header line (columns: {}){}", in,
+                                     c.spec, c.role, names, delimiter_hint(line, c.spec, options.delimiter)));
       }
     }
     needed_fields = std::max(needed_fields, static_cast<std::size_t>(c.index) + 1);
@@ -343,8 +429,9 @@ CsvImportReport import_csv(const CsvImportOptions& options, const std::filesyste
     cols.customer_id[at] = key;
     const auto ts = time_parser.parse(field(kTime));
     if (!ts)
-      throw BadRow{fmt::format("{}: cannot parse '{}' as a time (--time-format {})", where(columns[kTime]),
-                               field(kTime), time_parser.format())};
+      throw BadRow{fmt::format("{}: cannot parse '{}' as a time (--time-format {}){}", where(columns[kTime]),
+                               field(kTime), time_parser.format(),
+                               time_hint(field(kTime), time_parser.format(), report.events + filled))};
     cols.timestamp[at] = *ts;
     cols.amount[at] = columns[kAmount].index >= 0 ? parse_float(kAmount, "an amount") : 0.0f;
     std::uint8_t type = static_cast<std::uint8_t>(EventType::kPurchase);
@@ -414,6 +501,7 @@ CsvImportReport import_csv(const CsvImportOptions& options, const std::filesyste
     pending = false;
     try {
       parse_row(filled);
+      customers.insert(cols.customer_id[filled]);
       ++filled;
     } catch (const BadRow& bad) {
       if (options.on_bad_row == BadRowPolicy::kError) throw InputError(bad.message);
@@ -429,9 +517,19 @@ CsvImportReport import_csv(const CsvImportOptions& options, const std::filesyste
   if (file.bad()) throw InputError(in + ": read error");
   writer.append(cols, filled);
   report.events += filled;
+  const std::uint64_t rows = report.events + report.skipped_rows;
+  if (report.skipped_rows > 0 &&
+      static_cast<double>(report.skipped_rows) > options.max_bad_share * static_cast<double>(rows))
+    throw InputError(fmt::format(
+        "{}: {} of {} rows ({:.1f}%) are bad, more than --max-bad-share {} allows; the first: {} (check the "
+        "columns, --delimiter and --time-format, or raise --max-bad-share)",
+        in, report.skipped_rows, rows,
+        100.0 * static_cast<double>(report.skipped_rows) / static_cast<double>(rows), options.max_bad_share,
+        report.first_bad_row));
   if (report.events == 0)
     throw InputError(in + ": no event rows (only a header, blank lines or skipped rows)");
 
+  report.customers = customers.size();
   report.text_ids = ids.size();
   report.first_timestamp = first_ts;
   report.last_timestamp = last_ts;

@@ -322,6 +322,10 @@ TEST(Cli, ImportCsvWritesEventsAndNamesBadRows) {
   EXPECT_FALSE(std::filesystem::exists(bad_out));
   const auto skipped = segstream("import-csv " + (dir / "orders.csv").string() + " --on-bad-row skip" + args);
   EXPECT_EQ(skipped.exit_code, 0) << skipped.output;
+  EXPECT_NE(skipped.output.find("2 events of 2 customers"), std::string::npos) << skipped.output;
+  expect_error(
+      segstream("import-csv " + (dir / "bad.csv").string() + " --on-bad-row skip --overwrite" + args), 3,
+      "1 of 1 rows (100.0%) are bad, more than --max-bad-share 0.01");
   expect_error(segstream("import-csv " + (dir / "orders.csv").string() +
                          " --customer Client --time InvoiceDate --out " + bad_out + " --overwrite"),
                3, "column 'Client' (customer) is not in the header line");
@@ -616,6 +620,45 @@ TEST_F(RunJob, AFailedStageLeavesAManifestNamingItAndTheFinishedStagesOutputs) {
   expect_error(
       segstream("run --config " + job("ev.toml", "[job]\nout = \"out/e\"\nevents = \"no.h5\"\n" + k3)), 3,
       "no.h5: the job's events file does not exist");
+}
+
+// Runs that are technically fine but whose result is not: rfm on events without amounts, and features far
+// from the model they are assigned with, each warn (and still succeed).
+TEST(Cli, WarningsWhenTheResultMeansLessThanItSeems) {
+  TempDir dir;
+  const auto p = [&](const std::string& name) { return (dir / name).string(); };
+  std::ofstream(dir / "visits.csv") << "id,when\n1,2025-01-02\n1,2025-02-03\n2,2025-01-05\n3,2025-03-01\n";
+  ASSERT_EQ(
+      segstream("import-csv " + p("visits.csv") + " --customer id --time when --out " + p("v.h5")).exit_code,
+      0);
+  auto r = segstream("features --events " + p("v.h5") + " --mode rfm --out " + p("rfm.h5"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("warning: "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("M (monetary) is 0 for every customer and means nothing"), std::string::npos)
+      << r.output;
+  r = segstream("rfm --features " + p("rfm.h5") + " --out " + p("scores.h5"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("the M score and the segments that use it mean nothing"), std::string::npos)
+      << r.output;
+  // Features drawn six times as wide as the model's: assign warns; the model's own features do not.
+  ASSERT_EQ(
+      segstream("generate --features-only --customers 3000 --dims 3 --clusters 3 --seed 1 --out " + p("f.h5"))
+          .exit_code,
+      0);
+  ASSERT_EQ(
+      segstream("generate --features-only --customers 3000 --dims 3 --clusters 3 --seed 1 --cluster-std 6 "
+                "--out " +
+                p("wide.h5"))
+          .exit_code,
+      0);
+  ASSERT_EQ(segstream("fit --features " + p("f.h5") + " --k 3 --out " + p("m.h5")).exit_code, 0);
+  r = segstream("assign --model " + p("m.h5") + " --features " + p("f.h5") + " --out " + p("s.h5"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find("warning"), std::string::npos) << r.output;
+  r = segstream("assign --model " + p("m.h5") + " --features " + p("wide.h5") + " --out " + p("s2.h5"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("warning: "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("its customers lie far from the model's"), std::string::npos) << r.output;
 }
 
 TEST(Cli, FitAndAssignSegments) {

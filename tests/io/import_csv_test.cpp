@@ -41,6 +41,7 @@ TEST(ImportCsv, CdnowSampleWhitespaceWithoutHeader) {
   const CsvImportReport r = import_csv(o, dir / "cdnow.h5", false);
   EXPECT_FALSE(r.had_header);
   EXPECT_EQ(r.events, 6919u);
+  EXPECT_EQ(r.customers, 2357u);
   const Loaded l = load(dir / "cdnow.h5");
   EXPECT_EQ(distinct(l.customer_id), 2357u);
   const CustomerIds ids = CustomerIds::read(EventFileReader(dir / "cdnow.h5").file());
@@ -115,6 +116,7 @@ TEST(ImportCsv, MessyExport) {
   o.amount = "Total";
   o.event_type = "Kind";
   o.on_bad_row = BadRowPolicy::kSkip;
+  o.max_bad_share = 0.5;  // one bad row of four, on purpose
   const CsvImportReport r = import_csv(o, dir / "messy.h5", false);
   // "1,234.0" is not a number: the quoted comma is kept inside the field, and the row is skipped.
   EXPECT_EQ(r.events, 3u);
@@ -281,9 +283,64 @@ TEST(ImportCsvBadInput, NanOrInfiniteAmount) {
   skip.on_bad_row = BadRowPolicy::kSkip;
   write_text(dir / "skip.csv", "id,t,amt\n1,2025-01-01,3\n2,2025-01-02,nan\n3,2025-01-02,-inf\n");
   skip.input = dir / "skip.csv";
+  // Two bad rows of three are far more than the default 1%: an error, with what to check, and no output.
+  try {
+    import_csv(skip, dir / "skip.h5", false);
+    ADD_FAILURE() << "two bad rows of three were skipped without complaint";
+  } catch (const InputError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("skip.csv: 2 of 3 rows (66.7%) are bad, more than --max-bad-share 0.01"),
+              std::string::npos)
+        << what;
+    EXPECT_NE(what.find("the first: "), std::string::npos) << what;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "skip.h5"));
+  skip.max_bad_share = 1;  // a threshold given: accepted, counted
   const CsvImportReport r = import_csv(skip, dir / "skip.h5", false);
   EXPECT_EQ(r.events, 1u);
   EXPECT_EQ(r.skipped_rows, 2u);
+  EXPECT_EQ(r.customers, 1u);
+}
+
+TEST(ImportCsvBadInput, ASkippedShareWithinTheThresholdIsAccepted) {
+  TempDir dir;
+  std::string text = "id,t,amt\n";
+  for (int i = 0; i < 199; ++i) text += std::to_string(i % 50) + ",2025-01-01," + std::to_string(i) + "\n";
+  text += "7,2025-01-02,nan\n";  // one bad row in 200: 0.5%
+  write_text(dir / "ok.csv", text);
+  CsvImportOptions o = basic();
+  o.input = dir / "ok.csv";
+  o.on_bad_row = BadRowPolicy::kSkip;
+  const CsvImportReport r = import_csv(o, dir / "ok.h5", false);
+  EXPECT_EQ(r.events, 199u);
+  EXPECT_EQ(r.skipped_rows, 1u);
+  EXPECT_EQ(r.customers, 50u);
+  o.max_bad_share = 0.001;
+  EXPECT_THROW(import_csv(o, dir / "strict.h5", false), InputError);
+  o.max_bad_share = 2;
+  EXPECT_THROW(import_csv(o, dir / "x.h5", false), UsageError);
+}
+
+// Errors that can say what to do: the delimiter the header seems to use, the pattern a time parses with.
+TEST(ImportCsvBadInput, ErrorsSuggestTheFix) {
+  TempDir dir;
+  std::string msg = import_error(dir, "id t amt\n1 2025-01-01 3\n", basic());
+  EXPECT_NE(msg.find("column 'id' (customer) is not in the header line"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("give --delimiter whitespace"), std::string::npos) << msg;
+  msg = import_error(dir, "id;t;amt\n1;2025-01-01;3\n", basic());
+  EXPECT_NE(msg.find("give --delimiter semicolon"), std::string::npos) << msg;
+  // Month first, until a day above 12 comes: the swapped pattern is named.
+  CsvImportOptions us = basic();
+  us.time_format = "%m/%d/%Y";
+  msg = import_error(dir, "id,t,amt\n1,01/02/2025,3\n2,03/04/2025,3\n3,25/04/2025,1\n", us);
+  EXPECT_NE(msg.find("bad.csv:4: column 't' (time): cannot parse '25/04/2025'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("are day and month swapped? give --time-format '%d/%m/%Y'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("the 2 rows before it parsed both ways"), std::string::npos) << msg;
+  // No pattern given: one that parses it is suggested.
+  msg = import_error(dir, "id,t,amt\n1,25.04.2025 10:30,3\n", basic());
+  EXPECT_NE(msg.find("it parses with --time-format '%d.%m.%Y %H:%M'"), std::string::npos) << msg;
+  msg = import_error(dir, "id,t,amt\n1,yesterday,3\n", basic());
+  EXPECT_NE(msg.find("give its pattern with --time-format"), std::string::npos) << msg;
 }
 
 TEST(ImportCsvBadInput, UnparseableDate) {

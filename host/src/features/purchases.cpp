@@ -171,6 +171,7 @@ class PurchaseRun {
         reader_.path(), config_.since ? "from " + format_iso_time(*config_.since) + " " : std::string(),
         format_iso_time(report_.as_of),
         config_.purchase_types.size() == 1 && config_.purchase_types[0] == 6 ? "purchase" : "as given");
+    report_.amounts = any_amount_;
     finish();
     return report_;
   }
@@ -240,6 +241,8 @@ class PurchaseRun {
     }
   }
 
+  bool any_amount_ = false;  // some purchase folded had an amount
+
   // recency_days, frequency (distinct orders, else distinct periods) and monetary of purchases [i, j).
   void fold_rfm(std::size_t i, std::size_t j) {
     kernels::RfmAccumulator acc;
@@ -247,6 +250,7 @@ class PurchaseRun {
     for (std::size_t k = i; k < j; ++k) {
       acc.add(held_[k].timestamp, held_[k].amount, config_.unit_seconds);
       customer_orders_.push_back(held_[k].order_id);
+      any_amount_ = any_amount_ || held_[k].amount != 0;
     }
     double frequency = acc.periods;
     if (orders_) {
@@ -262,7 +266,10 @@ class PurchaseRun {
   // The BTYD summary of purchases [i, j), with the holdout columns when there is a calibration end.
   void fold_lifetimes(std::size_t i, std::size_t j) {
     kernels::LifetimesAccumulator acc;
-    for (std::size_t k = i; k < j; ++k) acc.add(held_[k].timestamp, held_[k].amount, params_);
+    for (std::size_t k = i; k < j; ++k) {
+      acc.add(held_[k].timestamp, held_[k].amount, params_);
+      any_amount_ = any_amount_ || held_[k].amount != 0;
+    }
     if (!acc.has_summary()) {
       ++report_.holdout_only_customers;
       return;

@@ -2,6 +2,7 @@
 // pipeline: block i + 1 is read and copied while block i is assigned, and block i − 1 written.
 #include <algorithm>
 #include <chrono>
+#include <numeric>
 
 #include <nlohmann/json.hpp>
 
@@ -68,6 +69,11 @@ AssignReport assign_segments(const std::filesystem::path& model_path, const std:
                 config,
                 {io::fingerprint_input("model", model_path), io::fingerprint_input("features", features)}});
   output.commit();
+  double weight = static_cast<double>(r.rows()), model_weight = 0;
+  if (!weights.empty()) weight = std::accumulate(weights.begin(), weights.end(), 0.0);
+  for (double w : model.cluster_weight) model_weight += w;
+  if (model_weight > 0 && model.inertia > 0 && weight > 0)
+    report.distance_ratio = (report.inertia / weight) / (model.inertia / model_weight);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_begin).count();
   return report;
 }

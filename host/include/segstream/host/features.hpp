@@ -71,6 +71,7 @@ struct FeatureReport {
   std::uint64_t before_since = 0;            // events before --since, ignored
   std::uint64_t peak_held_bytes = 0;  // behavioral: event records held at once (the memory budget's part)
   std::uint64_t bgnbd_sample = 0;     // customers the BG/NBD fit used (0 when given)
+  bool amounts = true;  // lifetimes and rfm: some purchase had an amount (else monetary is 0 for everyone)
   std::optional<kernels::BgNbdParams> bgnbd;  // the parameters p_alive used
   std::int64_t as_of = 0;
   double seconds = 0;

@@ -87,8 +87,14 @@ struct AssignReport {
   int k = 0;
   double inertia = 0;            // Σ w·d² in model space
   io::SegmentProfiles profiles;  // of the assigned rows, with the model's names (customers: the counts)
+  // The assigned rows' mean w·d² over that of the rows the model was fitted on (its inertia per unit of
+  // weight): far above 1 when these features lie away from the model's training distribution.
+  double distance_ratio = 0;
   double seconds = 0;
 };
+
+// assign warns when distance_ratio exceeds this: customers on average twice as far (RMS) from their centre.
+inline constexpr double kFarFromModelRatio = 4.0;
 
 struct ExportReport {
   std::uint64_t rows = 0;

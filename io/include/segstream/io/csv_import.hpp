@@ -4,7 +4,11 @@
 // spaces, leading zeros in ids, quoted fields, and several time formats. Columns are named by their header
 // name or by 1-based position. It streams: memory is one block of events whatever the file's size. Every
 // malformed row is an error naming the file, line and column, unless --on-bad-row skip, which counts and
-// reports them instead. The output is written atomically.
+// reports them instead (up to max_bad_share of the rows). Errors that can say what to do do so: a named
+// column missing from a header that another delimiter would split suggests that delimiter, and a time that
+// does not parse suggests a pattern that parses it (day and month swapped, when that is what went wrong).
+// Distinct customers are counted exactly (a hash set of 16 bytes per customer). The output is written
+// atomically.
 //
 // Conventions (docs/FORMATS.md, "events.h5 from import-csv"):
 // - a customer id that is a plain decimal integer is its own key; any other text ("0042", "C-042",
@@ -37,6 +41,9 @@ struct CsvImportOptions {
   // %M %S and literal characters, such as "%m/%d/%Y %H:%M" (one-digit fields allowed).
   std::string time_format = "auto";
   BadRowPolicy on_bad_row = BadRowPolicy::kError;
+  // Under kSkip: more bad rows than this share of all rows is an error (a file read with the wrong columns
+  // or pattern is not a clean file with a few bad rows); 1 accepts any share.
+  double max_bad_share = 0.01;
   std::uint64_t chunk_rows = 0;  // 0 = the events default
   int id_hash_bits = 63;         // the width of text-id hashes; tests narrow it to provoke collisions
 };
@@ -47,7 +54,8 @@ struct CsvImportReport {
   std::uint64_t skipped_rows = 0;  // bad rows skipped under BadRowPolicy::kSkip
   std::uint64_t blank_lines = 0;
   std::uint64_t returns_from_negative_purchases = 0;
-  std::uint64_t text_ids = 0;  // distinct customer ids kept as text (not plain integers)
+  std::uint64_t text_ids = 0;   // distinct customer ids kept as text (not plain integers)
+  std::uint64_t customers = 0;  // distinct customers of the events written
   bool had_header = false;
   std::int64_t first_timestamp = 0, last_timestamp = 0;
   std::string first_bad_row;  // the first skipped row's error, for the report
