@@ -2,6 +2,7 @@
 # Installs the Debian/Ubuntu packages segstream needs (when missing) and builds it in Release.
 #
 #   scripts/setup.sh [--build-dir DIR] [--sanitize] [--no-install] [--cuda-arch LIST] [--no-cuda]
+#                    [--target T]    build only target T (e.g. segstream), not the tests and benchmarks
 #
 # Non-interactive and idempotent: packages already present are not touched, and an existing build folder
 # is rebuilt incrementally. Runs apt-get as root, or through sudo when not root.
@@ -13,6 +14,7 @@ sanitize=0
 install=1
 cuda_arch=""
 cuda=AUTO
+target=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build-dir) build_dir=$2; shift 2 ;;
@@ -20,7 +22,8 @@ while [[ $# -gt 0 ]]; do
     --no-install) install=0; shift ;;
     --cuda-arch) cuda_arch=$2; shift 2 ;;
     --no-cuda) cuda=OFF; shift ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --target) target=(--target "$2"); shift 2 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -65,5 +68,5 @@ else
   args+=(-DCMAKE_BUILD_TYPE=Release)
 fi
 cmake -S "$root" -B "$build_dir" "${args[@]}" >/dev/null
-cmake --build "$build_dir" -j "${SEGSTREAM_JOBS:-$(nproc)}"
+cmake --build "$build_dir" -j "${SEGSTREAM_JOBS:-$(nproc)}" "${target[@]}"
 echo "setup.sh: built $build_dir (segstream: $build_dir/host/segstream)"

@@ -7,7 +7,7 @@ events on fd 4, each a JSON message ended by a NUL byte), with nothing but the s
 leaves the file, and on any chart (figure.chart) whose SVG did not lay out or has no visible mark. Saves a
 full-page screenshot, optional screenshots of single elements, and what the page shows as JSON.
 
-  render_report.py CHROMIUM report.html --screenshot page.png [--clip ID=clip.png ...]
+  render_report.py CHROMIUM report.html --screenshot page.png [--clip ID=clip.png | top:H=top.png ...]
                    [--expect-chart ID ...] [--dom dom.json]
 """
 import argparse
@@ -121,7 +121,8 @@ def main():
     ap.add_argument("chromium")
     ap.add_argument("report")
     ap.add_argument("--screenshot", required=True)
-    ap.add_argument("--clip", action="append", default=[], help="ID=PATH: a screenshot of one element")
+    ap.add_argument("--clip", action="append", default=[],
+                    help="ID=PATH: a screenshot of one element (top:H=PATH: of the page's first H pixels)")
     ap.add_argument("--expect-chart", action="append", default=[])
     ap.add_argument("--dom", help="write what the page shows (figures, segment rows) as JSON")
     ap.add_argument("--width", type=int, default=1280)
@@ -151,10 +152,13 @@ def main():
                 f.write(base64.b64decode(shot["data"]))
             for spec in args.clip:
                 element, path = spec.split("=", 1)
-                rect = b.send("Runtime.evaluate", {
-                    "expression": f"JSON.stringify(document.getElementById({json.dumps(element)})"
-                                  ".getBoundingClientRect())", "returnByValue": True})
-                r = json.loads(rect["result"]["value"])
+                if element.startswith("top:"):  # top:H — the page's first H pixels
+                    r = {"x": 0, "y": 0, "width": args.width, "height": int(element[4:])}
+                else:
+                    rect = b.send("Runtime.evaluate", {
+                        "expression": f"JSON.stringify(document.getElementById({json.dumps(element)})"
+                                      ".getBoundingClientRect())", "returnByValue": True})
+                    r = json.loads(rect["result"]["value"])
                 clip = {"x": r["x"], "y": r["y"] + 0, "width": r["width"], "height": r["height"], "scale": 1}
                 data = b.send("Page.captureScreenshot", {"format": "png", "clip": clip,
                                                           "captureBeyondViewport": True})

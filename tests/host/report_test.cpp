@@ -283,6 +283,18 @@ TEST(Report, LifetimesGiveEachSegmentItsExpectedValueAndHoldoutChurn) {
                 c["segments"][richest]["kpi"]["expected_value"].get<double>() + 1e-9);
     }
   }
+  // The same histories in weeks (durations / 7): the horizon is 52 weeks, and the value nearly the same
+  // (the models are fitted anew in the other unit).
+  lifetimes.multiplier = 7;
+  compute_features(dir / "ev.h5", dir / "lt7.h5", false, lifetimes);
+  o.lifetimes = dir / "lt7.h5";
+  o.out = dir / "r7.html";
+  const json c7 = write_report(o).content;
+  EXPECT_NEAR(c7["lifetimes"]["period_days"].get<double>(), 7.0, 1e-12);
+  EXPECT_NEAR(c7["lifetimes"]["holdout_days"].get<double>(), 92, 1);
+  double revenue7 = 0;
+  for (const json& seg : c7["segments"]) revenue7 += seg["kpi"]["expected_revenue"].get<double>();
+  EXPECT_NEAR(revenue7 / revenue, 1.0, 0.05);
   // The truth: archetypes of the events file.
   EXPECT_EQ(c["truth"]["kind"].get<std::string>(), "archetype");
   EXPECT_EQ(c["truth"]["joined"].get<std::uint64_t>(), 3000u);

@@ -187,12 +187,13 @@ json lifetimes_section(const ReportOptions& o, const SegmentOf& segment_of, std:
                         "{}: the Gamma-Gamma fit gives q = {} (≤ 1), so the mean spend per purchase is not "
                         "finite; the spends are too dispersed for the model",
                         r.path(), spend.params.q);
-  // The horizon in the file's periods (unit_seconds / multiplier seconds each).
+  // The horizon in the file's periods: durations are in units of unit_seconds divided by the multiplier
+  // (days / 7 = weeks), so a period is unit_seconds · multiplier seconds.
   const json params =
       json::parse(r.metadata().parameters.empty() ? "{}" : r.metadata().parameters, nullptr, false);
   const double unit_seconds = params.is_object() ? params.value("unit_seconds", 86400.0) : 86400.0;
   const double multiplier = params.is_object() ? params.value("multiplier", 1.0) : 1.0;
-  const double period_seconds = unit_seconds / multiplier;
+  const double period_seconds = unit_seconds * multiplier;
   const double horizon = o.horizon_days * 86400.0 / period_seconds;
 
   std::vector<double> purchases(k, 0), value(k, 0), churned(k, 0), count(k, 0);
