@@ -67,6 +67,9 @@ Action add_features(CLI::App& sub) {
                  "NaN or infinite amounts: error (naming the row) or skip (count)")
       ->check(CLI::IsMember({"error", "skip"}))
       ->capture_default_str();
+  sub.add_option("--max-bad-share", o->max_bad_share,
+                 "With --on-bad-row skip: more skipped events than this share is an error (1 = any)")
+      ->capture_default_str();
   sub.footer(
       "Examples:\n"
       "  segstream features --events events.h5 --out features.h5 --state-out state-2026-11-28.h5\n"

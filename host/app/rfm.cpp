@@ -45,8 +45,9 @@ Action add_rfm(CLI::App& sub) {
     for (const auto& s : r.segments) revenue += s.revenue;
     if (revenue == 0)
       host::log_record(host::LogLevel::kWarn,
-                       o->features + ": monetary is 0 for every customer (events without amounts?), so the M "
-                                     "score and the segments that use it mean nothing",
+                       o->features +
+                           ": monetary is 0 for every customer (events without amounts?), so the M "
+                           "score and the segments that use it mean nothing",
                        {{"features", o->features}});
     std::printf("wrote %s: %s customers, %s scoring, map %s\n", o->out.c_str(),
                 with_commas(r.customers).c_str(), o->scoring.c_str(), map.name().c_str());

@@ -197,6 +197,7 @@ FeatureConfig features_config(const FeaturesOptions& o) {
   SEGSTREAM_EXPECTS(o.on_bad_row == "error" || o.on_bad_row == "skip",
                     "--on-bad-row: expected error or skip, got '{}'", o.on_bad_row);
   c.on_bad_row = o.on_bad_row == "skip" ? io::BadRowPolicy::kSkip : io::BadRowPolicy::kError;
+  c.max_bad_share = o.max_bad_share;
   const std::vector<double> windows = parse_number_list("--windows", o.windows);
   if (windows.size() != 3) throw UsageError("--windows takes three numbers of days, e.g. 7,28,90");
   for (int i = 0; i < 3; ++i)

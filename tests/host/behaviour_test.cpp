@@ -347,6 +347,10 @@ TEST(BehaviourBadInput, AmountsTypesAndEmptyFiles) {
   EXPECT_NE(msg.find("nan.h5: row 1: /events/amount is inf, expected a finite amount"), std::string::npos)
       << msg;
   c.on_bad_row = io::BadRowPolicy::kSkip;
+  msg = test::input_error_of([&] { compute_features(dir / "nan.h5", dir / "f.h5", false, c); });
+  EXPECT_NE(msg.find("1 of 2 events (50.0%) have a bad amount"), std::string::npos) << msg;
+  EXPECT_FALSE(std::filesystem::exists(dir / "f.h5"));
+  c.max_bad_share = 1;
   EXPECT_EQ(compute_features(dir / "nan.h5", dir / "f.h5", false, c).skipped_rows, 1u);
   c.on_bad_row = io::BadRowPolicy::kError;
 

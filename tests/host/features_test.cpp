@@ -188,6 +188,14 @@ TEST(FeaturesBadInput, NanAmountNamesTheRowOrIsSkipped) {
       << msg;
   EXPECT_FALSE(std::filesystem::exists(dir / "f.h5"));
   c.on_bad_row = io::BadRowPolicy::kSkip;
+  // One bad event of two is far above the default 1%: refused, naming the share, with no output.
+  const std::string share =
+      test::input_error_of([&] { compute_features(dir / "ev.h5", dir / "f.h5", false, c); });
+  EXPECT_NE(share.find("ev.h5: 1 of 2 events (50.0%) have a bad amount, more than --max-bad-share 0.01"),
+            std::string::npos)
+      << share;
+  EXPECT_FALSE(std::filesystem::exists(dir / "f.h5"));
+  c.max_bad_share = 0.5;
   const FeatureReport r = compute_features(dir / "ev.h5", dir / "f.h5", false, c);
   EXPECT_EQ(r.skipped_rows, 1u);
   EXPECT_EQ(read_features(dir / "f.h5").at(1)[0], 0);

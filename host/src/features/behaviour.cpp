@@ -444,6 +444,7 @@ class BehaviourRun {
       for (int k = 0; k < kernels::kCategorySlots; ++k)
         category_cents_[static_cast<std::size_t>(k)] += sc.cents[k];
     }
+    detail::check_bad_share(reader_.path(), report_.skipped_rows, report_.events, config_);
     sample_.plan(folded_);
     choose_columns();
     writer_.emplace(output_->temp_path(), names_, 0, output_->final_path().string());

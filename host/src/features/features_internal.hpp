@@ -27,6 +27,10 @@ std::vector<std::string> event_type_names(const io::EventFileReader& reader);
 // t0: --as-of, else the last second before the file's as_of attribute (InputError when it has none).
 std::int64_t resolve_as_of(const io::EventFileReader& reader, const FeatureConfig& config);
 
+// Under --on-bad-row skip: InputError when more than config.max_bad_share of the file's events were skipped.
+void check_bad_share(const std::string& path, std::uint64_t skipped, std::uint64_t events,
+                     const FeatureConfig& config);
+
 // Events per read block of a pass.
 inline constexpr std::uint64_t kEventBlockRows = std::uint64_t{1} << 18;
 

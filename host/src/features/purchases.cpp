@@ -86,6 +86,20 @@ void log_pass(std::uint64_t part, std::uint64_t parts, const std::string& path) 
              {{"stage", "features"}, {"pass", part + 1}, {"passes", parts}});
 }
 
+void check_bad_share(const std::string& path, std::uint64_t skipped, std::uint64_t events,
+                     const FeatureConfig& config) {
+  SEGSTREAM_EXPECTS(
+      std::isfinite(config.max_bad_share) && config.max_bad_share >= 0 && config.max_bad_share <= 1,
+      "--max-bad-share: expected a share from 0 to 1, got {}", config.max_bad_share);
+  SEGSTREAM_CHECK_INPUT(
+      skipped == 0 || static_cast<double>(skipped) <= config.max_bad_share * static_cast<double>(events),
+      "{}: {} of {} events ({:.1f}%) have a bad amount, more than --max-bad-share {} allows (raise it to "
+      "accept them)",
+      path, skipped, events,
+      100.0 * static_cast<double>(skipped) / static_cast<double>(std::max<std::uint64_t>(events, 1)),
+      config.max_bad_share);
+}
+
 std::int64_t resolve_as_of(const io::EventFileReader& reader, const FeatureConfig& config) {
   if (config.as_of) return *config.as_of;
   SEGSTREAM_CHECK_INPUT(reader.file().has_attribute("as_of"),
@@ -172,6 +186,7 @@ class PurchaseRun {
         format_iso_time(report_.as_of),
         config_.purchase_types.size() == 1 && config_.purchase_types[0] == 6 ? "purchase" : "as given");
     report_.amounts = any_amount_;
+    detail::check_bad_share(reader_.path(), report_.skipped_rows, report_.events, config_);
     finish();
     return report_;
   }

@@ -47,6 +47,7 @@ struct FeatureConfig {
   std::optional<std::int64_t> t_ref;
   std::uint64_t host_memory = std::uint64_t{2} << 30;      // bytes for the events held at once
   io::BadRowPolicy on_bad_row = io::BadRowPolicy::kError;  // NaN or infinite amounts
+  double max_bad_share = 0.01;  // kSkip: more skipped rows than this share of the events is an error
 
   // behavioral mode
   std::array<int, 3> windows = {7, 28, 90};               // events_<w>d, days, 1..120

@@ -85,6 +85,7 @@ struct FeaturesOptions {
   std::string host_memory = "2G";
   std::string gpu_memory;
   std::string on_bad_row = "error";
+  double max_bad_share = 0.01;
 };
 FeatureConfig features_config(const FeaturesOptions& o);
 
