@@ -429,7 +429,7 @@ ChildResult run_child(const std::vector<std::string>& args, const fs::path& cwd)
             r.error = line.substr(at + 7, line.size() - at - 8);
             continue;
           }
-          if (line.rfind("{", 0) == 0) {  // --log-json: the error record
+          if (line.rfind('{', 0) == 0) {  // --log-json: the error record
             const json record = json::parse(line, nullptr, false);
             if (record.is_object() && record.value("level", "") == "error") {
               r.error = record.value("msg", "");

@@ -151,7 +151,9 @@ std::string bar_chart(const std::string& id, const std::string& caption,
     }
   }
   const double plot_bottom = top_pad + static_cast<double>(labels.size()) * group_h;
-  for (double t = 0; t <= axis_max + 1e-9; t += step) {  // grid and ticks
+  const auto ticks = static_cast<int>(std::lround(axis_max / step));
+  for (int tick = 0; tick <= ticks; ++tick) {  // grid and ticks
+    const double t = tick * step;
     const double x = left + plot_w * t / axis_max;
     svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" class=\"grid\"/>",
                        x, top_pad - 4, plot_bottom);
