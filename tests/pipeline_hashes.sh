@@ -4,8 +4,8 @@
 #
 #   tests/pipeline_hashes.sh SEGSTREAM_BINARY OUT_DIR [--customers N]
 #
-# The commands are those of scripts/demo.sh (generate with drift, the mixture, behavioural features with a
-# state, fit + assign, lifetimes, rfm). Hashes come from tests/python/content_hash.py: the datasets and
+# The commands are the pipeline scripts/demo.sh ran before it became two `run` windows (generate with drift,
+# the mixture, behavioural features with a state, fit + assign, lifetimes, rfm). Hashes come from tests/python/content_hash.py: the datasets and
 # every attribute except those naming the build (created_by) or the run's provenance.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
