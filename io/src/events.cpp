@@ -83,6 +83,8 @@ EventFileReader::EventFileReader(const std::filesystem::path& path) : file_(File
     columns_.push_back(std::move(ds));
   }
   rows_ = *length;
+  for (const char* name : {"as_of", "window_start"})
+    if (file_.has_attribute(name)) file_.time_attribute(name);  // refused when out of range
   if (rows_ == 0) throw InputError(file_.path() + ": /events has zero rows, expected at least one event");
   if (file_.has("/events/order_id")) {
     order_id_ = file_.dataset("/events/order_id", ElementType::kUint64, 1);

@@ -1,7 +1,10 @@
 #include "segstream/io/hdf5.hpp"
 
 #include "fingerprint.hpp"
+#include "hdf5_probe.hpp"
 #include "parallel_pread.hpp"
+#include "segstream/core/text.hpp"
+#include "segstream/core/time.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -80,6 +83,15 @@ Handle vlen_string_type() {
   return type;
 }
 
+// Attributes are segstream's metadata, written as UTF-8 text: bytes that are not (a damaged file) are
+// refused here rather than copied into the provenance and JSON of the outputs. String datasets hold data
+// (customer ids as the source had them) and are taken as they are.
+void check_text(const std::vector<std::string>& values, bool is_attr, const std::string& where) {
+  if (!is_attr) return;
+  for (const std::string& v : values)
+    if (!valid_utf8(v)) throw InputError(where + ": is not UTF-8 text (\"" + escape_text(v, 60) + "\")");
+}
+
 // Reads a string or list of strings stored as fixed-length or variable-length strings in an attribute
 // (is_attr) or dataset.
 std::vector<std::string> read_string_values(hid_t obj, bool is_attr, const std::string& where) {
@@ -99,6 +111,7 @@ std::vector<std::string> read_string_values(hid_t obj, bool is_attr, const std::
     if (rc < 0) throw_hdf5<InputError>(where + ": cannot read strings");
     for (char* p : ptrs) out.emplace_back(p != nullptr ? p : "");
     H5Dvlen_reclaim(mem.get(), space.get(), H5P_DEFAULT, ptrs.data());
+    check_text(out, is_attr, where);
   } else {
     const std::size_t width = H5Tget_size(type.get());
     std::vector<char> buf(width * static_cast<std::size_t>(n) + 1, '\0');
@@ -111,6 +124,7 @@ std::vector<std::string> read_string_values(hid_t obj, bool is_attr, const std::
       const char* p = buf.data() + static_cast<std::size_t>(i) * width;
       out.emplace_back(p, strnlen(p, width));
     }
+    check_text(out, is_attr, where);
   }
   return out;
 }
@@ -385,6 +399,14 @@ std::int64_t AttributeHolder::int_attribute(const std::string& name) const {
   return v[0];
 }
 
+std::int64_t AttributeHolder::time_attribute(const std::string& name) const {
+  const std::int64_t t = int_attribute(name);
+  if (!time_in_range(t))
+    throw InputError(fmt::format("{}: attribute '{}' is {}, not a time from {} (a damaged file?)", where(),
+                                 name, t, kTimeRangeText));
+  return t;
+}
+
 double AttributeHolder::float_attribute(const std::string& name) const {
   Handle attr = open_attribute(id(), where(), name);
   auto v = read_numeric_attribute<double>(attr.get(), where() + ": attribute '" + name + "'");
@@ -574,6 +596,7 @@ File File::open(const std::filesystem::path& path) {
   if (std::filesystem::is_directory(path, ec))
     throw InputError(p + ": is a directory, expected an HDF5 file");
   if (::access(p.c_str(), R_OK) != 0) throw InputError(p + ": cannot read (" + std::strerror(errno) + ")");
+  detail::probe_untrusted_file(p);  // a crash of libhdf5 on this file happens in a child, not here
   const htri_t is_hdf5 = H5Fis_hdf5(p.c_str());
   if (is_hdf5 == 0) throw InputError(p + ": not an HDF5 file");
   if (is_hdf5 < 0) throw_hdf5<InputError>(p + ": cannot be read as HDF5");

@@ -4,7 +4,9 @@
 #include <cmath>
 #include <limits>
 
+#include "segstream/core/error.hpp"
 #include "segstream/core/interrupt.hpp"
+#include "segstream/core/time.hpp"
 #include "segstream/io/events.hpp"
 #include "segstream/io/features.hpp"
 #include "segstream/io/hdf5.hpp"
@@ -13,6 +15,7 @@
 #include "segstream/io/provenance.hpp"
 #include "segstream/io/rfm.hpp"
 #include "segstream/io/segments.hpp"
+#include "segstream/io/state.hpp"
 
 namespace segstream::io {
 namespace {
@@ -85,6 +88,35 @@ void summarise_columns(const Dataset& ds, DatasetSummary& summary,
   }
 }
 
+// What features refuses in an events file's rows: an event code past the file's event type names, a time
+// outside the stated range (core/time.hpp). One pass over the two columns.
+void check_event_rows(const EventFileReader& events) {
+  const File& file = events.file();
+  const Group group = file.group("/events");
+  const std::size_t known = group.has_attribute("event_type_names")
+                                ? group.string_list_attribute("event_type_names").size()
+                                : standard_event_type_names().size();
+  const Dataset types = file.dataset("/events/event_type", ElementType::kUint8, 1);
+  const Dataset times = file.dataset("/events/timestamp", ElementType::kInt64, 1);
+  constexpr std::uint64_t kBlock = std::uint64_t{1} << 20;
+  std::vector<std::uint8_t> type(std::min(kBlock, events.rows()));
+  std::vector<std::int64_t> time(type.size());
+  for (std::uint64_t start = 0; start < events.rows(); start += kBlock) {
+    throw_if_interrupted();
+    const std::uint64_t n = std::min(kBlock, events.rows() - start);
+    types.read_rows(start, n, ElementType::kUint8, type.data());
+    times.read_rows(start, n, ElementType::kInt64, time.data());
+    for (std::uint64_t i = 0; i < n; ++i) {
+      if (type[i] >= known)
+        throw InputError(fmt::format("{}: row {}: /events/event_type is {}, not a known code (0..{})",
+                                     file.path(), start + i, type[i], known - 1));
+      if (!time_in_range(time[i]))
+        throw InputError(fmt::format("{}: row {}: /events/timestamp {} is not a time from {}", file.path(),
+                                     start + i, time[i], kTimeRangeText));
+    }
+  }
+}
+
 }  // namespace
 
 FileSummary inspect_file(const std::filesystem::path& path, bool with_statistics,
@@ -97,9 +129,10 @@ FileSummary inspect_file(const std::filesystem::path& path, bool with_statistics
   if (file.has_attribute("format")) out.format = file.string_attribute("format");
   // Files that say what they are are validated by their format's reader, so inspect doubles as a schema
   // check; a segstream format this build does not know is refused.
-  if (out.format == "segstream.events" || (out.format.empty() && file.has("/events")))
-    EventFileReader validate(path);
-  else if (out.format == "segstream.features")
+  if (out.format == "segstream.events" || (out.format.empty() && file.has("/events"))) {
+    const EventFileReader validate(path);
+    if (with_statistics) check_event_rows(validate);  // --no-stats checks the schema and metadata alone
+  } else if (out.format == "segstream.features")
     FeatureFileReader validate(path);
   else if (out.format == "segstream.model")
     read_model(path);
@@ -107,9 +140,12 @@ FileSummary inspect_file(const std::filesystem::path& path, bool with_statistics
     SegmentsReader validate(path);
   else if (out.format == "segstream.rfm")
     read_rfm(path);
-  else if (out.format == "segstream.state")
-    expect_format(file, "segstream.state", "segstream state file");  // records are the features engine's
-  else if (out.format.rfind("segstream.", 0) == 0)
+  else if (out.format == "segstream.state") {
+    // The record's layout is the features engine's: its width is taken from the file, all else checked.
+    const std::vector<hsize_t> dims =
+        file.has("/state/record") ? file.dataset("/state/record").dims() : std::vector<hsize_t>{};
+    const StateFileReader validate(path, dims.size() == 2 ? static_cast<std::size_t>(dims[1]) : 0);
+  } else if (out.format.rfind("segstream.", 0) == 0)
     throw InputError(out.path + ": format '" + out.format + "' is not one this segstream reads");
 
   out.attributes = attributes_of(file);

@@ -84,7 +84,7 @@ SegmentsReader::SegmentsReader(const std::filesystem::path& path) : file_(File::
     for (std::int64_t s = 0; s < summary_.k; ++s) summary_.segment_id.push_back(static_cast<std::int32_t>(s));
   }
   if (file_.has_attribute("migration")) summary_.migration = file_.string_attribute("migration");
-  if (file_.has_attribute("as_of")) summary_.as_of = file_.int_attribute("as_of");
+  if (file_.has_attribute("as_of")) summary_.as_of = file_.time_attribute("as_of");
   if (file_.has_attribute("customer_order"))
     summary_.customer_order = file_.string_attribute("customer_order");
   if (file_.has("/previous_segment")) {

@@ -46,7 +46,7 @@ StateFileReader::StateFileReader(const std::filesystem::path& path, std::size_t 
     : file_(File::open(path)) {
   const std::string& in = file_.path();
   expect_format(file_, "segstream.state", "segstream state file");
-  metadata_.as_of = file_.int_attribute("as_of");
+  metadata_.as_of = file_.time_attribute("as_of");
   metadata_.identity = file_.string_attribute("identity");
   const std::int64_t folded = file_.int_attribute("events_folded");
   SEGSTREAM_CHECK_INPUT(folded >= 0, "{}: events_folded is {}, expected a count", in, folded);

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "segstream/core/error.hpp"
+#include "segstream/core/interrupt.hpp"
 #include "segstream/core/philox.hpp"
 #include "segstream/core/time.hpp"
 #include "segstream/core/version.hpp"
@@ -522,7 +523,8 @@ ReportResult write_report(const ReportOptions& o) {
   ReportResult r;
   r.content = build_report(o);
   const std::string html = render_report_html(r.content);
-  const std::string text = r.content.dump(1) + "\n";
+  // Segment names and descriptions come from segments.h5 as stored; bytes that are not UTF-8 become U+FFFD.
+  const std::string text = r.content.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
   const auto write = [](const io::AtomicOutput& out, const std::string& bytes) {
     std::FILE* f = std::fopen(out.temp_path().c_str(), "wb");
     if (f == nullptr) throw ResourceError(fmt::format("{}: cannot be written", out.final_path().string()));
@@ -532,8 +534,9 @@ ReportResult write_report(const ReportOptions& o) {
   };
   write(html_out, html);
   write(json_out, text);
-  json_out.commit();
-  html_out.commit();
+  throw_if_interrupted();  // both files or neither
+  json_out.commit(io::AtomicOutput::OnInterrupt::kKeep);
+  html_out.commit(io::AtomicOutput::OnInterrupt::kKeep);
   r.html = o.out;
   r.json = json_path;
   r.customers = r.content["base"]["customers"].get<std::uint64_t>();

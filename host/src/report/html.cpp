@@ -40,7 +40,7 @@ std::string esc(const std::string& s) {
 }
 
 std::string str(const json& v) {
-  return v.is_string() ? v.get<std::string>() : v.dump();
+  return v.is_string() ? v.get<std::string>() : v.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string commas(std::uint64_t v) {

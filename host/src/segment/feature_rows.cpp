@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "segstream/core/error.hpp"
+#include "segstream/core/text.hpp"
 #include "segstream/host/features.hpp"
 
 namespace segstream::host::detail {
@@ -14,7 +15,8 @@ namespace segstream::host::detail {
 std::vector<int> column_indices(const io::FeatureFileReader& r, std::vector<std::string> wanted) {
   const auto& names = r.feature_names();
   std::vector<int> idx;
-  if (wanted.empty() && r.metadata().mode == "behavioral") wanted = default_behavioural_columns();
+  const bool defaulted = wanted.empty() && r.metadata().mode == "behavioral";
+  if (defaulted) wanted = default_behavioural_columns();
   if (wanted.empty()) {
     for (std::size_t j = 0; j < names.size(); ++j) idx.push_back(static_cast<int>(j));
     return idx;
@@ -24,7 +26,12 @@ std::vector<int> column_indices(const io::FeatureFileReader& r, std::vector<std:
     if (it == names.end()) {
       std::string all;
       for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
-      throw UsageError(fmt::format("--columns: {} has no column '{}' (it has: {})", r.path(), w, all));
+      // Columns the user named are a usage error; the documented default missing from a file that says it
+      // is behavioural is a broken file.
+      const std::string text =
+          fmt::format("{} has no column '{}' (it has: {})", r.path(), escape_text(w), escape_text(all, 400));
+      if (defaulted) throw InputError(text + ", which its mode 'behavioral' promises");
+      throw UsageError("--columns: " + text);
     }
     idx.push_back(static_cast<int>(it - names.begin()));
   }

@@ -50,6 +50,16 @@ inline std::optional<std::int64_t> parse_iso_time(std::string_view text) {
   return seconds + hh * 3600 + mm * 60 + ss;
 }
 
+// The times segstream reads and writes: from 1900-01-01 up to, not including, 2200-01-01 (UTC). Times outside
+// it, in a file or on the command line, are refused: they are corrupt or mistyped (a year 9999), and within
+// it every difference of two times and every count of days or weeks is far from int64 and double limits.
+inline constexpr std::int64_t kMinTime = -2208988800;  // 1900-01-01T00:00:00Z
+inline constexpr std::int64_t kMaxTime = 7258118400;   // 2200-01-01T00:00:00Z
+inline constexpr const char* kTimeRangeText = "1900-01-01 to 2199-12-31";
+inline bool time_in_range(std::int64_t t) {
+  return t >= kMinTime && t < kMaxTime;
+}
+
 // Formats Unix seconds as `YYYY-MM-DD` at midnight and `YYYY-MM-DDTHH:MM:SSZ` otherwise.
 inline std::string format_iso_time(std::int64_t unix_seconds) {
   const std::int64_t days = day_of(unix_seconds);

@@ -157,6 +157,8 @@ class AttributeHolder {
   // Readers throw InputError naming the object when the attribute is missing or of another kind.
   std::string string_attribute(const std::string& name) const;
   std::int64_t int_attribute(const std::string& name) const;
+  // An int64 Unix time, refused (InputError) outside the times segstream reads (core/time.hpp).
+  std::int64_t time_attribute(const std::string& name) const;
   double float_attribute(const std::string& name) const;
   std::vector<std::string> string_list_attribute(const std::string& name) const;
 
