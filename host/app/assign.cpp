@@ -10,6 +10,7 @@
 #include "segstream/core/time.hpp"
 #include "segstream/host/log.hpp"
 #include "segstream/host/segment.hpp"
+#include "segstream/io/atomic_output.hpp"
 
 namespace segstream::app {
 
@@ -21,6 +22,7 @@ Action add_assign(CLI::App& sub) {
   sub.add_flag("--overwrite", o->overwrite, "Replace the output if it exists");
   sub.footer("Example:\n  segstream assign --model model.h5 --features features.h5 --out segments.h5");
   return [o](const host::GlobalOptions& g) {
+    io::check_outputs_apart({{"--model", o->model}, {"--features", o->features}}, {{"--out", o->out}});
     const auto backend = make_backend(g);
     const host::AssignReport r = host::assign_segments(o->model, o->features, o->out, o->overwrite, *backend);
     host::log_record(

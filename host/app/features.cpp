@@ -10,6 +10,7 @@
 #include "segstream/core/time.hpp"
 #include "segstream/host/features.hpp"
 #include "segstream/host/log.hpp"
+#include "segstream/io/atomic_output.hpp"
 
 namespace segstream::app {
 
@@ -82,6 +83,8 @@ Action add_features(CLI::App& sub) {
       "holdout.h5");
 
   return [o](const host::GlobalOptions& g) {
+    io::check_outputs_apart({{"--events", o->events}, {"--state-in", o->state_in}},
+                            {{"--out", o->out}, {"--state-out", o->state_out}});
     const host::FeatureConfig c = host::features_config(*o);
     host::Progress bar("features", "event rows");
     // The behavioural set is folded on the backend; lifetimes and rfm hold only purchases and run on the

@@ -8,6 +8,7 @@
 #include "segstream/core/time.hpp"
 #include "segstream/host/log.hpp"
 #include "segstream/host/segment.hpp"
+#include "segstream/io/atomic_output.hpp"
 
 namespace segstream::app {
 
@@ -81,6 +82,9 @@ Action add_fit(CLI::App& sub) {
       "  segstream fit --features features.h5 --k 8 --refine 2 --out model.h5\n"
       "  segstream assign --model model.h5 --features features.h5 --out segments.h5");
   return [o](const host::GlobalOptions& g) {
+    const bool init_is_model = o->init.size() > 3 && o->init.ends_with(".h5");
+    io::check_outputs_apart({{"--features", o->features}, {"--init", init_is_model ? o->init : ""}},
+                            {{"--out", o->out}});
     const host::FitConfig c = host::fit_config(*o, g.threads);
     const auto backend = make_backend(g, o->gpu_memory);
     const host::FitReport r = host::fit_model(o->features, o->out, o->overwrite, c, *backend);

@@ -7,6 +7,7 @@
 #include "segstream/core/error.hpp"
 #include "segstream/core/time.hpp"
 #include "segstream/host/log.hpp"
+#include "segstream/io/atomic_output.hpp"
 #include "segstream/io/csv_import.hpp"
 
 namespace segstream::app {
@@ -52,6 +53,7 @@ Action add_import_csv(CLI::App& sub) {
       "      --out sample.h5");
 
   return [o](const host::GlobalOptions& g) {
+    io::check_outputs_apart({{"input", o->csv.input}}, {{"--out", o->out}});
     make_backend(g);
     const io::CsvImportOptions c = host::import_csv_config(*o);
     host::Progress bar("import-csv", "bytes");

@@ -7,6 +7,7 @@
 #include "segstream/host/log.hpp"
 #include "segstream/host/options.hpp"
 #include "segstream/host/report.hpp"
+#include "segstream/io/atomic_output.hpp"
 
 namespace segstream::app {
 namespace {
@@ -44,6 +45,14 @@ Action add_report(CLI::App& sub) {
       "Example:\n  segstream report --model model.h5 --segments segments.h5 --lifetimes lifetimes.h5 "
       "--out report.html");
   return [o](const host::GlobalOptions&) {
+    const std::filesystem::path json_out = o->json.empty()
+                                               ? std::filesystem::path(o->out).replace_extension(".json")
+                                               : std::filesystem::path(o->json);
+    io::check_outputs_apart({{"--model", o->model},
+                             {"--segments", o->segments},
+                             {"--lifetimes", o->lifetimes},
+                             {"--truth", o->truth}},
+                            {{"--out", o->out}, {"--json", json_out}});
     host::ReportOptions r;
     r.model = o->model;
     r.segments = o->segments;

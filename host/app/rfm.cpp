@@ -8,6 +8,7 @@
 #include "segstream/core/time.hpp"
 #include "segstream/host/log.hpp"
 #include "segstream/host/rfm.hpp"
+#include "segstream/io/atomic_output.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -32,6 +33,7 @@ Action add_rfm(CLI::App& sub) {
       "  segstream rfm --features rfm-features.h5 --scoring rank-cut --map rfm11 --out rfm.h5");
 
   return [o](const host::GlobalOptions& g) {
+    io::check_outputs_apart({{"--features", o->features}, {"--map", o->map}}, {{"--out", o->out}});
     make_backend(g);
     const host::RfmSegmentMap map = host::RfmSegmentMap::named(o->map);
     const host::RfmReport r =

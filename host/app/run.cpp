@@ -494,7 +494,7 @@ void write_manifest(const fs::path& path, const json& manifest) {
     if (!f.flush())
       throw ResourceError(fmt::format("{}: the write failed (is the disk full?)", path.string()));
   }
-  out.commit();
+  out.commit(io::AtomicOutput::OnInterrupt::kKeep);  // the manifest says which stage was stopped
 }
 
 struct RunArgs {

@@ -5,6 +5,7 @@
 #include "cli.hpp"
 #include "segstream/host/log.hpp"
 #include "segstream/host/segment.hpp"
+#include "segstream/io/atomic_output.hpp"
 
 namespace segstream::app {
 
@@ -16,6 +17,7 @@ Action add_segments_export(CLI::App& sub) {
   sub.add_flag("--overwrite", o->overwrite, "Replace the output if it exists");
   sub.footer("Example:\n  segstream segments export segments.h5 --out segments.csv");
   return [o](const host::GlobalOptions&) {
+    io::check_outputs_apart({{"segments", o->segments}}, {{"--out", o->out}});
     const host::ExportReport r = host::export_segments(o->segments, o->out, o->overwrite);
     host::log_record(host::LogLevel::kInfo, "segments export finished",
                      {{"out", o->out}, {"rows", r.rows}, {"k", r.k}, {"text_ids", r.text_ids}});

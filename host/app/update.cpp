@@ -12,6 +12,7 @@
 #include "segstream/host/options.hpp"
 #include "segstream/host/resegment.hpp"
 #include "segstream/host/segment.hpp"
+#include "segstream/io/atomic_output.hpp"
 
 namespace segstream::app {
 namespace {
@@ -77,6 +78,9 @@ Action add_update(CLI::App& sub) {
       "  segstream update --model march.h5 --features april-features.h5 --out-model april.h5 \\\n"
       "    --out april-segments.h5 --previous-segments march-segments.h5 --changes april-changes.csv");
   return [o](const host::GlobalOptions& g) {
+    io::check_outputs_apart(
+        {{"--model", o->model}, {"--features", o->features}, {"--previous-segments", o->previous_segments}},
+        {{"--out-model", o->out_model}, {"--out", o->out}, {"--changes", o->changes}});
     const auto backend = make_backend(g);
     host::UpdateConfig c = o->config;
     c.host_memory = host::parse_bytes("--host-memory", o->host_memory);

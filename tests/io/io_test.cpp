@@ -2,14 +2,18 @@
 // with a clear message.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <fstream>
 #include <map>
 #include <numeric>
 #include <thread>
 
 #include "segstream/core/error.hpp"
+#include "segstream/core/interrupt.hpp"
+#include "segstream/core/philox.hpp"
 #include "segstream/io/atomic_output.hpp"
 #include "segstream/io/events.hpp"
 #include "segstream/io/features.hpp"
@@ -23,6 +27,13 @@ namespace segstream::io {
 namespace {
 
 using test::TempDir;
+
+std::string read_text(const std::filesystem::path& path) {  // the first line
+  std::ifstream f(path, std::ios::binary);
+  std::string line;
+  std::getline(f, line);
+  return line;
+}
 
 // Fills events with a recognisable pattern: row i has customer i / 3, timestamp 1000 + i, …
 void fill_events(EventBuffer& buf, std::uint64_t n, std::uint64_t offset = 0) {
@@ -335,6 +346,106 @@ TEST(AtomicOutput, CommitRenamesAndAbandonRemoves) {
   EXPECT_THROW(AtomicOutput(final_path, false), UsageError);
   EXPECT_NO_THROW(AtomicOutput(final_path, true));
   EXPECT_THROW(AtomicOutput(dir / "missing-dir" / "x.h5", false), ResourceError);
+}
+
+// A file that appears under the final name while the run works is kept without --overwrite (the run loses,
+// with a usage error and nothing of its own left), and replaced with it. A signal before commit discards.
+TEST(AtomicOutput, AFileThatAppearsMeanwhileIsNotReplaced) {
+  TempDir dir;
+  const auto final_path = dir / "out.h5";
+  {
+    AtomicOutput out(final_path, false);
+    std::ofstream(out.temp_path()) << "mine";
+    std::ofstream(final_path) << "theirs";
+    try {
+      out.commit();
+      ADD_FAILURE() << "the other run's file was replaced";
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find("out.h5: appeared while this run was writing it"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  EXPECT_EQ(dir.entries(), std::vector<std::string>{"out.h5"});
+  EXPECT_EQ(read_text(final_path), "theirs");
+  {
+    AtomicOutput out(final_path, true);
+    std::ofstream(out.temp_path()) << "mine";
+    out.commit();
+  }
+  EXPECT_EQ(read_text(final_path), "mine");
+  std::filesystem::remove(final_path);
+  {
+    AtomicOutput out(final_path, false);
+    std::ofstream(out.temp_path()) << "mine";
+    request_interrupt(SIGTERM);
+    EXPECT_THROW(out.commit(), InterruptedError);
+    clear_interrupt();
+  }
+  EXPECT_TRUE(dir.entries().empty());
+}
+
+TEST(AtomicOutput, AnOutputThatIsAnInputOrAnotherOutputIsRefused) {
+  TempDir dir;
+  std::ofstream(dir / "in.h5") << "x";
+  std::filesystem::create_hard_link(dir / "in.h5", dir / "link.h5");
+  const auto refused = [&](const std::vector<NamedPath>& in, const std::vector<NamedPath>& out) {
+    try {
+      check_outputs_apart(in, out);
+    } catch (const UsageError& e) {
+      return std::string(e.what());
+    }
+    return std::string("(accepted)");
+  };
+  EXPECT_NE(refused({{"--events", dir / "in.h5"}}, {{"--out", dir / "sub" / ".." / "in.h5"}})
+                .find("is also the input --events"),
+            std::string::npos);
+  EXPECT_NE(refused({{"--events", dir / "in.h5"}}, {{"--out", dir / "link.h5"}}).find("is also the input"),
+            std::string::npos);
+  EXPECT_NE(refused({}, {{"--out", dir / "new.h5"}, {"--state-out", dir / "." / "new.h5"}})
+                .find("--state-out " + (dir / "." / "new.h5").string() + ": is also the output --out"),
+            std::string::npos);
+  EXPECT_EQ(refused({{"--events", dir / "in.h5"}, {"--state-in", ""}},
+                    {{"--out", dir / "new.h5"}, {"--state-out", ""}}),
+            "(accepted)");
+}
+
+// Repeated customer ids, in features' key order and in any other, are found and named by their rows.
+TEST(FeatureFile, RepeatedCustomerIdsAreRefused) {
+  TempDir dir;
+  const auto write = [&](const std::string& name, std::vector<std::uint64_t> ids, bool key_order) {
+    std::vector<float> rows(ids.size(), 1.0f);
+    FeatureFileWriter w(dir / name, {"a"});
+    w.append(rows.data(), ids.data(), ids.size());
+    FeatureFileMetadata m;
+    if (key_order) m.customer_order = std::string(kMix64Order);
+    w.close(m, {"segstream.features", "test", {}, {}});
+    return FeatureFileReader(dir / name);
+  };
+  std::vector<std::uint64_t> ids(5000);
+  for (std::uint64_t i = 0; i < ids.size(); ++i) ids[i] = 1000 + 7 * i;
+  EXPECT_NO_THROW(check_unique_customer_ids(write("ok.h5", ids, false), 1 << 20));
+  std::vector<std::uint64_t> repeated = ids;
+  repeated[4321] = repeated[17];
+  for (const std::uint64_t budget : {std::uint64_t{1} << 20, std::uint64_t{4096}}) {  // one pass, or ten
+    const std::string msg =
+        test::input_error_of([&] { check_unique_customer_ids(write("dup.h5", repeated, false), budget); });
+    EXPECT_NE(msg.find("dup.h5: customer id 1119 is in rows 17 and 4321"), std::string::npos) << msg;
+  }
+  std::vector<std::uint64_t> keyed = ids;
+  std::sort(keyed.begin(), keyed.end(), [](auto a, auto b) { return mix64(a) < mix64(b); });
+  EXPECT_NO_THROW(check_unique_customer_ids(write("keyed.h5", keyed, true), 1 << 20));
+  std::vector<std::uint64_t> keyed_dup = keyed;
+  keyed_dup[11] = keyed_dup[10];
+  std::string msg =
+      test::input_error_of([&] { check_unique_customer_ids(write("kd.h5", keyed_dup, true), 1); });
+  EXPECT_NE(msg.find("kd.h5: customer id " + std::to_string(keyed[10]) + " is in rows 10 and 11"),
+            std::string::npos)
+      << msg;
+  std::swap(keyed[20], keyed[30]);
+  msg = test::input_error_of([&] { check_unique_customer_ids(write("ko.h5", keyed, true), 1); });
+  EXPECT_NE(msg.find("ko.h5: row 21 (customer "), std::string::npos) << msg;
+  EXPECT_NE(msg.find("breaks the order its customer_order attribute states"), std::string::npos) << msg;
 }
 
 // --- bad inputs -------------------------------------------------------------------------------------------

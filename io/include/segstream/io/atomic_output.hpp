@@ -1,12 +1,16 @@
 // Outputs appear complete or not at all.
 //
 // An AtomicOutput checks its destination up front (the directory exists and is writable; an existing file is
-// replaced only with --overwrite), hands out a temporary sibling path to write to, and renames it over the
-// final name in commit(). Destroyed without commit() — an exception, a full disk, an interrupt — it removes
-// the temporary file, so a crash never leaves a partial file under the final name.
+// replaced only with --overwrite), hands out a temporary sibling path to write to, and moves it to the
+// final name in commit(). Without --overwrite the move never replaces a file (renameat2 RENAME_NOREPLACE, or
+// link and unlink where the file system lacks it), so of two runs writing one name, exactly one wins and the
+// other gets a usage error. Destroyed without commit() — an exception, a full disk, an interrupt — it
+// removes the temporary file, so a crash never leaves a partial file under the final name.
 #pragma once
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
 namespace segstream::io {
 
@@ -22,13 +26,29 @@ class AtomicOutput {
   const std::filesystem::path& final_path() const { return final_path_; }
   const std::filesystem::path& temp_path() const { return temp_path_; }
 
-  // Renames the temporary file to the final name (atomic within one file system).
-  void commit();
+  // Moves the temporary file to the final name (atomic within one file system). Without overwrite, a file
+  // that appeared under the final name while the run worked is kept, and commit throws UsageError. A
+  // SIGINT or SIGTERM that came at any moment before is honoured here (InterruptedError, nothing
+  // committed) unless `on_interrupt` is kKeep: what a run with several outputs passes once it has checked
+  // for itself, so that its outputs come all or none.
+  enum class OnInterrupt { kDiscard, kKeep };
+  void commit(OnInterrupt on_interrupt = OnInterrupt::kDiscard);
 
  private:
   std::filesystem::path final_path_;
   std::filesystem::path temp_path_;
+  bool overwrite_ = false;
   bool committed_ = false;
 };
+
+// A path a command reads or writes, with the option that named it ("--events").
+struct NamedPath {
+  std::string option;
+  std::filesystem::path path;  // empty = not given
+};
+
+// Throws UsageError when an output names the same file as an input (the run would replace what it reads)
+// or as another output. Paths are compared after resolving links and `..`, and by inode where both exist.
+void check_outputs_apart(const std::vector<NamedPath>& inputs, const std::vector<NamedPath>& outputs);
 
 }  // namespace segstream::io
