@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "segstream/core/error.hpp"
+#include "segstream/core/text.hpp"
 #include "segstream/core/time.hpp"
 #include "segstream/io/events.hpp"
 
@@ -50,7 +51,9 @@ std::array<double, kArchetypeCount> parse_mix(const std::string& text) {
 
 std::int64_t parse_date(const std::string& option, const std::string& text) {
   const auto t = parse_iso_time(text);
-  if (!t) throw UsageError(option + ": expected a date YYYY-MM-DD (UTC), got '" + text + "'");
+  if (!t) throw UsageError(option + ": expected a date YYYY-MM-DD (UTC), got '" + escape_text(text) + "'");
+  if (!time_in_range(*t))
+    throw UsageError(option + ": " + text + " is outside the times segstream reads (" + kTimeRangeText + ")");
   return *t;
 }
 

@@ -19,6 +19,7 @@
 #include "segstream/core/error.hpp"
 #include "segstream/core/interrupt.hpp"
 #include "segstream/core/philox.hpp"
+#include "segstream/core/text.hpp"
 #include "segstream/core/time.hpp"
 #include "segstream/io/atomic_output.hpp"
 #include "segstream/io/events.hpp"
@@ -327,13 +328,28 @@ CsvImportReport import_csv(const CsvImportOptions& options, const std::filesyste
   const std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> digest(XXH3_createState(), XXH3_freeState);
   if (!digest) throw std::bad_alloc();
   XXH3_64bits_reset(digest.get());
+  // Lines are read into a buffer of kMaxLineBytes: a longer one (a file without newlines, a runaway
+  // quote) is refused rather than held whole.
+  std::vector<char> line_buffer(kMaxLineBytes + 1);
   auto next_line = [&]() -> bool {
     if ((report.lines & 0xFFF) == 0) throw_if_interrupted();  // every 4,096 lines
-    if (!std::getline(file, line)) return false;
+    file.getline(line_buffer.data(), static_cast<std::streamsize>(line_buffer.size()));
+    const auto got = static_cast<std::size_t>(file.gcount());
+    if (file.bad()) throw InputError(in + ": read error");
+    if (file.fail()) {
+      if (got == 0 && file.eof()) return false;
+      throw InputError(
+          fmt::format("{}:{}: the line is longer than {} bytes (is this a text file of one row "
+                      "a line? check --delimiter and the quotes)",
+                      in, report.lines + 1, kMaxLineBytes));
+    }
+    const bool newline = !file.eof();  // the delimiter was read and counted in gcount
+    line.assign(line_buffer.data(), newline ? got - 1 : got);
     XXH3_64bits_update(digest.get(), line.data(), line.size());
-    if (!file.eof()) XXH3_64bits_update(digest.get(), "\n", 1);
+    if (newline) XXH3_64bits_update(digest.get(), "\n", 1);
     bytes_done += line.size() + 1;
     ++report.lines;
+    if (report.lines == 1 && line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);  // a UTF-8 byte-order mark
     if (!line.empty() && line.back() == '\r') line.pop_back();
     return true;
   };
@@ -372,7 +388,8 @@ CsvImportReport import_csv(const CsvImportOptions& options, const std::filesyste
         std::string names;
         for (const auto& f : fields) names += (names.empty() ? "" : ", ") + std::string(trim(f));
         throw InputError(fmt::format("{}: column '{}' ({}) is not in the header line (columns: {}){}", in,
-                                     c.spec, c.role, names, delimiter_hint(line, c.spec, options.delimiter)));
+                                     escape_text(c.spec), c.role, escape_text(names, 400),
+                                     delimiter_hint(line, c.spec, options.delimiter)));
       }
     }
     needed_fields = std::max(needed_fields, static_cast<std::size_t>(c.index) + 1);
@@ -402,10 +419,14 @@ CsvImportReport import_csv(const CsvImportOptions& options, const std::filesyste
     const auto [ptr, err] = std::from_chars(begin, text.data() + text.size(), v);
     if (text.empty() || err != std::errc() || ptr != text.data() + text.size())
       throw BadRow{fmt::format("{}: expected {}, got '{}'", where(columns[static_cast<std::size_t>(column)]),
-                               what, text)};
+                               what, escape_text(text))};
     if (!std::isfinite(v))
       throw BadRow{fmt::format("{}: {} is not a finite number ('{}')",
-                               where(columns[static_cast<std::size_t>(column)]), what, text)};
+                               where(columns[static_cast<std::size_t>(column)]), what, escape_text(text))};
+    // Amounts are stored as 32-bit floats: a value past their range would become infinity.
+    if (!std::isfinite(static_cast<float>(v)))
+      throw BadRow{fmt::format("{}: {} is beyond the range of a 32-bit float, ±3.4e38 ('{}')",
+                               where(columns[static_cast<std::size_t>(column)]), what, escape_text(text))};
     return static_cast<float>(v);
   };
   auto parse_small = [&](int column, unsigned max, const char* what) -> unsigned {
@@ -414,7 +435,8 @@ CsvImportReport import_csv(const CsvImportOptions& options, const std::filesyste
     const auto [ptr, err] = std::from_chars(text.data(), text.data() + text.size(), v);
     if (text.empty() || err != std::errc() || ptr != text.data() + text.size() || v > max)
       throw BadRow{fmt::format("{}: expected {} (an integer 0..{}), got '{}'",
-                               where(columns[static_cast<std::size_t>(column)]), what, max, text)};
+                               where(columns[static_cast<std::size_t>(column)]), what, max,
+                               escape_text(text))};
     return v;
   };
 
@@ -430,8 +452,14 @@ CsvImportReport import_csv(const CsvImportOptions& options, const std::filesyste
     const auto ts = time_parser.parse(field(kTime));
     if (!ts)
       throw BadRow{fmt::format("{}: cannot parse '{}' as a time (--time-format {}){}", where(columns[kTime]),
-                               field(kTime), time_parser.format(),
+                               escape_text(field(kTime)), time_parser.format(),
                                time_hint(field(kTime), time_parser.format(), report.events + filled))};
+    if (!time_in_range(*ts))
+      throw BadRow{fmt::format("{}: '{}' is not a time from {}{}", where(columns[kTime]),
+                               escape_text(field(kTime)), kTimeRangeText,
+                               time_in_range(*ts / 1000) && time_parser.format() != "unix_ms"
+                                   ? " (as milliseconds it is one: give --time-format unix_ms)"
+                                   : "")};
     cols.timestamp[at] = *ts;
     cols.amount[at] = columns[kAmount].index >= 0 ? parse_float(kAmount, "an amount") : 0.0f;
     std::uint8_t type = static_cast<std::uint8_t>(EventType::kPurchase);
@@ -447,7 +475,7 @@ CsvImportReport import_csv(const CsvImportOptions& options, const std::filesyste
         if (it == type_names.end())
           throw BadRow{
               fmt::format("{}: unknown event type '{}' (expected a code 0..{} or a name such as purchase)",
-                          where(columns[kType]), text, type_names.size() - 1)};
+                          where(columns[kType]), escape_text(text), type_names.size() - 1)};
         type = static_cast<std::uint8_t>(it - type_names.begin());
       }
     }
@@ -476,7 +504,7 @@ CsvImportReport import_csv(const CsvImportOptions& options, const std::filesyste
         throw InputError(fmt::format(
             "{}: customer ids '{}' (line {}) and '{}' (line {}) have the same 64-bit key {:#018x}; they "
             "cannot be kept apart (rename one of them)",
-            in, earlier->text, earlier->line, id_text, report.lines, key));
+            in, escape_text(earlier->text), earlier->line, escape_text(id_text), report.lines, key));
     }
     report.returns_from_negative_purchases += negative_purchase;
     first_ts = std::min(first_ts, *ts);

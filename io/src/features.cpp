@@ -4,7 +4,81 @@
 #include <bit>
 #include <cstring>
 
+#include "segstream/core/error.hpp"
+#include "segstream/core/interrupt.hpp"
+#include "segstream/core/philox.hpp"
+
 namespace segstream::io {
+namespace {
+
+// Calls visit(row, id) for every customer id of the file, in blocks of 1M.
+template <class Visit>
+void for_each_id(const FeatureFileReader& r, std::vector<std::uint64_t>& block, Visit&& visit) {
+  for (std::uint64_t start = 0; start < r.rows(); start += block.size()) {
+    throw_if_interrupted();
+    const std::uint64_t count = std::min<std::uint64_t>(block.size(), r.rows() - start);
+    r.read_ids(start, count, block.data());
+    for (std::uint64_t i = 0; i < count; ++i) visit(start + i, block[i]);
+  }
+}
+
+[[noreturn]] void throw_duplicate(const FeatureFileReader& r, std::uint64_t id, std::uint64_t first,
+                                  std::uint64_t second) {
+  throw InputError(fmt::format(
+      "{}: customer id {} is in rows {} and {}; a features file has one row per customer (merge the "
+      "customer's rows, or compute features again)",
+      r.path(), id, first, second));
+}
+
+}  // namespace
+
+void check_unique_customer_ids(const FeatureFileReader& r, std::uint64_t budget_bytes) {
+  const std::uint64_t n = r.rows();
+  if (n < 2) return;
+  std::vector<std::uint64_t> block(std::min<std::uint64_t>(n, std::uint64_t{1} << 20));
+  if (r.metadata().customer_order == kMix64Order) {
+    std::uint64_t last_key = 0, last_id = 0;
+    for_each_id(r, block, [&](std::uint64_t row, std::uint64_t id) {
+      const std::uint64_t key = mix64(id);
+      if (row > 0 && key <= last_key) {
+        if (key == last_key) throw_duplicate(r, id, row - 1, row);
+        throw InputError(
+            fmt::format("{}: row {} (customer {}) breaks the order its customer_order attribute "
+                        "states ({}; the row before is customer {})",
+                        r.path(), row, id, kMix64Order, last_id));
+      }
+      last_key = key;
+      last_id = id;
+    });
+    return;
+  }
+  // Any other order: the keys of one part of the key space at a time, sorted; equal neighbours are a
+  // repeated id, whose two rows one more pass finds.
+  const std::uint64_t parts = std::max<std::uint64_t>(
+      1, (n * sizeof(std::uint64_t) + budget_bytes - 1) / std::max<std::uint64_t>(budget_bytes, 1));
+  std::vector<std::uint64_t> keys;
+  keys.reserve(static_cast<std::size_t>(n / parts + n / parts / 8 + 1024));
+  for (std::uint64_t part = 0; part < parts; ++part) {
+    keys.clear();
+    for_each_id(r, block, [&](std::uint64_t, std::uint64_t id) {
+      const std::uint64_t key = mix64(id);
+      if (key % parts == part) keys.push_back(key);  // the keys are evenly spread
+    });
+    std::sort(keys.begin(), keys.end());
+    const auto repeated = std::adjacent_find(keys.begin(), keys.end());
+    if (repeated == keys.end()) continue;
+    const std::uint64_t id = unmix64(*repeated);
+    std::uint64_t first = n;
+    for_each_id(r, block, [&](std::uint64_t row, std::uint64_t each) {
+      if (each != id) return;
+      if (first == n) {
+        first = row;
+        return;
+      }
+      throw_duplicate(r, id, first, row);
+    });
+  }
+}
 
 std::uint64_t default_feature_chunk_rows(std::uint64_t columns) {
   const std::uint64_t target = (std::uint64_t{4} << 20) / (4 * std::max<std::uint64_t>(columns, 1));
@@ -37,7 +111,7 @@ FeatureFileReader::FeatureFileReader(const std::filesystem::path& path) : file_(
   const auto chunk = features_.chunk_dims();
   chunk_rows_ = chunk.empty() ? default_feature_chunk_rows(columns_) : chunk[0];
   if (file_.has_attribute("mode")) metadata_.mode = file_.string_attribute("mode");
-  if (file_.has_attribute("as_of")) metadata_.as_of = file_.int_attribute("as_of");
+  if (file_.has_attribute("as_of")) metadata_.as_of = file_.time_attribute("as_of");
   if (file_.has_attribute("customer_order"))
     metadata_.customer_order = file_.string_attribute("customer_order");
   if (file_.has_attribute("parameters")) metadata_.parameters = file_.string_attribute("parameters");

@@ -12,7 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "segstream/core/philox.hpp"
 #include "segstream/io/events.hpp"
+#include "segstream/io/features.hpp"
 #include "segstream/io/hdf5.hpp"
 #include "test_util.hpp"
 
@@ -792,6 +794,112 @@ TEST(Cli, BrokenModelsAreRefusedWithExitThree) {
                "nan.h5: /centroids row 0");
   expect_error(segstream("inspect " + scale), 3, "/scaler/scale of column x0 is 0");
   EXPECT_FALSE(std::filesystem::exists(dir / "x.h5"));
+}
+
+// An events file of three customers whose rows the test sets: the way to make one damaged in one place.
+void write_events(const std::filesystem::path& path, std::uint8_t third_type, std::int64_t as_of) {
+  io::EventBuffer b(3);
+  const io::EventColumns c = b.view();
+  for (std::uint64_t i = 0; i < 3; ++i) {
+    c.customer_id[i] = 10 + i;
+    c.timestamp[i] = 1735689600 + static_cast<std::int64_t>(i) * 86400;
+    c.event_type[i] = 6;  // purchase
+    c.amount[i] = 5;
+    c.category[i] = 0;
+    c.channel[i] = 0;
+    c.discount[i] = 0;
+  }
+  c.event_type[2] = third_type;
+  io::EventFileWriter w(path);
+  w.append(c, 3);
+  w.file().set_attribute("as_of", as_of);
+  w.close();
+}
+
+// A features file whose second and fourth rows are one customer; in features' key order (stated) or not.
+void write_duplicate_features(const std::filesystem::path& path, bool key_order) {
+  std::vector<std::uint64_t> ids = {3, 7, 9, 7, 12, 15};
+  if (key_order) {
+    std::sort(ids.begin(), ids.end(), [](auto a, auto b) { return mix64(a) < mix64(b); });
+    ids[2] = ids[1];
+  }
+  std::vector<float> rows;
+  for (std::size_t i = 0; i < ids.size(); ++i) rows.insert(rows.end(), {float(i), float(i % 2), 1.0f});
+  io::FeatureFileWriter w(path, {"x0", "x1", "x2"});  // the generated mixture's columns
+  w.append(rows.data(), ids.data(), ids.size());
+  io::FeatureFileMetadata m;
+  if (key_order) m.customer_order = std::string(io::kMix64Order);
+  w.close(m, {"segstream.features", "test", {}, {}});
+}
+
+// Issue 15's refusals, each a case that was accepted before: exit 3 (or 2 for the command line), one line
+// naming the file, and no output.
+TEST(Cli, BrokenInputsOnceAcceptedAreRefused) {
+  TempDir dir;
+  const std::string x = " --out " + (dir / "x.h5").string();
+  const std::string f = (dir / "f.h5").string(), model = (dir / "model.h5").string();
+  ASSERT_EQ(segstream("generate --features-only --customers 500 --dims 3 --clusters 2 --out " + f).exit_code,
+            0);
+  ASSERT_EQ(segstream("fit --features " + f + " --k 2 --out " + model).exit_code, 0);
+  for (const bool key_order : {true, false}) {
+    const std::string dup = (dir / (key_order ? "dup-key.h5" : "dup.h5")).string();
+    write_duplicate_features(dup, key_order);
+    expect_error(segstream("fit --features " + dup + " --k 2" + x), 3, "is in rows ");
+    expect_error(segstream("assign --model " + model + " --features " + dup + x), 3,
+                 key_order ? "dup-key.h5: customer id " : "dup.h5: customer id 7 is in rows 1 and 3");
+  }
+  const std::string code = (dir / "code.h5").string(), late = (dir / "late.h5").string();
+  write_events(code, 200, 1735689600 + 4 * 86400);
+  write_events(late, 6, std::numeric_limits<std::int64_t>::max());
+  expect_error(segstream("inspect " + code), 3,
+               "code.h5: row 2: /events/event_type is 200, not a known code");
+  expect_error(segstream("features --events " + code + x), 3, "row 2: /events/event_type is 200");
+  expect_error(
+      segstream("inspect " + late), 3,
+      "late.h5: /: attribute 'as_of' is 9223372036854775807, not a time from 1900-01-01 to 2199-12-31");
+  expect_error(segstream("features --events " + late + x), 3, "attribute 'as_of' is 9223372036854775807");
+  const std::string ev = (dir / "ev.h5").string();
+  write_events(ev, 6, 1735689600 + 4 * 86400);
+  expect_error(segstream("features --events " + ev + " --as-of 9999-12-31" + x), 2,
+               "--as-of: 9999-12-31 is outside the times segstream reads (1900-01-01 to 2199-12-31)");
+  expect_error(segstream("features --events " + ev + " --mode rfm --t-ref 2024-01-01" + x), 2,
+               "--t-ref 2024-01-01 comes before the observation end 2025-01-04T23:59:59Z");
+  EXPECT_EQ(segstream("features --events " + ev + " --mode rfm --t-ref 2025-01-05" + x).exit_code, 0);
+  std::filesystem::remove(dir / "x.h5");
+  // An output that is an input, or two outputs that are one file.
+  expect_error(segstream("features --events " + ev + " --out " + ev + " --overwrite"), 2,
+               "--out " + ev + ": is also the input --events");
+  expect_error(segstream("features --events " + ev + " --out " + (dir / "y.h5").string() + " --state-out " +
+                         (dir / "." / "y.h5").string()),
+               2, "is also the output --out");
+  expect_error(segstream("assign --model " + model + " --features " + f + " --out " + model + " --overwrite"),
+               2, "is also the input --model");
+  EXPECT_FALSE(std::filesystem::exists(dir / "x.h5"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "y.h5"));
+  EXPECT_TRUE(io::EventFileReader(ev).rows() == 3);  // the input is as it was
+}
+
+// Two runs writing one output without --overwrite: exactly one wins, the other exits 2 and the winner's file
+// stays whole.
+TEST(Cli, TwoWritersOfOneOutputOneWins) {
+  TempDir dir;
+  const std::string out = (dir / "ev.h5").string();
+  for (int round = 0; round < 3; ++round) {
+    std::filesystem::remove(out);
+    const std::string one = kBin + " -q generate --customers 30000 --seed 1 --out " + out;
+    const std::string two = kBin + " -q generate --customers 30000 --seed 2 --out " + out;
+    const auto r =
+        run_command("(" + one + " & p=$!; " + two + "; b=$?; wait $p; a=$?; echo \"exits $a $b\")");
+    const bool first_won = r.output.find("exits 0 2") != std::string::npos;
+    const bool second_won = r.output.find("exits 2 0") != std::string::npos;
+    EXPECT_TRUE(first_won || second_won) << r.output;
+    // The loser saw the file at its start, or had it appear while it worked.
+    EXPECT_TRUE(r.output.find("already exists") != std::string::npos ||
+                r.output.find("appeared while this run was writing it") != std::string::npos)
+        << r.output;
+    EXPECT_EQ(dir.entries(), std::vector<std::string>{"ev.h5"});
+    EXPECT_EQ(io::EventFileReader(out).file().string_attribute("format"), "segstream.events");
+  }
 }
 
 TEST(Cli, RfmSegmentsFromRfmFeatures) {

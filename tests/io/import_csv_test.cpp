@@ -235,7 +235,7 @@ TEST(ImportCsv, TimeFormats) {
   EXPECT_EQ(l.timestamp[0], *parse_iso_time("2010-12-01T08:26:00"));
   EXPECT_EQ(l.timestamp[1], *parse_iso_time("2011-01-12T17:05:00"));
 
-  write_text(dir / "u.csv", "c,t\n1,1735689600\n2,1735689600123\n");
+  write_text(dir / "u.csv", "c,t\n1,1735689600\n2,1735689601\n");
   o.input = dir / "u.csv";
   o.delimiter = "comma";
   o.customer = "c";
@@ -243,6 +243,20 @@ TEST(ImportCsv, TimeFormats) {
   o.time_format = "auto";
   const Loaded u = load((import_csv(o, dir / "u.h5", false), dir / "u.h5"));
   EXPECT_EQ(u.timestamp[0], 1735689600);
+  // Milliseconds read as seconds are beyond 2200: refused, with the pattern that fits.
+  write_text(dir / "u2.csv", "c,t\n1,1735689600\n2,1735689600123\n");
+  o.input = dir / "u2.csv";
+  try {
+    import_csv(o, dir / "u2.h5", false);
+    ADD_FAILURE() << "a time in the year 56,970 was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("u2.csv:3: column 't' (time): '1735689600123' is not a time from "
+                                         "1900-01-01 to 2199-12-31 (as milliseconds it is one: give "
+                                         "--time-format unix_ms)"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "u2.h5"));
   o.time_format = "unix_ms";
   write_text(dir / "ms.csv", "c,t\n1,1735689600123\n");
   o.input = dir / "ms.csv";
@@ -270,6 +284,68 @@ CsvImportOptions basic() {
   o.time = "t";
   o.amount = "amt";
   return o;
+}
+
+// Issue 15's cases: a value past a float's range, a byte-order mark, bytes that must not reach the terminal,
+// a line without end, times beyond the stated range.
+TEST(ImportCsvBadInput, AmountBeyondAFloatIsRefused) {
+  TempDir dir;
+  const std::string e = import_error(dir, "id,t,amt\n1,2025-01-01,3\n2,2025-01-02,1e39\n", basic());
+  EXPECT_NE(e.find("bad.csv:3: column 'amt' (amount): an amount is beyond the range of a 32-bit float, "
+                   "±3.4e38 ('1e39')"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(import_error(dir, "id,t,amt\n1,2025-01-01,-4e38\n", basic()).find("bad.csv:2: column 'amt'"),
+            std::string::npos);
+}
+
+TEST(ImportCsv, AByteOrderMarkBeforeTheHeaderIsSkipped) {
+  TempDir dir;
+  write_text(dir / "bom.csv", "\xEF\xBB\xBFid,t,amt\n7,2025-01-01,3\n");
+  CsvImportOptions o = basic();
+  o.input = dir / "bom.csv";
+  const CsvImportReport r = import_csv(o, dir / "bom.h5", false);
+  EXPECT_EQ(r.events, 1u);
+  EXPECT_TRUE(r.had_header);
+  EXPECT_EQ(load(dir / "bom.h5").timestamp[0], *parse_iso_time("2025-01-01"));
+}
+
+TEST(ImportCsvBadInput, InputBytesAreEscapedInMessages) {
+  TempDir dir;
+  const std::string text = std::string("id,t,amt\n1,2025-01-01,3\x1b[2J\r\x01") + '\0' + "\xff\n";
+  const std::string e = import_error(dir, text, basic());
+  EXPECT_NE(
+      e.find("bad.csv:2: column 'amt' (amount): expected an amount, got '3\\x1b[2J\\x0d\\x01\\x00\\xff'"),
+      std::string::npos)
+      << e;
+  for (char c : e) EXPECT_TRUE(static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) << "raw byte in: " << e;
+}
+
+TEST(ImportCsvBadInput, ALineLongerThanTheBoundIsRefused) {
+  TempDir dir;
+  std::string text = "id,t,amt\n1,2025-01-01,3\n2,2025-01-01,";
+  text.append(kMaxLineBytes, '9');
+  text += "\n";
+  const std::string e = import_error(dir, text, basic());
+  EXPECT_NE(e.find("bad.csv:3: the line is longer than 1048576 bytes"), std::string::npos) << e;
+  // A line of exactly the bound is read.
+  std::string fits = "id,t,amt\n1,2025-01-01,";
+  fits.append(kMaxLineBytes - std::string("1,2025-01-01,").size() - 2, ' ');
+  fits += "3\n";
+  write_text(dir / "fits.csv", fits);
+  CsvImportOptions o = basic();
+  o.input = dir / "fits.csv";
+  EXPECT_EQ(import_csv(o, dir / "fits.h5", false).events, 1u);
+}
+
+TEST(ImportCsvBadInput, TimesBeyondTheRangeAreRefused) {
+  TempDir dir;
+  EXPECT_NE(
+      import_error(dir, "id,t,amt\n1,9999-12-31,3\n", basic())
+          .find("bad.csv:2: column 't' (time): '9999-12-31' is not a time from 1900-01-01 to 2199-12-31"),
+      std::string::npos);
+  EXPECT_NE(import_error(dir, "id,t,amt\n1,1899-12-31,3\n", basic()).find("is not a time from 1900-01-01"),
+            std::string::npos);
 }
 
 TEST(ImportCsvBadInput, NanOrInfiniteAmount) {

@@ -104,7 +104,7 @@ std::int64_t resolve_as_of(const io::EventFileReader& reader, const FeatureConfi
   if (config.as_of) return *config.as_of;
   SEGSTREAM_CHECK_INPUT(reader.file().has_attribute("as_of"),
                         "{}: has no as_of attribute; give the observation end with --as-of", reader.path());
-  return reader.file().int_attribute("as_of") - 1;
+  return reader.file().time_attribute("as_of") - 1;
 }
 
 }  // namespace detail
@@ -152,8 +152,13 @@ class PurchaseRun {
     SEGSTREAM_EXPECTS(!(rfm_ && config.calibration_end),
                       "--calibration-end applies to --mode lifetimes only");
     t_ref_ = config.t_ref                            ? *config.t_ref
-             : reader_.file().has_attribute("as_of") ? reader_.file().int_attribute("as_of")
+             : reader_.file().has_attribute("as_of") ? reader_.file().time_attribute("as_of")
                                                      : report_.as_of + 1;
+    SEGSTREAM_EXPECTS(
+        !config.t_ref || *config.t_ref >= report_.as_of,
+        "--t-ref {} comes before the observation end {} (--as-of, or the end of the events file's "
+        "window): a purchase between them would have a negative recency",
+        config.t_ref ? format_iso_time(*config.t_ref) : "", format_iso_time(report_.as_of));
     if (config.calibration_end) {
       SEGSTREAM_EXPECTS(*config.calibration_end < report_.as_of,
                         "--calibration-end {} must come before --as-of {}",
@@ -206,6 +211,9 @@ class PurchaseRun {
         if (type >= known_types_)
           throw InputError(fmt::format("{}: row {}: /events/event_type is {}, not a known code (0..{})", in,
                                        block->start + i, type, known_types_ - 1));
+        if (!time_in_range(c.timestamp[i]))
+          throw InputError(fmt::format("{}: row {}: /events/timestamp {} is not a time from {}", in,
+                                       block->start + i, c.timestamp[i], kTimeRangeText));
         if (c.timestamp[i] > report_.as_of) {
           if (part == 0) ++report_.after_as_of;
           continue;

@@ -34,6 +34,7 @@ AssignReport assign_segments(const std::filesystem::path& model_path, const std:
   const Transform t = detail::model_transform(model);
   const io::FeatureFileReader r(features);
   const std::vector<int> idx = detail::model_columns(model, model_path, r);
+  io::check_unique_customer_ids(r, std::uint64_t{1} << 30);  // assign has no budget option: 1 GiB
   const std::vector<float> weights = detail::read_weights(r);
 
   io::AtomicOutput output(out, overwrite);

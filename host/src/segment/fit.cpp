@@ -294,6 +294,7 @@ FitReport fit_model(const std::filesystem::path& features, const std::filesystem
   const auto t_begin = std::chrono::steady_clock::now();
   FitReport report;
   const io::FeatureFileReader r(features);
+  io::check_unique_customer_ids(r, config.host_memory);
   std::vector<std::string> wanted = config.columns;
   if (wanted.empty() && r.metadata().mode == "behavioral" && !r.metadata().parameters.empty()) {
     const nlohmann::json params = nlohmann::json::parse(r.metadata().parameters, nullptr, false);

@@ -20,6 +20,7 @@
 #include "model_parts.hpp"
 #include "profile.hpp"
 #include "segstream/core/error.hpp"
+#include "segstream/core/interrupt.hpp"
 #include "segstream/host/log.hpp"
 #include "segstream/host/resegment.hpp"
 #include "segstream/io/atomic_output.hpp"
@@ -369,6 +370,7 @@ UpdateReport update_model(const std::filesystem::path& previous_model, const std
   const Transform t = detail::model_transform(prev);
   const io::FeatureFileReader r(features);
   const std::vector<int> idx = detail::model_columns(prev, previous_model, r);
+  io::check_unique_customer_ids(r, config.host_memory);
   for (const std::string& name : prev.feature_names) {
     const std::string was = unit_of(prev.profiles.columns, prev.profiles.units, name);
     const std::string is = unit_of(r.feature_names(), r.metadata().units, name);
@@ -582,9 +584,10 @@ UpdateReport update_model(const std::filesystem::path& previous_model, const std
                    previous_model, config, *segments_output, changes_output ? &*changes_output : nullptr,
                    backend, report);
   if (segments_output) report.segments_seconds = since(t_phase);
-  output.commit();
-  if (segments_output) segments_output->commit();
-  if (changes_output) changes_output->commit();
+  throw_if_interrupted();  // the model, segments and changes, or none of them
+  output.commit(io::AtomicOutput::OnInterrupt::kKeep);
+  if (segments_output) segments_output->commit(io::AtomicOutput::OnInterrupt::kKeep);
+  if (changes_output) changes_output->commit(io::AtomicOutput::OnInterrupt::kKeep);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_begin).count();
   return report;
 }

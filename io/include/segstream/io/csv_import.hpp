@@ -20,6 +20,7 @@
 // - dates without a time are midnight UTC.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -47,6 +48,10 @@ struct CsvImportOptions {
   std::uint64_t chunk_rows = 0;  // 0 = the events default
   int id_hash_bits = 63;         // the width of text-id hashes; tests narrow it to provoke collisions
 };
+
+// The longest line import-csv reads (1 MiB); a longer one is refused, naming its line, so that a file
+// without newlines cannot make the import hold it whole.
+inline constexpr std::size_t kMaxLineBytes = std::size_t{1} << 20;
 
 struct CsvImportReport {
   std::uint64_t lines = 0;         // lines read, header included

@@ -64,6 +64,13 @@ class FeatureFileReader {
   std::uint64_t chunk_rows_ = 0;
 };
 
+// Throws InputError naming both rows when a customer id appears twice in the file (a features file has one
+// row per customer: a repeated one would count twice in a fit and be ambiguous in segments). A file in
+// features' order (kMix64Order) is checked in one streaming pass, and a break of that order is refused as
+// well; any other order sorts the ids' keys, in as many passes over the ids as `budget_bytes` (8 bytes a
+// customer) requires.
+void check_unique_customer_ids(const FeatureFileReader& r, std::uint64_t budget_bytes);
+
 class FeatureFileWriter {
  public:
   FeatureFileWriter(const std::filesystem::path& path, std::vector<std::string> feature_names,
