@@ -1,9 +1,15 @@
 #include "cli.hpp"
 
 #include <omp.h>
+#include <pthread.h>
+
+#include <cstring>
+#include <set>
+#include <vector>
 
 #include <fmt/format.h>
 
+#include "segstream/core/error.hpp"
 #include "segstream/host/log.hpp"
 
 namespace segstream::app {
@@ -51,6 +57,44 @@ Commands add_commands(CLI::App& app, host::GlobalOptions& global) {
   c.segments->fallthrough();
   for (auto& [sub, action] : c.actions) sub->fallthrough();
   return c;
+}
+
+void start_worker_threads(int threads, const std::string& stage) {
+  std::vector<pthread_t> started;
+  int failure = 0;
+  for (int t = 1; t < threads; ++t) {
+    pthread_t id{};
+    failure = pthread_create(
+        &id, nullptr, [](void*) -> void* { return nullptr; }, nullptr);
+    if (failure != 0) break;
+    started.push_back(id);
+  }
+  for (pthread_t id : started) pthread_join(id, nullptr);
+  if (failure != 0)
+    throw ResourceError(
+        fmt::format("{}: cannot start {} threads ({}); give fewer with --threads, or raise "
+                    "the limits on memory (ulimit -v) or processes (ulimit -u)",
+                    stage, threads, std::strerror(failure)));
+#pragma omp parallel num_threads(threads)
+  {}
+}
+
+std::string stage_of(const CLI::App& app) {
+  static const std::set<std::string> inputs = {
+      "--events",   "--features", "--model", "--segments", "--previous-segments",
+      "--state-in", "--config",   "input",   "segments",   "file"};
+  for (const CLI::App* sub : app.get_subcommands()) {
+    if (!sub->get_subcommands().empty()) return stage_of(*sub);
+    std::string files;
+    for (const CLI::Option* opt : sub->get_options()) {
+      const std::string name = opt->get_name();
+      if (inputs.count(name) == 0 || opt->count() == 0) continue;
+      for (const std::string& value : opt->results())
+        files += fmt::format("{}{} {}", files.empty() ? "" : ", ", name, value);
+    }
+    return sub->get_name() + (files.empty() ? "" : " (" + files + ")");
+  }
+  return "segstream";
 }
 
 int cpu_threads(const host::GlobalOptions& g) {

@@ -52,6 +52,15 @@ std::unique_ptr<kernels::Backend> make_backend(const host::GlobalOptions& global
 // CPU threads: --threads, or all cores.
 int cpu_threads(const host::GlobalOptions& global);
 
+// Starts the OpenMP team of `threads` once, before any work, and checks first that so many threads can be
+// created at all: libgomp ends the process (exit 1) when it cannot create one, where segstream promises
+// exit 4. Later regions reuse the team. Throws ResourceError naming `stage`.
+void start_worker_threads(int threads, const std::string& stage);
+
+// The subcommand that was given, with its input files: "fit (--features f.h5)", for messages that would
+// otherwise name no file (out of memory, a thread that cannot start).
+std::string stage_of(const CLI::App& app);
+
 // "1,234,567".
 std::string with_commas(std::uint64_t v);
 

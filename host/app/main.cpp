@@ -8,6 +8,8 @@
 #include <exception>
 #include <map>
 #include <new>
+#include <string>
+#include <system_error>
 
 #include "cli.hpp"
 #include "segstream/core/error.hpp"
@@ -89,14 +91,25 @@ int main(int argc, char** argv) {
   host::configure_logging({global.log_json, global.verbose ? host::LogLevel::kDebug
                                             : global.quiet ? host::LogLevel::kWarn
                                                            : host::LogLevel::kInfo});
+  const std::string stage = app::stage_of(app);
   try {
+    app::start_worker_threads(app::cpu_threads(global), stage);
     for (const auto& [sub, action] : actions)
       if (sub->parsed()) action(global);
     return 0;
   } catch (const Error& e) {
     exit_with_error(e.code(), e.what());
   } catch (const std::bad_alloc&) {
-    exit_with_error(ExitCode::kResource, "out of memory");
+    exit_with_error(ExitCode::kResource,
+                    stage +
+                        ": out of memory; lower --host-memory where the command takes it, or give the run "
+                        "more memory");
+  } catch (const std::system_error& e) {
+    // std::thread and std::mutex report a process out of threads or memory so.
+    if (e.code() == std::errc::resource_unavailable_try_again || e.code() == std::errc::not_enough_memory)
+      exit_with_error(ExitCode::kResource, stage + ": cannot start a thread (" + e.what() +
+                                               "); give fewer with --threads, or raise the process's limits");
+    exit_with_error(ExitCode::kInternal, std::string("internal error: ") + e.what());
   } catch (const std::exception& e) {
     exit_with_error(ExitCode::kInternal, std::string("internal error: ") + e.what());
   }

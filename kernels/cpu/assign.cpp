@@ -179,10 +179,13 @@ double assign(const float* x, std::uint64_t rows, int d, const float* centres, i
               std::int32_t* labels, float* distance2, float* margin, int threads) {
   const std::uint64_t blocks = (rows + kBlockRows - 1) / kBlockRows;
   std::vector<double> block_inertia(blocks, 0.0);
+  // Allocated before the region: an exception inside one would end the process.
+  const std::size_t per_thread = static_cast<std::size_t>(d) * kLanes;
+  std::vector<float> transposed(per_thread * static_cast<std::size_t>(std::max(threads, 1)));
+  const NearestKernel nearest = nearest_kernel();
 #pragma omp parallel num_threads(threads)
   {
-    std::vector<float> xt(static_cast<std::size_t>(d) * kLanes);
-    const NearestKernel nearest = nearest_kernel();
+    float* xt = transposed.data() + per_thread * static_cast<std::size_t>(omp_get_thread_num());
 #pragma omp for schedule(static)
     for (std::int64_t bi = 0; bi < static_cast<std::int64_t>(blocks); ++bi) {
       const auto b = static_cast<std::uint64_t>(bi);
@@ -192,8 +195,8 @@ double assign(const float* x, std::uint64_t rows, int d, const float* centres, i
         const int n = static_cast<int>(std::min<std::uint64_t>(kLanes, end - i0));
         float best[kLanes], second[kLanes];
         std::int32_t label[kLanes];
-        transpose_16(x + i0 * static_cast<std::uint64_t>(d), n, d, xt.data());
-        nearest(xt.data(), d, centres, k, best, second, label);
+        transpose_16(x + i0 * static_cast<std::uint64_t>(d), n, d, xt);
+        nearest(xt, d, centres, k, best, second, label);
         for (int i = 0; i < n; ++i) {
           const std::uint64_t row = i0 + static_cast<std::uint64_t>(i);
           labels[row] = label[i];

@@ -24,6 +24,7 @@
 #include "features_internal.hpp"
 #include "segstream/core/error.hpp"
 #include "segstream/core/interrupt.hpp"
+#include "segstream/core/parallel_errors.hpp"
 #include "segstream/core/philox.hpp"
 #include "segstream/core/time.hpp"
 #include "segstream/host/bgnbd.hpp"
@@ -44,7 +45,6 @@ namespace {
 using kernels::BehaviourParams;
 using kernels::BehaviourState;
 using kernels::CarriedState;
-constexpr std::int64_t kTimeBias = kernels::kRecordTimeBias;
 constexpr std::uint64_t kBucketsPerPartition = kernels::kBucketsPerPartition;
 constexpr double kSampleEvents = 1 << 20;  // the BG/NBD sample: customers in the lowest 2^20 / events of keys
 constexpr double kCents = 100.0;           // category totals for the top-category choice, in integer cents
@@ -350,66 +350,73 @@ class BehaviourRun {
       throw_if_interrupted();
       const io::EventColumns& c = block->columns;
       const auto n = static_cast<std::int64_t>(block->rows);
+      ParallelErrors errors;  // store_.push allocates: a std::bad_alloc is thrown after the region
 #pragma omp parallel num_threads(threads_)
       {
         const auto tid = omp_get_thread_num();
         Scan& sc = scans_[static_cast<std::size_t>(tid)];
-#pragma omp for schedule(static)
-        for (std::int64_t ii = 0; ii < n; ++ii) {
-          const auto i = static_cast<std::uint64_t>(ii);
-          const std::uint8_t type = c.event_type[i];
-          const std::int64_t ts = c.timestamp[i];
-          if (type >= known_types) {
-            sc.bad_row = std::min(sc.bad_row, block->start + i);
-            continue;
-          }
-          sc.types[type >> 6] |= std::uint64_t{1} << (type & 63);
-          if (ts > t0_) {
-            ++sc.after_as_of;
-            continue;
-          }
-          if (ts < since) {
-            ++sc.before_since;
-            continue;
-          }
-          if (ts <= state_t0) {
-            ++sc.before_state;
-            continue;
-          }
-          if (ts <= -kTimeBias) {
-            sc.bad_row = std::min(sc.bad_row, block->start + i);
-            continue;
-          }
-          float amount = c.amount[i];
-          const bool purchase = params_.is_purchase(type);
-          const bool uses_amount = purchase || static_cast<int>(type) == params_.return_type;
-          if (uses_amount && !std::isfinite(amount)) {
-            if (config_.on_bad_row == io::BadRowPolicy::kError)
+        // A static schedule by hand rather than `omp for`, so that a thread whose work throws leaves no
+        // barrier unmet.
+        const std::int64_t team = omp_get_num_threads();
+        const std::int64_t lo = n * tid / team, hi = n * (tid + 1) / team;
+        errors.run([&] {
+          for (std::int64_t ii = lo; ii < hi; ++ii) {
+            const auto i = static_cast<std::uint64_t>(ii);
+            const std::uint8_t type = c.event_type[i];
+            const std::int64_t ts = c.timestamp[i];
+            if (type >= known_types) {
               sc.bad_row = std::min(sc.bad_row, block->start + i);
-            ++sc.skipped;
-            continue;
+              continue;
+            }
+            if (!time_in_range(ts)) {  // before 1900 or from 2200: damaged, not merely outside the window
+              sc.bad_row = std::min(sc.bad_row, block->start + i);
+              continue;
+            }
+            sc.types[type >> 6] |= std::uint64_t{1} << (type & 63);
+            if (ts > t0_) {
+              ++sc.after_as_of;
+              continue;
+            }
+            if (ts < since) {
+              ++sc.before_since;
+              continue;
+            }
+            if (ts <= state_t0) {
+              ++sc.before_state;
+              continue;
+            }
+            float amount = c.amount[i];
+            const bool purchase = params_.is_purchase(type);
+            const bool uses_amount = purchase || static_cast<int>(type) == params_.return_type;
+            if (uses_amount && !std::isfinite(amount)) {
+              if (config_.on_bad_row == io::BadRowPolicy::kError)
+                sc.bad_row = std::min(sc.bad_row, block->start + i);
+              ++sc.skipped;
+              continue;
+            }
+            if (!uses_amount) amount = 0;
+            ++sc.folded;
+            if (purchase) {
+              ++sc.purchases;
+              if (amount >= 0)
+                sc.cents[std::min<int>(c.category[i], kernels::kCategorySlots - 1)] +=
+                    std::llround(static_cast<double>(amount) * kCents);
+              else
+                ++sc.negative;
+            }
+            if (params_.stage_of_type[type] != kernels::kStageNone)
+              sc.channel_slots =
+                  std::max(sc.channel_slots, std::min<int>(c.channel[i], kernels::kChannelSlots - 1) + 1);
+            const std::uint64_t key = mix64(c.customer_id[i]);
+            const std::uint64_t bucket = detail::partition_of(key, buckets_total);
+            if (bucket / kBucketsPerPartition != part) continue;
+            store_.push(
+                tid, bucket - first_bucket,
+                kernels::pack_record(key, ts, type, amount, c.category[i], c.channel[i], c.discount[i] > 0));
           }
-          if (!uses_amount) amount = 0;
-          ++sc.folded;
-          if (purchase) {
-            ++sc.purchases;
-            if (amount >= 0)
-              sc.cents[std::min<int>(c.category[i], kernels::kCategorySlots - 1)] +=
-                  std::llround(static_cast<double>(amount) * kCents);
-            else
-              ++sc.negative;
-          }
-          if (params_.stage_of_type[type] != kernels::kStageNone)
-            sc.channel_slots =
-                std::max(sc.channel_slots, std::min<int>(c.channel[i], kernels::kChannelSlots - 1) + 1);
-          const std::uint64_t key = mix64(c.customer_id[i]);
-          const std::uint64_t bucket = detail::partition_of(key, buckets_total);
-          if (bucket / kBucketsPerPartition != part) continue;
-          store_.push(
-              tid, bucket - first_bucket,
-              kernels::pack_record(key, ts, type, amount, c.category[i], c.channel[i], c.discount[i] > 0));
-        }
+        });
       }
+      errors.rethrow();
       std::uint64_t bad = ~std::uint64_t{0};
       for (const Scan& sc : scans_) bad = std::min(bad, sc.bad_row);
       if (bad != ~std::uint64_t{0}) throw InputError(bad_row_message(c, block->start, bad - block->start));
@@ -423,8 +430,9 @@ class BehaviourRun {
     if (c.event_type[i] >= type_names_.size())
       return fmt::format("{}: row {}: /events/event_type is {}, not a known code (0..{})", in, start + i,
                          c.event_type[i], type_names_.size() - 1);
-    if (c.timestamp[i] <= -kTimeBias || c.timestamp[i] >= kTimeBias)
-      return fmt::format("{}: row {}: /events/timestamp {} is out of range", in, start + i, c.timestamp[i]);
+    if (!time_in_range(c.timestamp[i]))
+      return fmt::format("{}: row {}: /events/timestamp {} is not a time from {}", in, start + i,
+                         c.timestamp[i], kTimeRangeText);
     return fmt::format("{}: row {}: /events/amount is {}, expected a finite amount", in, start + i,
                        c.amount[i]);
   }
@@ -586,8 +594,9 @@ class BehaviourRun {
     if (state_writer_)
       state_writer_->close({t0_, identity_.dump(), folded_, category_cents_, channel_slots_},
                            {"segstream.state", "features", params, inputs});
-    output_->commit();
-    if (state_output_) state_output_->commit();
+    throw_if_interrupted();  // the features and the state, or neither
+    output_->commit(io::AtomicOutput::OnInterrupt::kKeep);
+    if (state_output_) state_output_->commit(io::AtomicOutput::OnInterrupt::kKeep);
   }
 
   const std::filesystem::path events_;

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "segstream/core/error.hpp"
+#include "segstream/core/interrupt.hpp"
 #include "segstream/core/philox.hpp"
 
 namespace segstream::host::detail {
@@ -168,6 +169,7 @@ void Breather::breathe_out(TrainerState::Breath& b, const Pass& p) const {
   const std::size_t kk = b.work.size() / d;
   std::vector<std::size_t> nearest(kk, 0);
   for (std::size_t a = 0; a < kk; ++a) {
+    if ((a & 255) == 0) throw_if_interrupted();  // k² distances: seconds at k = 10,000
     double best = std::numeric_limits<double>::infinity();
     for (std::size_t c = 0; c < kk; ++c) {
       if (c == a) continue;

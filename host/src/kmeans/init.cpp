@@ -5,6 +5,8 @@
 
 #include "passes.hpp"
 #include "segstream/core/error.hpp"
+#include "segstream/core/interrupt.hpp"
+#include "segstream/core/parallel_errors.hpp"
 #include "segstream/core/philox.hpp"
 #include "segstream/kernels/cpu.hpp"
 
@@ -62,20 +64,25 @@ std::vector<float> kmeans_plus_plus(const Data& data, int k, std::uint64_t seed)
   std::vector<std::uint64_t> ids(static_cast<std::size_t>(trials));
   std::vector<double> potential(static_cast<std::size_t>(trials));
   for (int c = 1; c < k; ++c) {
+    throw_if_interrupted();  // a centre costs `trials` passes over the sample: at k = 100,000, minutes in all
     const double pot = cumulate(closest);
     for (int t = 0; t < trials; ++t)
       ids[static_cast<std::size_t>(t)] = search_cumulative(cum, rng.uniform() * pot);
+    ParallelErrors errors;  // the distance kernel allocates its buffers
 #pragma omp parallel for schedule(static) num_threads(data.threads)
     for (int t = 0; t < trials; ++t) {
-      const float* dt = distances_to(data.row(ids[static_cast<std::size_t>(t)]), t);
-      auto& v = candidate[static_cast<std::size_t>(t)];
-      double s = 0;
-      for (std::size_t i = 0; i < n; ++i) {
-        v[i] = std::min(closest[i], w[i] * static_cast<double>(dt[i]));
-        s += v[i];
-      }
-      potential[static_cast<std::size_t>(t)] = s;
+      errors.run([&] {
+        const float* dt = distances_to(data.row(ids[static_cast<std::size_t>(t)]), t);
+        auto& v = candidate[static_cast<std::size_t>(t)];
+        double s = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+          v[i] = std::min(closest[i], w[i] * static_cast<double>(dt[i]));
+          s += v[i];
+        }
+        potential[static_cast<std::size_t>(t)] = s;
+      });
     }
+    errors.rethrow();
     const auto best =
         static_cast<std::size_t>(std::min_element(potential.begin(), potential.end()) - potential.begin());
     closest.swap(candidate[best]);

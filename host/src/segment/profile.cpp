@@ -12,6 +12,7 @@
 
 #include "feature_rows.hpp"
 #include "kmeans/passes.hpp"
+#include "segstream/core/parallel_errors.hpp"
 #include "segstream/core/philox.hpp"
 
 namespace segstream::host {
@@ -66,30 +67,34 @@ void ProfileBuilder::add(std::uint64_t start, std::uint64_t n, const std::int32_
   const std::uint64_t chunks = (n + kChunkRows - 1) / kChunkRows;
   const std::size_t kd = k_ * d_;
   if (partial_.size() < chunks) partial_.resize(chunks);
+  ParallelErrors errors;  // the partial sums allocate: a std::bad_alloc is thrown after the loop
 #pragma omp parallel for num_threads(threads_) schedule(static)
   for (std::int64_t cc = 0; cc < static_cast<std::int64_t>(chunks); ++cc) {
-    Partial& p = partial_[static_cast<std::size_t>(cc)];
-    p.sum.assign(kd, 0.0);
-    p.sum2.assign(kd, 0.0);
-    p.finite.assign(kd, 0);
-    p.customers.assign(k_, 0);
-    p.sampled.clear();
-    const std::uint64_t begin = static_cast<std::uint64_t>(cc) * kChunkRows;
-    const std::uint64_t end = std::min(n, begin + kChunkRows);
-    for (std::uint64_t i = begin; i < end; ++i) {
-      const auto s = static_cast<std::size_t>(segment[i]);
-      const float* x = rows + i * d_;
-      ++p.customers[s];
-      for (std::size_t j = 0; j < d_; ++j) {
-        if (!std::isfinite(x[j])) continue;
-        const double v = x[j] - shift_[j];
-        p.sum[s * d_ + j] += v;
-        p.sum2[s * d_ + j] += v * v;
-        ++p.finite[s * d_ + j];
+    errors.run([&] {
+      Partial& p = partial_[static_cast<std::size_t>(cc)];
+      p.sum.assign(kd, 0.0);
+      p.sum2.assign(kd, 0.0);
+      p.finite.assign(kd, 0);
+      p.customers.assign(k_, 0);
+      p.sampled.clear();
+      const std::uint64_t begin = static_cast<std::uint64_t>(cc) * kChunkRows;
+      const std::uint64_t end = std::min(n, begin + kChunkRows);
+      for (std::uint64_t i = begin; i < end; ++i) {
+        const auto s = static_cast<std::size_t>(segment[i]);
+        const float* x = rows + i * d_;
+        ++p.customers[s];
+        for (std::size_t j = 0; j < d_; ++j) {
+          if (!std::isfinite(x[j])) continue;
+          const double v = x[j] - shift_[j];
+          p.sum[s * d_ + j] += v;
+          p.sum2[s * d_ + j] += v * v;
+          ++p.finite[s * d_ + j];
+        }
+        if (mix64(start + i) <= threshold_) p.sampled.push_back(i);
       }
-      if (mix64(start + i) <= threshold_) p.sampled.push_back(i);
-    }
+    });
   }
+  errors.rethrow();
   for (std::uint64_t c = 0; c < chunks; ++c) {
     const Partial& p = partial_[c];
     for (std::size_t v = 0; v < kd; ++v) {
@@ -161,25 +166,30 @@ io::SegmentProfiles ProfileBuilder::finish() {
   // Medians over the sample, per segment and for everyone: a column per task (exact, so the same for any
   // number of threads).
   const auto columns = static_cast<std::int64_t>(d_);
+  ParallelErrors median_errors;
 #pragma omp parallel num_threads(threads_)
   {
-    std::vector<std::vector<float>> by_segment(k_);
+    std::vector<std::vector<float>> by_segment;
     std::vector<float> all;
+    median_errors.run([&] { by_segment.resize(k_); });
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t jj = 0; jj < columns; ++jj) {
-      const auto j = static_cast<std::size_t>(jj);
-      for (auto& v : by_segment) v.clear();
-      all.clear();
-      for (std::size_t i = 0; i < sample_segment_.size(); ++i) {
-        const float v = sample_[i * d_ + j];
-        if (!std::isfinite(v)) continue;
-        by_segment[static_cast<std::size_t>(sample_segment_[i])].push_back(v);
-        all.push_back(v);
-      }
-      for (std::size_t s = 0; s < k_; ++s) p.median[s * d_ + j] = median_of(by_segment[s]);
-      p.population_median[j] = median_of(all);
+      median_errors.run([&] {
+        const auto j = static_cast<std::size_t>(jj);
+        for (auto& v : by_segment) v.clear();
+        all.clear();
+        for (std::size_t i = 0; i < sample_segment_.size(); ++i) {
+          const float v = sample_[i * d_ + j];
+          if (!std::isfinite(v)) continue;
+          by_segment[static_cast<std::size_t>(sample_segment_[i])].push_back(v);
+          all.push_back(v);
+        }
+        for (std::size_t s = 0; s < k_; ++s) p.median[s * d_ + j] = median_of(by_segment[s]);
+        p.population_median[j] = median_of(all);
+      });
     }
   }
+  median_errors.rethrow();
   // Revenue per segment: the revenue column's sum, undone from the shifted sums.
   std::vector<double> revenue;
   if (!p.revenue_column.empty()) {
