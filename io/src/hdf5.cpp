@@ -380,16 +380,27 @@ std::vector<T> read_numeric_attribute(hid_t attr, const std::string& what) {
 }
 }  // namespace
 
+const std::vector<std::string>* AttributeHolder::probed_strings(const std::string& name) const {
+  if (!probed_) return nullptr;
+  const auto it = probed_->values.find({object_, name});
+  return it == probed_->values.end() ? nullptr : &it->second;
+}
+
 std::string AttributeHolder::string_attribute(const std::string& name) const {
-  Handle attr = open_attribute(id(), where(), name);
-  auto values = read_string_values(attr.get(), true, where() + ": attribute '" + name + "'");
+  const std::vector<std::string> values = string_list_attribute(name);
   if (values.size() != 1) throw InputError(where() + ": attribute '" + name + "' is not a single string");
   return values[0];
 }
 
 std::vector<std::string> AttributeHolder::string_list_attribute(const std::string& name) const {
   Handle attr = open_attribute(id(), where(), name);
-  return read_string_values(attr.get(), true, where() + ": attribute '" + name + "'");
+  const std::string what = where() + ": attribute '" + name + "'";
+  // An input file's strings come from the child that probed it: this process reads no global heap.
+  if (const std::vector<std::string>* probed = probed_strings(name)) {
+    check_text(*probed, true, what);
+    return *probed;
+  }
+  return read_string_values(attr.get(), true, what);
 }
 
 std::int64_t AttributeHolder::int_attribute(const std::string& name) const {
@@ -421,7 +432,7 @@ std::string AttributeHolder::attribute_as_text(const std::string& name) const {
   std::vector<std::string> parts;
   bool quoted = false;
   if (cls == H5T_STRING) {
-    parts = read_string_values(attr.get(), true, where() + ": attribute '" + name + "'");
+    parts = string_list_attribute(name);
     quoted = true;
   } else if (cls == H5T_FLOAT) {
     for (double v : read_numeric_attribute<double>(attr.get(), name)) parts.push_back(fmt::format("{}", v));
@@ -596,13 +607,16 @@ File File::open(const std::filesystem::path& path) {
   if (std::filesystem::is_directory(path, ec))
     throw InputError(p + ": is a directory, expected an HDF5 file");
   if (::access(p.c_str(), R_OK) != 0) throw InputError(p + ": cannot read (" + std::strerror(errno) + ")");
-  detail::probe_untrusted_file(p);  // a crash of libhdf5 on this file happens in a child, not here
+  // A crash of libhdf5 on this file happens in a child, not here; the child's readings of its string
+  // attributes are what this process uses.
+  std::shared_ptr<const detail::ProbedStrings> probed = detail::probe_untrusted_file(p);
   const htri_t is_hdf5 = H5Fis_hdf5(p.c_str());
   if (is_hdf5 == 0) throw InputError(p + ": not an HDF5 file");
   if (is_hdf5 < 0) throw_hdf5<InputError>(p + ": cannot be read as HDF5");
   const hid_t id = H5Fopen(p.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   if (id < 0) throw_hdf5<InputError>(p + ": cannot open as HDF5 (truncated or corrupt?)");
   File file(Handle(id, H5Fclose), p);
+  file.probed_ = std::move(probed);
   const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd >= 0)
     file.read_fd_ = std::shared_ptr<int>(new int(fd), [](int* f) {
@@ -688,6 +702,7 @@ Dataset File::dataset(const std::string& name) const {
     ds = check_id(H5Dopen2(id(), name.c_str(), dapl.get()), H5Dclose, file_ + ": cannot open " + name);
   }
   Dataset out(std::move(ds), file_, name);
+  out.probed_ = probed_;
   if (read_fd_) out.direct_ = direct_layout(out.id(), read_fd_);
   if (digests_) {  // a dataset of a file being written, opened again: its writes count too
     const auto it = digests_->datasets.find(name);
@@ -713,8 +728,10 @@ Group File::create_group(const std::string& name) const {
 
 Group File::group(const std::string& name) const {
   if (!has(name)) throw InputError(file_ + ": group " + name + " is missing");
-  return Group(check_id(H5Gopen2(id(), name.c_str(), H5P_DEFAULT), H5Gclose, file_ + ": cannot open " + name),
-               file_, name);
+  Group g(check_id(H5Gopen2(id(), name.c_str(), H5P_DEFAULT), H5Gclose, file_ + ": cannot open " + name),
+          file_, name);
+  g.probed_ = probed_;
+  return g;
 }
 
 Dataset File::create_dataset(const std::string& name, ElementType type, const DatasetOptions& options) const {

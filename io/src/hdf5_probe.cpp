@@ -35,9 +35,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -47,6 +50,17 @@
 #include "segstream/io/hdf5.hpp"
 
 extern char** environ;
+
+// Sanitizer builds (GCC names them with __SANITIZE_*__, clang with __has_feature) reserve terabytes of
+// address space and bring their own allocator: the probe then sets no address-space limit and no checking
+// malloc.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SEGSTREAM_PROBE_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SEGSTREAM_PROBE_SANITIZED 1
+#endif
+#endif
 
 namespace segstream::io::detail {
 namespace {
@@ -61,6 +75,20 @@ constexpr std::uint64_t kProbeAddressSpace = std::uint64_t{512} << 20;  // above
 struct ProbeFailure {
   std::string message;
 };
+
+// The child's answer on its stdout: a record per string attribute, 'S' object name count value..., then
+// 'M' message; every text is a 32-bit little-endian length and its bytes.
+void put_text(std::string& out, std::string_view text) {
+  const auto n = static_cast<std::uint32_t>(text.size());
+  const char bytes[4] = {static_cast<char>(n & 0xff), static_cast<char>((n >> 8) & 0xff),
+                         static_cast<char>((n >> 16) & 0xff), static_cast<char>(n >> 24)};
+  out.append(bytes, 4);
+  out.append(text);
+}
+
+std::string g_answer;  // the child's records, written when it exits
+
+constexpr std::uint64_t kMaxAnswerBytes = std::uint64_t{256} << 20;
 
 [[noreturn]] void fail(std::string message) {
   throw ProbeFailure{std::move(message)};
@@ -138,9 +166,11 @@ class Prober {
 
   void attributes(hid_t obj, const std::string& where) {
     H5O_info_t info;
-    if (H5Oget_info(obj, &info) < 0) fail(name(where) + ": cannot list attributes (" + hdf5_error_stack() + ")");
+    if (H5Oget_info(obj, &info) < 0)
+      fail(name(where) + ": cannot list attributes (" + hdf5_error_stack() + ")");
     for (hsize_t i = 0; i < info.num_attrs; ++i) {
-      const ssize_t len = H5Aget_name_by_idx(obj, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+      const ssize_t len =
+          H5Aget_name_by_idx(obj, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
       if (len < 0 || len > 65535) fail(name(where) + ": cannot list attributes (" + hdf5_error_stack() + ")");
       std::string attr_name(static_cast<std::size_t>(len), '\0');
       if (H5Aget_name_by_idx(obj, ".", H5_INDEX_NAME, H5_ITER_INC, i, attr_name.data(), attr_name.size() + 1,
@@ -156,12 +186,24 @@ class Prober {
       if (!type || !space) fail(what + ": cannot read its type (" + hdf5_error_stack() + ")");
       const hssize_t n = H5Sget_simple_extent_npoints(space.get());
       if (n < 0) fail(what + ": cannot read its shape");
-      read_values(attr.get(), true, type.get(), static_cast<std::uint64_t>(n), what);
+      const std::vector<std::string> strings =
+          read_values(attr.get(), true, type.get(), static_cast<std::uint64_t>(n), what);
+      if (H5Tget_class(type.get()) == H5T_STRING) {
+        if (g_answer.size() > kMaxAnswerBytes)
+          fail(name(where) + ": its attributes hold more than 256 MiB of text");
+        g_answer += 'S';
+        put_text(g_answer, where);
+        put_text(g_answer, attr_name);
+        put_text(g_answer, std::to_string(strings.size()));
+        for (const std::string& v : strings) put_text(g_answer, v);
+      }
     }
   }
 
-  // Reads an attribute's (or a small dataset's) values the ways segstream's readers do.
-  void read_values(hid_t obj, bool is_attr, hid_t type, std::uint64_t n, const std::string& what) {
+  // Reads an attribute's (or a small dataset's) values the ways segstream's readers do; strings are
+  // returned as the readers would return them.
+  std::vector<std::string> read_values(hid_t obj, bool is_attr, hid_t type, std::uint64_t n,
+                                       const std::string& what) {
     const H5T_class_t cls = H5Tget_class(type);
     const std::size_t size = H5Tget_size(type);
     auto read = [&](hid_t mem, void* buf) {
@@ -169,7 +211,8 @@ class Prober {
           is_attr ? H5Aread(obj, mem, buf) : H5Dread(obj, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
       if (rc < 0) fail(what + ": cannot be read (" + hdf5_error_stack() + ")");
     };
-    if (n == 0) return;
+    std::vector<std::string> strings;
+    if (n == 0) return strings;
     if (cls == H5T_STRING) {
       if (H5Tis_variable_str(type) > 0) {
         if (n > kMaxAttributeBytes / sizeof(char*)) fail(what + fmt::format(": holds {} strings", n));
@@ -178,18 +221,24 @@ class Prober {
         H5Tset_size(mem.get(), H5T_VARIABLE);
         H5Tset_cset(mem.get(), H5T_CSET_UTF8);
         read(mem.get(), ptrs.data());
+        for (char* p : ptrs) strings.emplace_back(p != nullptr ? p : "");
         Handle space(is_attr ? H5Aget_space(obj) : H5Dget_space(obj), H5Sclose);
         H5Dvlen_reclaim(mem.get(), space.get(), H5P_DEFAULT, ptrs.data());
       } else {
-        if (size == 0 || n > kMaxAttributeBytes / size) fail(what + fmt::format(": holds {} x {} bytes", n, size));
+        if (size == 0 || n > kMaxAttributeBytes / size)
+          fail(what + fmt::format(": holds {} x {} bytes", n, size));
         std::vector<char> buf(n * size + 1);
         Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
         H5Tset_size(mem.get(), size);
         read(mem.get(), buf.data());
+        for (std::uint64_t i = 0; i < n; ++i) {
+          const char* p = buf.data() + i * size;
+          strings.emplace_back(p, strnlen(p, size));
+        }
       }
-      return;
+      return strings;
     }
-    if (cls != H5T_INTEGER && cls != H5T_FLOAT) return;  // never converted by segstream, only named
+    if (cls != H5T_INTEGER && cls != H5T_FLOAT) return strings;  // never converted by segstream, only named
     if (!standard_number_type(type))
       fail(what + fmt::format(": has a nonstandard number type ({} bytes, precision {}, offset {})", size,
                               H5Tget_precision(type), H5Tget_offset(type)));
@@ -198,6 +247,7 @@ class Prober {
     read(H5T_NATIVE_DOUBLE, as_double.data());
     std::vector<std::int64_t> as_int(n);
     read(H5T_NATIVE_INT64, as_int.data());
+    return strings;
   }
 
   void dataset(hid_t ds, const std::string& where) {
@@ -205,7 +255,8 @@ class Prober {
     Handle type(H5Dget_type(ds), H5Tclose);
     Handle space(H5Dget_space(ds), H5Sclose);
     Handle plist(H5Dget_create_plist(ds), H5Pclose);
-    if (!type || !space || !plist) fail(what + ": cannot read its type and shape (" + hdf5_error_stack() + ")");
+    if (!type || !space || !plist)
+      fail(what + ": cannot read its type and shape (" + hdf5_error_stack() + ")");
     const H5T_class_t cls = H5Tget_class(type.get());
     const std::size_t element = H5Tget_size(type.get());
     if ((cls == H5T_INTEGER || cls == H5T_FLOAT) && !standard_number_type(type.get()))
@@ -229,11 +280,11 @@ class Prober {
       const haddr_t offset = H5Dget_offset(ds);
       H5Eclear2(H5E_DEFAULT);
       if (offset != HADDR_UNDEF && (offset > file_size_ || logical > file_size_ - offset))
-        fail(what + fmt::format(": its {} bytes at offset {} lie beyond the end of the file ({} bytes)", logical,
-                                offset, file_size_));
+        fail(what + fmt::format(": its {} bytes at offset {} lie beyond the end of the file ({} bytes)",
+                                logical, offset, file_size_));
       if (offset == HADDR_UNDEF && logical > file_size_)
-        fail(what + fmt::format(": claims {} bytes that were never written (shape {})", logical,
-                                shape_text(dims)));
+        fail(what +
+             fmt::format(": claims {} bytes that were never written (shape {})", logical, shape_text(dims)));
     } else if (layout == H5D_CHUNKED) {
       chunks(ds, plist.get(), dims, vlen ? 16 : element, nfilters, what);
     } else if (layout != H5D_COMPACT) {
@@ -242,8 +293,8 @@ class Prober {
     const std::uint64_t backed =
         nfilters > 0 ? stored * kMaxCompressionRatio : std::max<std::uint64_t>(stored, file_size_);
     if (logical > backed + (std::uint64_t{1} << 20))
-      fail(what + fmt::format(": its shape {} needs {} bytes but the file stores {}", shape_text(dims), logical,
-                              stored));
+      fail(what + fmt::format(": its shape {} needs {} bytes but the file stores {}", shape_text(dims),
+                              logical, stored));
     if (cls == H5T_STRING) strings(ds, type.get(), dims, what);
   }
 
@@ -283,10 +334,12 @@ class Prober {
       }
       if (addr == HADDR_UNDEF) continue;
       if (addr > file_size_ || size > file_size_ - addr)
-        fail(what + fmt::format(": a chunk of {} bytes at offset {} lies beyond the end of the file ({} bytes)",
-                                size, addr, file_size_));
+        fail(what +
+             fmt::format(": a chunk of {} bytes at offset {} lies beyond the end of the file ({} bytes)",
+                         size, addr, file_size_));
       if (nfilters == 0 && size != chunk_bytes)
-        fail(what + fmt::format(": an uncompressed chunk stores {} bytes, its shape needs {}", size, chunk_bytes));
+        fail(what +
+             fmt::format(": an uncompressed chunk stores {} bytes, its shape needs {}", size, chunk_bytes));
     }
   }
 
@@ -316,14 +369,14 @@ class Prober {
       if (vlen) {
         std::vector<char*> ptrs(count, nullptr);
         if (H5Dread(ds, mem.get(), mem_space.get(), file_space.get(), H5P_DEFAULT, ptrs.data()) < 0)
-          fail(what + fmt::format(": strings {}..{} cannot be read ({})", start, start + count,
-                                  hdf5_error_stack()));
+          fail(what +
+               fmt::format(": strings {}..{} cannot be read ({})", start, start + count, hdf5_error_stack()));
         H5Dvlen_reclaim(mem.get(), mem_space.get(), H5P_DEFAULT, ptrs.data());
       } else {
         std::vector<char> buf(count * width + 1);
         if (H5Dread(ds, mem.get(), mem_space.get(), file_space.get(), H5P_DEFAULT, buf.data()) < 0)
-          fail(what + fmt::format(": strings {}..{} cannot be read ({})", start, start + count,
-                                  hdf5_error_stack()));
+          fail(what +
+               fmt::format(": strings {}..{} cannot be read ({})", start, start + count, hdf5_error_stack()));
       }
     }
   }
@@ -342,7 +395,7 @@ class Prober {
 
 // The child's side: probe, print the first failure on stdout, exit 0 (fine) or 3 (refused).
 [[noreturn]] void probe_and_exit(const char* path) {
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#ifndef SEGSTREAM_PROBE_SANITIZED
   // Address space: what the process has mapped now plus kProbeAddressSpace (sanitizers reserve terabytes
   // of shadow memory, so their builds run the probe without a limit).
   if (std::FILE* statm = std::fopen("/proc/self/statm", "r")) {
@@ -357,6 +410,10 @@ class Prober {
   }
 #endif
   quiet_hdf5_errors();
+  // No free lists: every block HDF5 releases goes back to malloc at once, where the parent's environment
+  // for the child (glibc's malloc check, see probe_untrusted_file) finds a write past its end, the
+  // signature of a corrupt variable-length length, even when the write itself did not fault.
+  H5set_free_list_limits(0, 0, 0, 0, 0, 0);
   int code = 0;
   std::string message;
   const std::string shown = escape_text(path, 4096);
@@ -364,6 +421,7 @@ class Prober {
     struct stat st {};
     if (::stat(path, &st) != 0) throw ProbeFailure{shown + ": cannot read (" + std::strerror(errno) + ")"};
     Prober(path, static_cast<std::uint64_t>(st.st_size)).run();
+    H5garbage_collect();  // blocks still held are checked as they are freed
   } catch (const ProbeFailure& failure) {
     code = 3;
     message = failure.message;
@@ -374,10 +432,12 @@ class Prober {
     code = 3;
     message = shown + ": " + e.what();
   }
-  message += '\n';
+  std::string answer = code == 0 ? std::move(g_answer) : std::string();
+  answer += 'M';
+  put_text(answer, message);
   std::size_t written = 0;
-  while (written < message.size()) {
-    const ssize_t n = ::write(STDOUT_FILENO, message.data() + written, message.size() - written);
+  while (written < answer.size()) {
+    const ssize_t n = ::write(STDOUT_FILENO, answer.data() + written, answer.size() - written);
     if (n <= 0) break;
     written += static_cast<std::size_t>(n);
   }
@@ -401,17 +461,53 @@ double probe_time_bound_seconds(std::uint64_t file_bytes) {
   return 30.0 + 4.0 * static_cast<double>(file_bytes) / static_cast<double>(std::uint64_t{1} << 30);
 }
 
-void probe_untrusted_file(const std::string& path) {
+namespace {
+
+// The child's answer: its string attributes and its message; false when the bytes are not an answer.
+bool parse_answer(std::string_view bytes, ProbedStrings& strings, std::string& message) {
+  std::size_t at = 0;
+  const auto text = [&](std::string& out) {
+    if (bytes.size() - at < 4) return false;
+    const auto b = [&](std::size_t i) {
+      return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[at + i]));
+    };
+    const std::uint32_t n = b(0) | b(1) << 8 | b(2) << 16 | b(3) << 24;
+    at += 4;
+    if (bytes.size() - at < n) return false;
+    out.assign(bytes.substr(at, n));
+    at += n;
+    return true;
+  };
+  while (at < bytes.size()) {
+    const char tag = bytes[at++];
+    if (tag == 'M') return text(message) && at == bytes.size();
+    if (tag != 'S') return false;
+    std::string object, name, count;
+    if (!text(object) || !text(name) || !text(count)) return false;
+    const std::uint64_t n = std::strtoull(count.c_str(), nullptr, 10);
+    if (n > bytes.size()) return false;
+    std::vector<std::string> values(n);
+    for (std::string& v : values)
+      if (!text(v)) return false;
+    strings.values[{object, name}] = std::move(values);
+  }
+  return false;
+}
+
+}  // namespace
+
+std::shared_ptr<const ProbedStrings> probe_untrusted_file(const std::string& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) throw InputError(escape_text(path, 4096) + ": cannot read (" + std::strerror(errno) + ")");
+  if (::stat(path.c_str(), &st) != 0)
+    throw InputError(escape_text(path, 4096) + ": cannot read (" + std::strerror(errno) + ")");
   // A file that passed once in this process is not probed again (same device, inode, size and time).
   using Key = std::tuple<dev_t, ino_t, off_t, std::int64_t, std::int64_t>;
   static std::mutex mutex;
-  static std::set<Key> passed;
+  static std::map<Key, std::shared_ptr<const ProbedStrings>> passed;
   const Key key{st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
   {
     std::lock_guard lock(mutex);
-    if (passed.count(key) != 0) return;
+    if (const auto it = passed.find(key); it != passed.end()) return it->second;
   }
 
   int pipe_fds[2];
@@ -423,10 +519,29 @@ void probe_untrusted_file(const std::string& path) {
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
   std::vector<std::string> env_text;
   constexpr const char* kLocking = "HDF5_USE_FILE_LOCKING=";
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e)
-    if (std::strncmp(*e, kProbeVariable, std::strlen(kProbeVariable)) != 0 &&
-        std::strncmp(*e, kLocking, std::strlen(kLocking)) != 0)
+  const auto starts = [](const char* e, const char* prefix) {
+    return std::strncmp(e, prefix, std::strlen(prefix)) == 0;
+  };
+  std::string preload = "LD_PRELOAD=", tunables = "GLIBC_TUNABLES=";
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    if (starts(*e, "LD_PRELOAD="))
+      preload += std::string(*e + 11) + ":";
+    else if (starts(*e, "GLIBC_TUNABLES="))
+      tunables += std::string(*e + 15) + ":";
+    else if (!starts(*e, kProbeVariable) && !starts(*e, kLocking))
       env_text.emplace_back(*e);
+  }
+#ifndef SEGSTREAM_PROBE_SANITIZED
+  // glibc's checking malloc (a guard byte after every block, checked when it is freed): a corrupt length
+  // in a variable-length string makes libhdf5 write past a buffer without always faulting, and the check
+  // turns that into the abort the parent reports. Sanitizer builds have their own allocator.
+  preload += "libc_malloc_debug.so.0";
+  tunables += "glibc.malloc.check=3";
+#endif
+  if (preload.back() == ':') preload.pop_back();
+  if (tunables.back() == ':') tunables.pop_back();
+  if (preload != "LD_PRELOAD=") env_text.push_back(preload);
+  if (tunables != "GLIBC_TUNABLES=") env_text.push_back(tunables);
   env_text.push_back(std::string(kProbeVariable) + "=" + path);
   // The child only reads, and the file may be open for writing in this process (a test reading back what
   // it writes): HDF5's lock would refuse the child.
@@ -454,7 +569,8 @@ void probe_untrusted_file(const std::string& path) {
       interrupted = true;
       break;
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       timed_out = true;
       break;
@@ -466,7 +582,8 @@ void probe_untrusted_file(const std::string& path) {
     char buf[4096];
     const ssize_t n = ::read(pipe_fds[0], buf, sizeof buf);
     if (n <= 0) break;  // the child closed its end: it is exiting
-    if (output.size() < 65536) output.append(buf, static_cast<std::size_t>(n));
+    if (output.size() <= kMaxAnswerBytes + (std::uint64_t{1} << 20))
+      output.append(buf, static_cast<std::size_t>(n));
   }
   ::close(pipe_fds[0]);
   int status = 0;
@@ -475,28 +592,33 @@ void probe_untrusted_file(const std::string& path) {
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     throw_if_interrupted();
-    throw InputError(fmt::format("{}: reading its metadata did not finish within {:.0f} s; the file is corrupt "
-                                 "or built to hang HDF5",
-                                 escape_text(path, 4096), bound));
+    throw InputError(
+        fmt::format("{}: reading its metadata did not finish within {:.0f} s; the file is corrupt "
+                    "or built to hang HDF5",
+                    escape_text(path, 4096), bound));
   }
   while (::waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) throw InternalError(path + ": lost the process that checks it");
   }
-  while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.pop_back();
-  if (const auto nl = output.rfind('\n'); nl != std::string::npos) output.erase(0, nl + 1);
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+  auto strings = std::make_shared<ProbedStrings>();
+  std::string message;
+  const bool answered = parse_answer(output, *strings, message);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && answered) {
     std::lock_guard lock(mutex);
-    passed.insert(key);
-    return;
+    passed.emplace(key, strings);
+    return strings;
   }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 3 && !output.empty()) throw InputError(output);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 3 && answered && !message.empty())
+    throw InputError(message);
   if (WIFSIGNALED(status))
-    throw InputError(fmt::format("{}: is corrupt: HDF5 crashed ({}) reading its metadata in the process that "
-                                 "checks it; the file is refused",
-                                 escape_text(path, 4096), signal_name(WTERMSIG(status))));
-  throw InputError(fmt::format("{}: is corrupt: HDF5 failed reading its metadata (exit {}) in the process that "
-                               "checks it; the file is refused",
-                               escape_text(path, 4096), WIFEXITED(status) ? WEXITSTATUS(status) : -1));
+    throw InputError(
+        fmt::format("{}: is corrupt: HDF5 crashed ({}) reading its metadata in the process that "
+                    "checks it; the file is refused",
+                    escape_text(path, 4096), signal_name(WTERMSIG(status))));
+  throw InputError(
+      fmt::format("{}: is corrupt: HDF5 failed reading its metadata (exit {}) in the process that "
+                  "checks it; the file is refused",
+                  escape_text(path, 4096), WIFEXITED(status) ? WEXITSTATUS(status) : -1));
 }
 
 }  // namespace segstream::io::detail

@@ -138,6 +138,7 @@ namespace detail {
 struct DirectLayout;
 class DatasetDigest;  // the running digest of a dataset being written (fingerprint.hpp)
 struct FileDigests;
+struct ProbedStrings;
 }  // namespace detail
 
 // Attributes of a file, group or dataset: scalar numbers, strings and string lists.
@@ -171,9 +172,12 @@ class AttributeHolder {
   virtual ~AttributeHolder() = default;
   virtual hid_t id() const = 0;
   std::string where() const { return file_ + ": " + object_; }
+  // The strings of `name` as the probe's child read them (File::open), or null.
+  const std::vector<std::string>* probed_strings(const std::string& name) const;
 
   std::string file_;
   std::string object_;
+  std::shared_ptr<const detail::ProbedStrings> probed_;  // null for files this process writes
 };
 
 // Options for a new dataset. Rows (the first dimension) may grow when `extendible`.
@@ -260,6 +264,7 @@ class Group : public AttributeHolder {
   hid_t id() const override { return handle_.get(); }
 
  private:
+  friend class File;
   Handle handle_;
 };
 
