@@ -11,6 +11,7 @@
 #include "nelder_mead.hpp"
 #include "segstream/core/error.hpp"
 #include "segstream/core/interrupt.hpp"
+#include "segstream/host/log.hpp"
 
 namespace segstream::host {
 namespace {
@@ -265,6 +266,10 @@ BgNbdFit fit_bgnbd(std::span<const double> x, std::span<const double> t_x, std::
     settled = next.converged ? gain < 1e-12 : gain < 1e-12 * std::max(1.0, std::fabs(m.f));
     if (next.f <= m.f) m = next;
   }
+  // The fit's bound, stated: at most kMaxRuns restarts of kMaxIterations each (one evaluation a pass over
+  // the distinct rows, a signal checked between evaluations).
+  log_info("BG/NBD fit of {} customers ({} distinct): {} Nelder-Mead iterations, {} at most", x.size(),
+           data.weight.size(), iterations, kMaxRuns * kMaxIterations);
   SEGSTREAM_CHECK_INPUT(
       settled && std::isfinite(m.f),
       "BG/NBD fit of {} customers did not converge in {} Nelder-Mead iterations (the data may "

@@ -93,6 +93,9 @@ std::vector<float> read_weights(const io::FeatureFileReader& r) {
   for (std::size_t i = 0; i < w.size(); ++i)
     SEGSTREAM_CHECK_INPUT(std::isfinite(w[i]) && w[i] >= 0,
                           "{}: /weight row {}: {} is not a finite non-negative weight", r.path(), i, w[i]);
+  SEGSTREAM_CHECK_INPUT(std::any_of(w.begin(), w.end(), [](float v) { return v > 0; }),
+                        "{}: all {} /weight values are 0; at least one customer must count", r.path(),
+                        w.size());
   return w;
 }
 
