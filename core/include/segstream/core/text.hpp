@@ -14,9 +14,12 @@ inline std::size_t utf8_char_length(std::string_view text, std::size_t i) {
   const unsigned char c = byte(i);
   if (c < 0x80) return 1;
   std::size_t len = 0;
-  if (c >= 0xc2 && c <= 0xdf) len = 2;
-  else if (c >= 0xe0 && c <= 0xef) len = 3;
-  else if (c >= 0xf0 && c <= 0xf4) len = 4;
+  if (c >= 0xc2 && c <= 0xdf)
+    len = 2;
+  else if (c >= 0xe0 && c <= 0xef)
+    len = 3;
+  else if (c >= 0xf0 && c <= 0xf4)
+    len = 4;
   if (len == 0 || i + len > text.size()) return 0;
   for (std::size_t k = 1; k < len; ++k)
     if ((byte(i + k) & 0xc0) != 0x80) return 0;
