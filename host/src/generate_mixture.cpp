@@ -103,6 +103,9 @@ GenerateReport generate_mixture(const MixtureGeneratorConfig& config, const std:
   for (std::uint64_t j = 0; j < d; ++j) names.push_back("x" + std::to_string(j));
 
   io::AtomicOutput output(out, overwrite);
+  io::check_free_space(output,
+                       static_cast<long double>(config.rows) * (4.0L * static_cast<long double>(d) + 8.0L),
+                       fmt::format("{} rows of {} float32 columns and an id", config.rows, d));
   io::FeatureFileWriter writer(output.temp_path(), names, config.chunk_rows, output.final_path().string());
   const io::File& file = writer.file();
   file.create_group("/truth");

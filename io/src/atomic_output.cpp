@@ -1,6 +1,7 @@
 #include "segstream/io/atomic_output.hpp"
 
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -75,6 +76,19 @@ void move_into_place(const std::filesystem::path& from, const std::filesystem::p
 }
 
 }  // namespace
+
+void check_free_space(const AtomicOutput& out, long double bytes, const std::string& what) {
+  const std::filesystem::path dir = out.final_path().has_parent_path() ? out.final_path().parent_path() : ".";
+  struct statvfs fs {};
+  if (::statvfs(dir.c_str(), &fs) != 0) return;  // unknown: the writes will tell
+  const long double free_bytes =
+      static_cast<long double>(fs.f_bavail) * static_cast<long double>(fs.f_frsize);
+  if (bytes <= free_bytes) return;
+  const auto gib = [](long double b) { return static_cast<double>(b / (1024.0L * 1024.0L * 1024.0L)); };
+  throw ResourceError(
+      fmt::format("{}: needs at least {:.3g} GiB ({}), but its file system has {:.3g} GiB free",
+                  out.final_path().string(), gib(bytes), what, gib(free_bytes)));
+}
 
 void check_outputs_apart(const std::vector<NamedPath>& inputs, const std::vector<NamedPath>& outputs) {
   namespace fs = std::filesystem;

@@ -879,6 +879,17 @@ TEST(Cli, BrokenInputsOnceAcceptedAreRefused) {
   EXPECT_TRUE(io::EventFileReader(ev).rows() == 3);  // the input is as it was
 }
 
+// A size no disk holds is refused before anything is written (exit 4), for events and for mixtures.
+TEST(Cli, AbsurdSizesAreRefusedBeforeWork) {
+  TempDir dir;
+  const std::string out = " --out " + (dir / "x.h5").string();
+  expect_error(segstream("generate --customers 999999999999999" + out), 4,
+               "x.h5: needs at least 3.4e+08 GiB (999999999999999 customers over 365 days");
+  expect_error(segstream("generate --features-only --customers 999999999999 --dims 64" + out), 4,
+               "GiB (999999999999 rows of 64 float32 columns and an id), but its file system has");
+  EXPECT_TRUE(dir.entries().empty());
+}
+
 // Two runs writing one output without --overwrite: exactly one wins, the other exits 2 and the winner's file
 // stays whole.
 TEST(Cli, TwoWritersOfOneOutputOneWins) {

@@ -41,6 +41,11 @@ class AtomicOutput {
   bool committed_ = false;
 };
 
+// Throws ResourceError (exit 4) before any work when `bytes`, what the output will need at least, exceed
+// the space free on its file system: an absurd size (a customer count with extra digits) is refused up
+// front, not after writing terabytes. `what` says how the need was estimated.
+void check_free_space(const AtomicOutput& out, long double bytes, const std::string& what);
+
 // A path a command reads or writes, with the option that named it ("--events").
 struct NamedPath {
   std::string option;
