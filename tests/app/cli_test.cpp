@@ -890,6 +890,24 @@ TEST(Cli, AbsurdSizesAreRefusedBeforeWork) {
   EXPECT_TRUE(dir.entries().empty());
 }
 
+// Out of memory and threads that cannot start, inside OpenMP regions too: exit 4 naming the subcommand and
+// its input, never an abort (134) or libgomp's exit 1, and nothing left.
+TEST(Cli, ResourceLimitsGiveExitFourNamingTheStage) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "a sanitizer's shadow memory cannot live under ulimit -v";
+#else
+  TempDir dir;
+  const std::string f = (dir / "f.h5").string(), out = (dir / "m.h5").string();
+  ASSERT_EQ(segstream("generate --features-only --customers 2000000 --dims 16 --out " + f).exit_code, 0);
+  const auto oom = run_command("ulimit -v 400000; " + kBin + " fit --features " + f + " --k 16 --out " + out);
+  expect_error(oom, 4, "fit (--features " + f + "): out of memory");
+  const auto threads =
+      run_command("ulimit -v 300000; " + kBin + " --threads 64 fit --features " + f + " --k 4 --out " + out);
+  expect_error(threads, 4, "fit (--features " + f + "): cannot start 64 threads");
+  EXPECT_EQ(dir.entries(), std::vector<std::string>{"f.h5"});
+#endif
+}
+
 // Two runs writing one output without --overwrite: exactly one wins, the other exits 2 and the winner's file
 // stays whole.
 TEST(Cli, TwoWritersOfOneOutputOneWins) {
