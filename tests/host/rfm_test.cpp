@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <numeric>
@@ -80,6 +81,24 @@ TEST(RfmGolden, G11OnlineRetailRankCutElevenSegments) {
                                                {"Hibernating", 657},
                                                {"Lost", 577}};
   EXPECT_EQ(counts, expected);
+}
+
+// A non-finite R, F or M value is refused naming the file (issue 15: it named only the customer).
+TEST(RfmBadInput, ANonFiniteValueNamesItsFile) {
+  test::TempDir dir;
+  io::FeatureFileWriter w(dir / "rfm-features.h5", {"recency_days", "frequency", "monetary"});
+  const std::vector<float> rows = {1, 2, 3, 4, NAN, 6};
+  const std::vector<std::uint64_t> ids = {11, 12};
+  w.append(rows.data(), ids.data(), 2);
+  io::FeatureFileMetadata m;
+  m.mode = "rfm";
+  w.close(m, {"segstream.features", "test", {}, {}});
+  const std::string msg = test::input_error_of([&] {
+    segment_rfm_file(dir / "rfm-features.h5", dir / "rfm.h5", false, RfmScoring::kRankCut,
+                     RfmSegmentMap::rfm11());
+  });
+  EXPECT_NE(msg.find("rfm-features.h5: RFM value of customer 12 is not finite"), std::string::npos) << msg;
+  EXPECT_FALSE(std::filesystem::exists(dir / "rfm.h5"));
 }
 
 // G11 end to end: the invoices through import-csv, `features --mode rfm` and `rfm`, against the published

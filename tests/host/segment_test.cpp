@@ -435,6 +435,51 @@ TEST(SegmentsBadInput, ColumnsModelsWeightsAndValues) {
   msg = test::input_error_of([&] { fit_model(dir / "bad.h5", dir / "m.h5", false, c); });
   EXPECT_NE(msg.find("bad.h5: row 2, column b: nan is not a finite value"), std::string::npos) << msg;
   EXPECT_FALSE(std::filesystem::exists(dir / "m.h5"));
+
+  // Weights that are all 0 are named with their file (issue 15: the message named none).
+  {
+    io::File f = io::File::create(dir / "zero.h5");
+    const io::Dataset x = f.create_dataset<float>("/features", io::DatasetOptions{{4, 2}, {}, false, 0});
+    const std::vector<float> v = {0, 1, 2, 3, 4, 5, 6, 7};
+    x.write_rows(0, 4, v.data());
+    x.set_attribute("feature_names", std::vector<std::string>{"a", "b"});
+    const io::Dataset ids =
+        f.create_dataset<std::uint64_t>("/customer_id", io::DatasetOptions{{4}, {}, false, 0});
+    const std::vector<std::uint64_t> id = {1, 2, 3, 4};
+    ids.write_rows(0, 4, id.data());
+    const io::Dataset w = f.create_dataset<float>("/weight", io::DatasetOptions{{4}, {}, false, 0});
+    const std::vector<float> wv = {0, 0, 0, 0};
+    w.write_rows(0, 4, wv.data());
+    f.close();
+  }
+  msg = test::input_error_of([&] { fit_model(dir / "zero.h5", dir / "m.h5", false, c); });
+  EXPECT_NE(msg.find("zero.h5: all 4 /weight values are 0"), std::string::npos) << msg;
+}
+
+// A behavioural features file without a column of the default set is a broken file (exit 3), while a
+// column the user names that the file lacks stays a usage error (exit 2).
+TEST(FitModel, AMissingDefaultColumnIsBadInputANamedOneUsage) {
+  test::TempDir dir;
+  io::FeatureFileWriter w(dir / "f.h5", {"recency_days", "frequency"});
+  const std::vector<float> rows = {1, 2, 3, 4, 5, 6};
+  const std::vector<std::uint64_t> ids = {1, 2, 3};
+  w.append(rows.data(), ids.data(), 3);
+  io::FeatureFileMetadata m;
+  m.mode = "behavioral";
+  w.close(m, {"segstream.features", "test", {}, {}});
+  FitConfig c;
+  c.kmeans.k = 2;
+  try {
+    fit_model(dir / "f.h5", dir / "m.h5", false, c);
+    ADD_FAILURE() << "accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("f.h5 has no column"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("which its mode 'behavioral' promises"), std::string::npos)
+        << e.what();
+  }
+  c.columns = {"recency_days", "nope"};
+  EXPECT_THROW(fit_model(dir / "f.h5", dir / "m.h5", false, c), UsageError);
+  EXPECT_FALSE(std::filesystem::exists(dir / "m.h5"));
 }
 
 }  // namespace
