@@ -310,6 +310,7 @@ def main():
             cmd += ["--host-memory", env_budget]
         rc, err, rss, seconds, hung = run_one(cmd, args.timeout, mutants_dir)
         outcome, detail = classify(rc, err, rss, hung, mutant, out, limit)
+        detail = detail.replace(work, "WORK")  # records name no path of the machine they ran on
         if outcome in ("crash", "hang", "memory") and args.keep:
             shutil.copy(mutant, kept_dir)
         for p in (mutant, out, out + ".html", out + ".json", out + ".seg.h5"):
