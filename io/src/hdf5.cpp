@@ -117,6 +117,9 @@ std::vector<std::string> read_string_values(hid_t obj, bool is_attr, const std::
     std::vector<char> buf(width * static_cast<std::size_t>(n) + 1, '\0');
     Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
     H5Tset_size(mem.get(), width);
+    // Padded, not terminated: a NULLTERM memory type of the same width keeps one byte for the NUL, and
+    // a full-width string (h5py's fixed-length bytes are NULLPAD) would lose its last character.
+    H5Tset_strpad(mem.get(), H5T_STR_NULLPAD);
     const herr_t rc = is_attr ? H5Aread(obj, mem.get(), buf.data())
                               : H5Dread(obj, mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data());
     if (rc < 0) throw_hdf5<InputError>(where + ": cannot read strings");

@@ -230,6 +230,7 @@ class Prober {
         std::vector<char> buf(n * size + 1);
         Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
         H5Tset_size(mem.get(), size);
+        H5Tset_strpad(mem.get(), H5T_STR_NULLPAD);  // as the readers: a full-width string keeps its last byte
         read(mem.get(), buf.data());
         for (std::uint64_t i = 0; i < n; ++i) {
           const char* p = buf.data() + i * size;
@@ -359,6 +360,7 @@ class Prober {
       H5Tset_cset(mem.get(), H5T_CSET_UTF8);
     } else {
       H5Tset_size(mem.get(), width);
+      H5Tset_strpad(mem.get(), H5T_STR_NULLPAD);
     }
     Handle file_space(H5Dget_space(ds), H5Sclose);
     for (hsize_t start = 0; start < dims[0]; start += kStringBlock) {

@@ -665,6 +665,31 @@ def check_model_and_segments(c, binary, scratch):
                 check_profile(c, h, where, x, seg)
 
 
+def check_files_of_other_writers(c, binary, scratch):
+    """Files h5py writes are read as h5py means them: variable-length and fixed-length string attributes,
+    fixed-length names that fill their whole width (NULLPAD, h5py's default), no attribute segstream adds."""
+    path = os.path.join(scratch, "h5py_features.h5")
+    model = os.path.join(scratch, "h5py_model.h5")
+    rng = np.random.default_rng(3)
+    for names in (np.array(["recency", "spend", "visits"], dtype=h5py.string_dtype()),
+                  np.array([b"recency", b"spend__", b"visits_"], dtype="S7")):
+        with h5py.File(path, "w") as f:
+            x = f.create_dataset("features", data=rng.normal(size=(400, 3)).astype("f4"))
+            x.attrs["feature_names"] = names
+            f.create_dataset("customer_id", data=np.arange(1, 401, dtype="u8"))
+            f.attrs["note"] = np.bytes_(b"seventeen letters")
+        want = [n.decode() if isinstance(n, bytes) else n for n in names]
+        r = run(binary, ["fit", "--features", path, "--k", "2", "--out", model, "--overwrite"])
+        if not c.check(f"fit of an h5py file ({names.dtype}) exits 0", r.returncode == 0, r.stdout + r.stderr):
+            continue
+        with h5py.File(model, "r") as f:
+            got = [v.decode() if isinstance(v, bytes) else v for v in f["centroids"].attrs["feature_names"]]
+            c.check(f"its feature names ({names.dtype}) arrive whole", got == want, f"{got} != {want}")
+        r = run(binary, ["inspect", "--no-stats", path])
+        c.check("inspect shows a full-width fixed-length attribute whole",
+                r.returncode == 0 and '"seventeen letters"' in r.stdout, r.stdout[:300])
+
+
 def check_profile(c, f, where, x, seg):
     """/profile as FORMATS.md "Segment profiles" describes it, against the rows and their segments."""
     if not c.check(f"{where} has /profile", "profile" in f):
@@ -755,6 +780,7 @@ def main():
     c.section("features.h5 from features, rfm.h5 from rfm", check_feature_modes, binary, scratch)
     c.section("features.h5 from features --mode behavioral, and its state file", check_behavioural, binary, scratch)
     c.section("model.h5 from fit, segments.h5 from assign", check_model_and_segments, binary, scratch)
+    c.section("files written by h5py", check_files_of_other_writers, binary, scratch)
 
     # Atomic output: an existing file is replaced only with --overwrite ...
     before = sha256(events)
