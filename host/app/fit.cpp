@@ -82,7 +82,8 @@ Action add_fit(CLI::App& sub) {
       "  segstream fit --features features.h5 --k 8 --refine 2 --out model.h5\n"
       "  segstream assign --model model.h5 --features features.h5 --out segments.h5");
   return [o](const host::GlobalOptions& g) {
-    const bool init_is_model = o->init.size() > 3 && o->init.ends_with(".h5");
+    // Any --init but the three method names is a model file (as fit_config reads it).
+    const bool init_is_model = o->init != "k-means++" && o->init != "k-means-parallel" && o->init != "random";
     io::check_outputs_apart({{"--features", o->features}, {"--init", init_is_model ? o->init : ""}},
                             {{"--out", o->out}});
     const host::FitConfig c = host::fit_config(*o, g.threads);

@@ -4,8 +4,8 @@
 #include <omp.h>
 
 #include <cstdint>
-#include <exception>
-#include <mutex>
+
+#include "segstream/core/parallel_errors.hpp"
 
 namespace segstream::host::detail {
 
@@ -16,32 +16,15 @@ namespace segstream::host::detail {
 // `side` or a task are rethrown here after the team finishes.
 template <class Side, class Task>
 void run_tasks_beside(int threads, std::int64_t tasks, Side&& side, Task&& task) {
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto keep = [&] {
-    std::lock_guard lock(error_mutex);
-    if (!error) error = std::current_exception();
-  };
+  ParallelErrors errors;
 #pragma omp parallel num_threads(threads)
   {
 #pragma omp single nowait
-    {
-      try {
-        side();
-      } catch (...) {
-        keep();
-      }
-    }
+    errors.run(side);
 #pragma omp for schedule(dynamic, 1)
-    for (std::int64_t i = 0; i < tasks; ++i) {
-      try {
-        task(i);
-      } catch (...) {
-        keep();
-      }
-    }
+    for (std::int64_t i = 0; i < tasks; ++i) errors.run([&] { task(i); });
   }
-  if (error) std::rethrow_exception(error);
+  errors.rethrow();
 }
 
 }  // namespace segstream::host::detail

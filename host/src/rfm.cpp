@@ -219,12 +219,7 @@ RfmReport segment_rfm_file(const std::filesystem::path& features, const std::fil
       m[at + i] = rows[i * d + cm];
     }
   }
-  RfmScores scores;
-  try {
-    scores = score_rfm(r, f, m, ids, scoring);
-  } catch (const InputError& e) {  // the scores know the customer, not the file
-    throw InputError(reader.path() + ": " + e.what());
-  }
+  const RfmScores scores = naming_file(reader.path(), [&] { return score_rfm(r, f, m, ids, scoring); });
   std::vector<std::uint8_t> score_matrix(n * 3), segment(n);
   RfmReport report;
   report.customers = n;

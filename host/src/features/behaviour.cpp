@@ -236,12 +236,7 @@ class PAliveSample {
         "{}: only {} customers with purchases to fit BG/NBD for p_alive on; give the parameters "
         "with --bgnbd r,alpha,a,b",
         in, sample_x_.size());
-    BgNbdFit f{};
-    try {
-      f = fit_bgnbd(sample_x_, sample_tx_, sample_T_);
-    } catch (const InputError& e) {  // the fit knows its rows, not their file
-      throw InputError(in + ": " + e.what());
-    }
+    const BgNbdFit f = naming_file(in, [&] { return fit_bgnbd(sample_x_, sample_tx_, sample_T_); });
     for (std::size_t i = 0; i < ids_.size(); ++i)
       rows_[i * static_cast<std::size_t>(columns) + static_cast<std::size_t>(p_alive_column)] =
           x_[i] < 0 ? 1.0f : static_cast<float>(kernels::bgnbd_p_alive(f.params, x_[i], tx_[i], T_[i]));

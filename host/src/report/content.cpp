@@ -182,14 +182,8 @@ json lifetimes_section(const ReportOptions& o, const SegmentOf& segment_of, std:
   }
   SEGSTREAM_CHECK_INPUT(joined > 0, "{}: none of its {} customers is in the segments file {}", r.path(), rows,
                         name_of(o.segments));
-  BgNbdFit bgnbd{};
-  GammaGammaFit spend{};
-  try {
-    bgnbd = fit_bgnbd(x, t_x, T);
-    spend = fit_gamma_gamma(x, m);
-  } catch (const InputError& e) {  // the fits know their rows, not their file
-    throw InputError(r.path() + ": " + e.what());
-  }
+  const BgNbdFit bgnbd = naming_file(r.path(), [&] { return fit_bgnbd(x, t_x, T); });
+  const GammaGammaFit spend = naming_file(r.path(), [&] { return fit_gamma_gamma(x, m); });
   SEGSTREAM_CHECK_INPUT(spend.params.q > 1,
                         "{}: the Gamma-Gamma fit gives q = {} (≤ 1), so the mean spend per purchase is not "
                         "finite; the spends are too dispersed for the model",

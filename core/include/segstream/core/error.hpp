@@ -46,6 +46,17 @@ struct InternalError : Error {
   explicit InternalError(const std::string& what) : Error(ExitCode::kInternal, what) {}
 };
 
+// Returns what `work` returns; an InputError it throws is thrown again with "FILE: " in front. For code that
+// knows rows but not the file they came from (a fit, a scoring).
+template <class Work>
+decltype(auto) naming_file(const std::string& file, Work&& work) {
+  try {
+    return work();
+  } catch (const InputError& e) {
+    throw InputError(file + ": " + e.what());
+  }
+}
+
 }  // namespace segstream
 
 // Argument checks at API boundaries: throws UsageError with a formatted message.

@@ -21,7 +21,6 @@ class ParallelErrors {
       keep();
     }
   }
-  bool failed() const noexcept { return failed_.load(std::memory_order_relaxed); }
   void rethrow() const {
     if (error_) std::rethrow_exception(error_);
   }
