@@ -393,6 +393,22 @@ TEST(Segments, RowOffsetsPastTwoToThe32) {
   EXPECT_GT(high, 100000u);  // about half the rows lie past 2^32
 }
 
+// A features file of four rows of columns a and b (row-major `values`) with customer ids 1-4 and `weights`.
+void write_weighted_rows(const std::filesystem::path& path, const std::vector<float>& values,
+                         const std::vector<float>& weights) {
+  io::File f = io::File::create(path);
+  const io::Dataset x = f.create_dataset<float>("/features", io::DatasetOptions{{4, 2}, {}, false, 0});
+  x.write_rows(0, 4, values.data());
+  x.set_attribute("feature_names", std::vector<std::string>{"a", "b"});
+  const io::Dataset ids =
+      f.create_dataset<std::uint64_t>("/customer_id", io::DatasetOptions{{4}, {}, false, 0});
+  const std::vector<std::uint64_t> id = {1, 2, 3, 4};
+  ids.write_rows(0, 4, id.data());
+  const io::Dataset w = f.create_dataset<float>("/weight", io::DatasetOptions{{4}, {}, false, 0});
+  w.write_rows(0, 4, weights.data());
+  f.close();
+}
+
 TEST(SegmentsBadInput, ColumnsModelsWeightsAndValues) {
   TempDir dir;
   mixture(dir / "f.h5", 3000, 4, 3);
@@ -416,42 +432,14 @@ TEST(SegmentsBadInput, ColumnsModelsWeightsAndValues) {
   c.init_model.clear();
 
   // Non-finite values and negative weights name the row.
-  {
-    io::File f = io::File::create(dir / "bad.h5");
-    const io::Dataset x = f.create_dataset<float>("/features", io::DatasetOptions{{4, 2}, {}, false, 0});
-    const std::vector<float> v = {0, 1, 2, 3, 4, NAN, 6, 7};
-    x.write_rows(0, 4, v.data());
-    x.set_attribute("feature_names", std::vector<std::string>{"a", "b"});
-    const io::Dataset ids =
-        f.create_dataset<std::uint64_t>("/customer_id", io::DatasetOptions{{4}, {}, false, 0});
-    const std::vector<std::uint64_t> id = {1, 2, 3, 4};
-    ids.write_rows(0, 4, id.data());
-    const io::Dataset w = f.create_dataset<float>("/weight", io::DatasetOptions{{4}, {}, false, 0});
-    const std::vector<float> wv = {1, 1, -1, 1};
-    w.write_rows(0, 4, wv.data());
-    f.close();
-  }
+  write_weighted_rows(dir / "bad.h5", {0, 1, 2, 3, 4, NAN, 6, 7}, {1, 1, -1, 1});
   c.kmeans.k = 2;
   msg = test::input_error_of([&] { fit_model(dir / "bad.h5", dir / "m.h5", false, c); });
   EXPECT_NE(msg.find("bad.h5: row 2, column b: nan is not a finite value"), std::string::npos) << msg;
   EXPECT_FALSE(std::filesystem::exists(dir / "m.h5"));
 
   // Weights that are all 0 are named with their file (issue 15: the message named none).
-  {
-    io::File f = io::File::create(dir / "zero.h5");
-    const io::Dataset x = f.create_dataset<float>("/features", io::DatasetOptions{{4, 2}, {}, false, 0});
-    const std::vector<float> v = {0, 1, 2, 3, 4, 5, 6, 7};
-    x.write_rows(0, 4, v.data());
-    x.set_attribute("feature_names", std::vector<std::string>{"a", "b"});
-    const io::Dataset ids =
-        f.create_dataset<std::uint64_t>("/customer_id", io::DatasetOptions{{4}, {}, false, 0});
-    const std::vector<std::uint64_t> id = {1, 2, 3, 4};
-    ids.write_rows(0, 4, id.data());
-    const io::Dataset w = f.create_dataset<float>("/weight", io::DatasetOptions{{4}, {}, false, 0});
-    const std::vector<float> wv = {0, 0, 0, 0};
-    w.write_rows(0, 4, wv.data());
-    f.close();
-  }
+  write_weighted_rows(dir / "zero.h5", {0, 1, 2, 3, 4, 5, 6, 7}, {0, 0, 0, 0});
   msg = test::input_error_of([&] { fit_model(dir / "zero.h5", dir / "m.h5", false, c); });
   EXPECT_NE(msg.find("zero.h5: all 4 /weight values are 0"), std::string::npos) << msg;
 }
